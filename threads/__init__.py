@@ -1,0 +1,5 @@
+"""Threads: the Django project and app."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,232 @@
+"""`make run`: check the configuration, then run the whole system in the foreground.
+
+Runs, under honcho: the web server, a Dramatiq worker group consuming every queue and the
+scheduler daemon; plus a private Redis when CELERY_BROKER_URL is not set. Ctrl-C (SIGINT)
+or SIGTERM stops every process, the private Redis included. Bad configuration ends with a
+one-line error and exit status 2, never a traceback.
+
+    python -m threads.launch [--host 127.0.0.1] [--port 8000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import redis
+from django.core.exceptions import ImproperlyConfigured
+
+from threads.dburl import parse_database_url
+from threads.redis_server import PrivateRedis, RedisServerError
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+WORKER_ARGS = ["rundramatiq", "--processes", "1", "--threads", "4"]
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported to the user as one line."""
+
+
+def var_dir(environ: dict[str, str]) -> Path:
+    """The directory for runtime files: THREADS_VAR_DIR, else var/ in the checkout."""
+    return Path(environ.get("THREADS_VAR_DIR") or BASE_DIR / "var").resolve()
+
+
+def masked(url: str) -> str:
+    """`url` with its password (if any) replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password:
+        return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+    return url
+
+
+def check_database_url(environ: dict[str, str]) -> str:
+    """Validate DATABASE_URL; return a short description of the database in use."""
+    url = environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"SQLite at {var_dir(environ) / 'threads.sqlite3'} (default)"
+    try:
+        db = parse_database_url(url, BASE_DIR)
+    except ImproperlyConfigured as exc:
+        raise ConfigError(str(exc)) from None
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"SQLite at {db['NAME']}"
+    return f"PostgreSQL {masked(url)}"
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise ConfigError when `port` on `host` cannot be bound (in use, or not allowed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the web server will
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"port {port} is already in use") from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def check_broker(url: str, timeout: float = 2.0, name: str = "CELERY_BROKER_URL") -> None:
+    """PING the Redis at `url`; raise ConfigError naming the URL when it does not answer."""
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"{name}={masked(url)!r} is not a redis:// URL (only Redis is supported for now)")
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"cannot reach the broker at {masked(url)} ({name}): {reason}") from None
+
+
+def ensure_broker(environ: dict[str, str], directory: Path) -> PrivateRedis | None:
+    """Check the configured broker, or start a private Redis and point `environ` at it."""
+    if environ.get("CELERY_BROKER_URL"):
+        check_broker(environ["CELERY_BROKER_URL"])
+        if environ.get("CELERY_RESULT_BACKEND"):
+            check_broker(environ["CELERY_RESULT_BACKEND"], name="CELERY_RESULT_BACKEND")
+        return None
+    try:
+        server = PrivateRedis(directory).start()
+    except RedisServerError as exc:
+        raise ConfigError(str(exc)) from None
+    environ["CELERY_BROKER_URL"] = server.url
+    environ.setdefault("CELERY_RESULT_BACKEND", server.url)
+    return server
+
+
+def available_commands(environ: dict[str, str]) -> set[str]:
+    """Names of the Django management commands installed in this project."""
+    os.environ.update(environ)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "threads.settings")
+    import django
+    from django.core.management import get_commands
+
+    django.setup()
+    return set(get_commands())
+
+
+def procfile(host: str, port: int, commands: set[str]) -> dict[str, str]:
+    """The processes to run, name -> shell command; optional ones only when installed."""
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    procs = {"web": manage + ["runserver", f"{host}:{port}", "--noreload"]}
+    if "rundramatiq" in commands:
+        procs["worker"] = manage + WORKER_ARGS
+    if "scheduler" in commands:
+        procs["scheduler"] = manage + ["scheduler"]
+    return {name: shlex.join(argv) for name, argv in procs.items()}
+
+
+def run_step(argv: list[str], environ: dict[str, str]) -> None:
+    """Run one setup command (migrate, demo data) in the foreground; fail with one line."""
+    result = subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *argv], env=environ, cwd=BASE_DIR)
+    if result.returncode != 0:
+        raise ConfigError(f"'manage.py {' '.join(argv)}' failed (exit {result.returncode}); see its output above")
+
+
+class Tee:
+    """A text stream writing to the terminal and to a log file (for honcho's printer)."""
+
+    def __init__(self, stream, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.stream, self.file = stream, path.open("a", encoding="utf-8")
+
+    def write(self, text: str) -> None:
+        self.stream.write(text)
+        self.file.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+        self.file.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+
+def banner(web: str, broker: str, database: str, logs: list[Path], procs: dict[str, str]) -> str:
+    """The 'what runs where' text printed before the processes start."""
+    missing = [name for name in ("worker", "scheduler") if name not in procs]
+    lines = [
+        "Threads is starting:",
+        f"  web        {web}",
+        "  dashboard  (dashboard: not built yet)",
+        f"  broker     {broker}",
+        f"  database   {database}",
+        f"  logs       {', '.join(str(p) for p in logs)}",
+        f"  processes  {', '.join(procs)}",
+    ]
+    if missing:
+        lines.append(f"  not run    {', '.join(missing)} (management command not installed yet)")
+    lines.append("Press Ctrl-C to stop everything.")
+    return "\n".join(lines)
+
+
+def run_processes(procs: dict[str, str], environ: dict[str, str], log_file: Path) -> int:
+    """Run `procs` under honcho until Ctrl-C/SIGTERM or one of them exits; return honcho's code."""
+    from honcho.manager import Manager
+    from honcho.printer import Printer
+
+    manager = Manager(Printer(Tee(sys.stdout, log_file)))
+    for name, cmd in procs.items():
+        manager.add_process(name, cmd, env=environ, cwd=str(BASE_DIR))
+    manager.loop()
+    return manager.returncode or 0
+
+
+def parse_args(argv: list[str] | None, environ: dict[str, str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m threads.launch", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(environ.get("PORT") or 8000))
+    return parser.parse_args(argv)
+
+
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check the configuration, start everything, and stop everything on the way out."""
+    environ = dict(os.environ)
+    args = parse_args(argv, environ)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # until honcho installs its own handlers
+    directory = var_dir(environ)
+    environ.update(THREADS_VAR_DIR=str(directory), PYTHONUNBUFFERED="1", PORT=str(args.port),
+                   DJANGO_SETTINGS_MODULE=environ.get("DJANGO_SETTINGS_MODULE", "threads.settings"))
+    server = None
+    try:
+        database = check_database_url(environ)
+        check_port_free(args.host, args.port)
+        server = ensure_broker(environ, directory / "redis")
+        broker = masked(environ["CELERY_BROKER_URL"])
+        if server:
+            broker += f" (private redis-server, pid {server.pid}, files in {server.directory})"
+        run_step(["migrate", "--noinput"], environ)
+        run_step(["load_demo_data"], environ)
+        procs = procfile(args.host, args.port, available_commands(environ))
+        logs = [directory / "log" / "run.log"] + ([server.log_file] if server else [])
+        print(banner(f"http://{args.host}:{args.port}/", broker, database, logs, procs), flush=True)
+        code = run_processes(procs, environ, logs[0])
+        return 0 if code in (130, 143) else code  # stopped by Ctrl-C/SIGTERM: a normal end
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if server:
+            server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
