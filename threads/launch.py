@@ -131,7 +131,8 @@ def run_step(argv: list[str], environ: dict[str, str]) -> None:
     """Run one setup command (migrate, demo data) in the foreground; fail with one line."""
     result = subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *argv], env=environ, cwd=BASE_DIR)
     if result.returncode != 0:
-        raise ConfigError(f"'manage.py {' '.join(argv)}' failed (exit {result.returncode}); see its output above")
+        command = " ".join(argv)
+        raise ConfigError(f"'manage.py {command}' failed (exit {result.returncode}); see its output above")
 
 
 class Tee:
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     """Check the configuration, start everything, and stop everything on the way out."""
     environ = dict(os.environ)
     args = parse_args(argv, environ)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # until honcho installs its own handlers
+    previous_sigterm = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # until honcho's own handlers
     directory = var_dir(environ)
     environ.update(THREADS_VAR_DIR=str(directory), PYTHONUNBUFFERED="1", PORT=str(args.port),
                    DJANGO_SETTINGS_MODULE=environ.get("DJANGO_SETTINGS_MODULE", "threads.settings"))
@@ -223,9 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # finish stopping the private Redis first
         if server:
             server.stop()
+        signal.signal(signal.SIGTERM, previous_sigterm)
 
 
 if __name__ == "__main__":

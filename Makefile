@@ -1,0 +1,33 @@
+# Threads on Dramatiq: `make run` runs the whole system, `make test` runs the test suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: deps run test lint bench clean
+
+# (Re)create and install the venv when it is missing or pyproject.toml changed.
+deps: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m threads.launch
+
+test: $(STAMP)
+	$(PY) bin/with-redis --dir var/test-redis -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	@if [ -f bench/__main__.py ] || [ -f bench/__init__.py ]; then $(PY) -m bench; \
+	else echo "bench: no benchmarks yet (bench/__main__.py does not exist)"; fi
+
+clean:
+	rm -rf var/ .pytest_cache .ruff_cache

@@ -1,0 +1,65 @@
+"""Small helpers shared by the test suites (import as `tests.helpers`)."""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from threads.redis_server import free_port
+
+__all__ = ["free_port", "wait_for_http", "descendants", "alive"]
+
+
+def wait_for_http(url: str, timeout: float, proc=None) -> int:
+    """Poll `url` until it answers 200 (return 200) or `timeout` passes (return last status, 0 if none)."""
+    deadline = time.monotonic() + timeout
+    status = 0
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return status
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                status = response.status
+                if status == 200:
+                    return status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.25)
+    return status
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def descendants(pid: int) -> set[int]:
+    """Pids of every live descendant of `pid` (Linux /proc)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            parent = _parent_of(int(entry))
+            if parent is not None:
+                parents[int(entry)] = parent
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    """True if `pid` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -1,0 +1,230 @@
+"""The foundation: DATABASE_URL parsing, home and health pages, the launcher's checks and a smoke run."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+
+from tests.helpers import alive, descendants, free_port, wait_for_http
+from threads import launch
+from threads.dburl import parse_database_url
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = Path("/srv/app")
+
+
+# --- DATABASE_URL --------------------------------------------------------------------
+
+def test_postgres_url_is_parsed():
+    db = parse_database_url("postgres://alice:s%40cret@db.example:6543/threads?sslmode=require", BASE)
+    assert db == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "threads",
+        "USER": "alice",
+        "PASSWORD": "s@cret",
+        "HOST": "db.example",
+        "PORT": "6543",
+        "OPTIONS": {"sslmode": "require"},
+    }
+
+
+def test_postgresql_scheme_without_password_or_port():
+    db = parse_database_url("postgresql://postgres@127.0.0.1/test", BASE)
+    assert (db["ENGINE"], db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
+        "django.db.backends.postgresql", "test", "postgres", "", "127.0.0.1", "")
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("sqlite:///var/db.sqlite3", BASE / "var/db.sqlite3"),
+        ("sqlite:////tmp/abs.sqlite3", Path("/tmp/abs.sqlite3")),
+        ("sqlite://:memory:", ":memory:"),
+    ],
+)
+def test_sqlite_urls_are_parsed(url, name):
+    assert parse_database_url(url, BASE) == {"ENGINE": "django.db.backends.sqlite3", "NAME": name}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "not a url",
+        "mysql://root@localhost/threads",
+        "postgres://user@host:notaport/threads",
+        "postgres://user@host:5432",
+        "postgres://user@host:5432/",
+        "sqlite://",
+        "://nothing",
+    ],
+)
+def test_malformed_database_urls_are_rejected_in_one_line(url):
+    with pytest.raises(ImproperlyConfigured) as info:
+        parse_database_url(url, BASE)
+    message = str(info.value)
+    assert message.startswith("DATABASE_URL is malformed") and "\n" not in message
+
+
+def test_password_is_not_echoed_in_errors():
+    with pytest.raises(ImproperlyConfigured) as info:
+        parse_database_url("postgres://u:hunter2@host:bad/x", BASE)
+    assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.django_db
+def test_the_suite_runs_on_the_database_of_database_url():
+    url = os.environ.get("DATABASE_URL", "")
+    expected = "postgresql" if url.startswith(("postgres", "pgsql")) else "sqlite"
+    assert connection.vendor == expected
+
+
+# --- pages -----------------------------------------------------------------------------
+
+def test_home_page_says_what_this_is(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Dramatiq" in body and 'href="/api/"' in body
+
+
+def test_api_root_links_health(client):
+    response = client.get("/api/")
+    assert response.status_code == 200
+    assert response.json()["healthz"].endswith("/healthz")
+
+
+def test_healthz_pings_the_broker(client, settings, redis_url):
+    settings.CELERY_BROKER_URL = redis_url
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "broker": "ok"}
+
+
+def test_healthz_reports_an_unreachable_broker(client, settings):
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["ok"] is False
+
+
+@pytest.mark.django_db
+def test_demo_data_is_idempotent():
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    call_command("load_demo_data")
+    call_command("load_demo_data")
+    users = get_user_model().objects.filter(username__in=["alice", "bob", "carol"])
+    assert users.count() == 3
+    assert all(user.check_password("demo-password") for user in users)
+
+
+# --- the launcher's configuration checks -------------------------------------------------
+
+def test_launcher_rejects_a_malformed_database_url():
+    with pytest.raises(launch.ConfigError) as info:
+        launch.check_database_url({"DATABASE_URL": "postgres://u@h:xx/db"})
+    assert "DATABASE_URL is malformed" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_launcher_rejects_a_port_in_use():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(launch.ConfigError, match=rf"^port {port} is already in use$"):
+            launch.check_port_free("127.0.0.1", port)
+
+
+def test_launcher_rejects_an_unreachable_broker():
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    with pytest.raises(launch.ConfigError) as info:
+        launch.check_broker(url, timeout=0.5)
+    assert url in str(info.value) and "\n" not in str(info.value)
+
+
+def test_launcher_accepts_a_reachable_broker(redis_url):
+    launch.check_broker(redis_url)
+
+
+def _launch(env_changes: dict[str, str | None], *args: str, **popen) -> subprocess.Popen:
+    env = dict(os.environ)
+    for key, value in env_changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return subprocess.Popen([sys.executable, "-m", "threads.launch", *args], cwd=ROOT, env=env,
+                            text=True, **popen)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DATABASE_URL": "postgres://u@h:nope/db"}, r"^error: DATABASE_URL is malformed"),
+        ({"CELERY_BROKER_URL": "redis://127.0.0.1:{closed}/0"},
+         r"^error: cannot reach the broker at redis://127\.0\.0\.1:\d+/0"),
+        ({}, r"^error: port \d+ is already in use$"),
+    ],
+)
+def test_launcher_exits_with_a_one_line_error(env, expected, tmp_path):
+    env = {key: value.format(closed=free_port()) for key, value in env.items()}
+    env.setdefault("DATABASE_URL", None)
+    env["THREADS_VAR_DIR"] = str(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1] if expected.endswith("in use$") else free_port()
+        proc = _launch(env, "--port", str(port), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, (out, err)
+    assert err.count("\n") == 1 and re.search(expected, err), err
+    assert "Traceback" not in out + err
+
+
+# --- smoke: the default path (SQLite, private Redis) -----------------------------------------
+
+def test_launcher_serves_and_leaves_nothing_behind_on_ctrl_c(tmp_path):
+    port = free_port()
+    log = (tmp_path / "launch.log").open("w")
+    proc = _launch({"CELERY_BROKER_URL": None, "CELERY_RESULT_BACKEND": None, "DATABASE_URL": None,
+                    "THREADS_VAR_DIR": str(tmp_path / "var")},
+                   "--port", str(port), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    children: set[int] = set()
+    try:
+        assert wait_for_http(f"http://127.0.0.1:{port}/", timeout=120, proc=proc) == 200, \
+            (tmp_path / "launch.log").read_text()
+        output = (tmp_path / "launch.log").read_text()
+        broker = re.search(r"broker\s+(redis://127\.0\.0\.1:\d+/0) \(private redis-server", output)
+        assert broker, output
+        assert redis.Redis.from_url(broker.group(1)).ping()
+        children = descendants(proc.pid)
+        assert len(children) >= 2  # at least the private Redis and the web server
+        time.sleep(1)  # let honcho register every process before the signal
+        children |= descendants(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            children |= descendants(proc.pid)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(alive(pid) for pid in children):
+        time.sleep(0.2)
+    left = [pid for pid in children if alive(pid)]
+    for pid in left:  # clean up after a failure: only the pids this test started
+        os.kill(pid, signal.SIGKILL)
+    assert not left, (tmp_path / "launch.log").read_text()
