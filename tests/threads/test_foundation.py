@@ -228,3 +228,25 @@ def test_launcher_serves_and_leaves_nothing_behind_on_ctrl_c(tmp_path):
     for pid in left:  # clean up after a failure: only the pids this test started
         os.kill(pid, signal.SIGKILL)
     assert not left, (tmp_path / "launch.log").read_text()
+
+
+# --- bin/with-redis (behind `make test`) ---------------------------------------------------
+
+def test_with_redis_starts_a_private_redis_and_stops_it_even_on_failure(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
+    script = ("import os, redis; assert redis.Redis.from_url(os.environ['REDIS_URL']).ping(); "
+              "raise SystemExit(3)")
+    proc = subprocess.run([sys.executable, str(ROOT / "bin/with-redis"), "--dir", str(tmp_path), "--",
+                           sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    pid = re.search(r"private Redis at redis://127\.0\.0\.1:\d+/0 \(pid (\d+)\)", proc.stderr)
+    assert pid, proc.stderr
+    assert not alive(int(pid.group(1)))
+
+
+def test_with_redis_uses_a_configured_redis(redis_url):
+    env = {**os.environ, "REDIS_URL": redis_url}
+    script = "import os; print(os.environ['CELERY_BROKER_URL'])"
+    proc = subprocess.run([sys.executable, str(ROOT / "bin/with-redis"), "--", sys.executable, "-c", script],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "private Redis" not in proc.stderr
