@@ -1,4 +1,8 @@
-"""Load idempotent demo data: a few users to log in with."""
+"""Load idempotent demo data: a few users to log in with.
+
+Follows and posts are not loaded yet: their models arrive with the domain issue, which
+extends this command (issue 2 asks for users, follows and posts).
+"""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
