@@ -1,0 +1,404 @@
+"""``compat.Celery``: the application object: configuration, task registry, broker, result store, sending."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import uuid
+import warnings
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dramatiq
+from dramatiq.message import Message
+
+from . import request as requests
+from . import serialization
+from .backend import store_from_url
+from .broker import lane_for
+from .config import Settings
+from .exceptions import AlwaysEagerIgnored, EncodeError, NotRegistered
+from .routing import build_routers, route
+from .task import Task
+
+DEFAULT_BROKER_URL = "redis://localhost:6379/0"
+
+_current_app: Celery | None = None
+
+
+def get_current_app() -> Celery:
+    """The app tasks declared with ``shared_task`` bind to (the last created, or a default one)."""
+    global _current_app
+    if _current_app is None:
+        _current_app = Celery("default")
+    return _current_app
+
+
+def find_task(name: str) -> Task:
+    """Look a task up by name on the current app (used to unpickle tasks)."""
+    return get_current_app().tasks[name]
+
+
+def gen_task_name(app: Celery, fun: Callable[..., Any]) -> str:
+    """Celery's naming rule: ``module.qualname``, with ``__main__`` replaced by the app's main name."""
+    module = fun.__module__
+    if module == "__main__" and app.main:
+        module = app.main
+    return f"{module}.{fun.__name__}"
+
+
+class TaskRegistry(dict):
+    """Tasks by name; a missing name raises ``NotRegistered`` as in Celery."""
+
+    def __missing__(self, key: str) -> Task:
+        raise NotRegistered(key)
+
+
+class Celery:
+    """A Celery-compatible application backed by a Dramatiq broker and a Redis state store."""
+
+    strict_typing = True
+
+    def __init__(self, main: str | None = None, broker: str | None = None, backend: str | None = None, *,
+                 include: Iterable[str] | None = None, set_as_current: bool = True,
+                 namespace: str | None = None, strict_typing: bool = True, **settings: Any) -> None:
+        global _current_app
+        self.main = main
+        self.conf = Settings(settings)
+        if broker:
+            self.conf.broker_url = broker
+        if backend:
+            self.conf.result_backend = backend
+        if include:
+            self.conf.include = tuple(include)
+        if namespace:
+            self.conf.set_source(None, namespace)
+        self.strict_typing = strict_typing
+        self.tasks = TaskRegistry()
+        self._broker: dramatiq.Broker | None = None
+        self._backend: Any = None
+        self._routers: tuple[Any, list] | None = None
+        self._autodiscover: list[tuple[Any, str]] = []
+        self.worker_hostname = f"worker-{os.getpid()}@{socket.gethostname()}"
+        self.Task = type("Task", (Task,), {"app": self, "__module__": __name__})
+        if set_as_current:
+            _current_app = self
+
+    def __repr__(self) -> str:
+        return f"<Celery {self.main} broker={self.conf.broker_url!r}>"
+
+    # -- configuration -----------------------------------------------------------------------------
+    def config_from_object(self, obj: Any, silent: bool = False, force: bool = False,
+                           namespace: str | None = None) -> None:
+        """Read settings from an object, module, mapping or import path (``'django.conf:settings'``)."""
+        self.conf.set_source(obj, namespace)
+        if force:
+            self.conf._get_source()
+
+    def autodiscover_tasks(self, packages: Any = None, related_name: str = "tasks", force: bool = False) -> None:
+        """Import ``<package>.tasks`` for each package (Django's installed apps when none are given)."""
+        self._autodiscover.append((packages, related_name))
+        if force:
+            self.discover_now()
+
+    def discover_now(self) -> list[str]:
+        """Run pending autodiscovery; returns the modules imported."""
+        imported = []
+        pending, self._autodiscover = self._autodiscover, []
+        for packages, related_name in pending:
+            if callable(packages):
+                packages = packages()
+            if packages is None:
+                from django.apps import apps
+
+                packages = [config.name for config in apps.get_app_configs()]
+            for package in packages:
+                module_name = f"{package}.{related_name}"
+                try:
+                    importlib.import_module(module_name)
+                except ModuleNotFoundError as exc:
+                    if exc.name not in (module_name, package):
+                        raise
+                    continue
+                imported.append(module_name)
+        for module_name in tuple(self.conf.imports or ()) + tuple(self.conf.include or ()):
+            importlib.import_module(module_name)
+            imported.append(module_name)
+        return imported
+
+    # -- infrastructure ----------------------------------------------------------------------------
+    @property
+    def broker(self) -> dramatiq.Broker:
+        """The Dramatiq broker (created on first use from ``broker_url``, and made Dramatiq's global)."""
+        if self._broker is None:
+            from .worker import make_broker
+
+            self._broker = make_broker(self)
+            dramatiq.set_broker(self._broker)
+            for queue_name in self.routed_queues():
+                self._broker.declare_queue(queue_name)
+        return self._broker
+
+    @property
+    def backend(self) -> Any:
+        """The result/state store for ``result_backend``."""
+        if self._backend is None:
+            expires = self.conf.result_expires
+            if isinstance(expires, timedelta):
+                expires = expires.total_seconds()
+            self._backend = store_from_url(self.conf.result_backend, namespace=self.conf.result_namespace,
+                                           expires=expires)
+        return self._backend
+
+    def routed_queues(self) -> set[str]:
+        """Every queue the routes name, plus the default queue: a worker consumes all of them."""
+        queues = {self.conf.task_default_queue}
+        setting = self.conf.task_routes
+        items: list[Any] = []
+        for router in build_routers(setting):
+            mapping = getattr(router, "exact", None)
+            if mapping is not None:
+                items.extend(mapping.values())
+                items.extend(route for _, route in router.patterns)
+        for item in items:
+            queue = item if isinstance(item, str) else (item or {}).get("queue")
+            if queue:
+                queues.add(queue)
+        return queues
+
+    def route_for(self, name: str, args: Any = None, kwargs: Any = None, options: Any = None,
+                  task: Any = None) -> dict[str, Any]:
+        setting = self.conf.task_routes
+        if self._routers is None or self._routers[0] is not setting:
+            self._routers = (setting, build_routers(setting))
+        return route(self._routers[1], name, args, kwargs, options, task)
+
+    def new_id(self) -> str:
+        return str(uuid.uuid4())
+
+    def close(self) -> None:
+        if self._broker is not None:
+            self._broker.close()
+
+    # -- tasks -------------------------------------------------------------------------------------
+    def task(self, *args: Any, **options: Any) -> Any:
+        """Declare a task: ``@app.task``, ``@app.task(**options)`` or ``app.task(fun)``."""
+        if len(args) == 1 and callable(args[0]) and not options:
+            return self._task_from_fun(args[0])
+        if args:
+            if len(args) > 1:
+                raise TypeError(f"@task() takes exactly 1 argument ({len(args)} given)")
+            if not callable(args[0]):
+                raise TypeError("argument 1 to @task() must be a callable")
+            return self._task_from_fun(args[0], **options)
+        return lambda fun: self._task_from_fun(fun, **options)
+
+    def _task_from_fun(self, fun: Callable[..., Any], name: str | None = None, base: type | None = None,
+                       bind: bool = False, **options: Any) -> Task:
+        name = name or gen_task_name(self, fun)
+        if name in self.tasks:
+            return self.tasks[name]
+        base = base or self.Task
+        if not issubclass(base, Task):
+            raise TypeError(f"base={base!r} must be a compat.Task subclass")
+        attrs = {"app": self, "name": name, "bind": bind, "_function": staticmethod(fun), "__doc__": fun.__doc__,
+                 "__module__": fun.__module__, "__wrapped__": fun,
+                 "run": fun if bind else staticmethod(fun), **options}
+        cls = type(fun.__name__, (base,), attrs)
+        queue = options.get("queue") or self.route_for(name).get("queue") or self.conf.task_default_queue
+        time_limit = options.get("time_limit", self.conf.task_time_limit)
+        actor_options: dict[str, Any] = {"time_limit": time_limit * 1000 if time_limit else float("inf")}
+        if options.get("throws"):
+            actor_options["throws"] = tuple(options["throws"])
+        task = cls(fun, broker=self.broker, actor_name=name, queue_name=queue,
+                   priority=options.get("priority") or 0, options=actor_options)
+        self.tasks[name] = task
+        return task
+
+    def resolve_name(self, name: str) -> str:
+        """A registered name as is; a bare short name to the one task ending with ``.name``."""
+        if name in self.tasks or "." in name:
+            return name
+        candidates = sorted(known for known in self.tasks if known.endswith("." + name))
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            raise NotRegistered(f"Task name {name!r} is ambiguous; it could be any of: {', '.join(candidates)}")
+        raise NotRegistered(f"No task named {name!r} and no registered task ends with '.{name}'")
+
+    # -- sending -----------------------------------------------------------------------------------
+    def send_task(self, name: str, args: Any = None, kwargs: Any = None, countdown: float | None = None,
+                  eta: datetime | str | None = None, task_id: str | None = None, producer: Any = None,
+                  connection: Any = None, router: Any = None, result_cls: Any = None, expires: Any = None,
+                  publisher: Any = None, link: Any = None, link_error: Any = None, add_to_parent: bool = True,
+                  task_type: Any = None, **options: Any) -> Any:
+        """Send a task by name to its routed queue, whether or not it is registered here."""
+        if task_type is None:
+            if self.conf.task_always_eager:
+                warnings.warn(AlwaysEagerIgnored("task_always_eager has no effect on send_task"), stacklevel=2)
+            name = self.resolve_name(name)
+        message, delay = self.build_message(name, args, kwargs, countdown=countdown, eta=eta,
+                                            task_id=task_id, expires=expires, link=link,
+                                            link_error=link_error, task=task_type or self.tasks.get(name),
+                                            **options)
+        self.enqueue([(message, delay)])
+        return self.result_for_message(message, result_cls, add_to_parent)
+
+    def result_for_message(self, message: Message, result_cls: Any = None, add_to_parent: bool = True) -> Any:
+        from .result import AsyncResult
+
+        result = (result_cls or AsyncResult)(message.message_id, app=self, task_name=message.actor_name)
+        result.ignored = bool(message.options.get("ignore_result"))
+        running = requests.current()
+        if add_to_parent and running is not None and running[0].trail:
+            running[1].children.append(result)
+        return result
+
+    def enqueue(self, items: list[tuple[Message, int | None]]) -> list[Message]:
+        """Enqueue messages in one round trip, naming the argument JSON cannot carry if one fails."""
+        broker = self.broker
+        try:
+            if hasattr(broker, "enqueue_many"):
+                return broker.enqueue_many(items)
+            return [broker.enqueue(message, delay=delay) for message, delay in items]
+        except (EncodeError, TypeError) as exc:
+            for message, _ in items:
+                named = serialization.describe_encode_error(message.actor_name, message.args, message.kwargs)
+                if named is not None:
+                    raise named from exc
+            raise EncodeError(f"Message cannot be encoded as JSON: {exc}") from exc
+
+    def build_message(self, name: str, args: Any = None, kwargs: Any = None, *, countdown: Any = None,
+                      eta: Any = None, task_id: str | None = None, expires: Any = None, link: Any = None,
+                      link_error: Any = None, task: Any = None, queue: Any = None, priority: int | None = None,
+                      retries: int = 0, ignore_result: bool | None = None, headers: dict | None = None,
+                      root_id: str | None = None, parent_id: str | None = None, group_id: str | None = None,
+                      group_index: int | None = None, chord: Any = None, chain: Any = None,
+                      time_limit: float | None = None, soft_time_limit: float | None = None,
+                      **extra: Any) -> tuple[Message, int | None]:
+        """The Dramatiq message (and delay in ms) for one Celery call; checks Celery's argument rules."""
+        if args is not None and not isinstance(args, (list, tuple)):
+            raise TypeError("task args must be a list or tuple")
+        if kwargs is not None and not isinstance(kwargs, dict):
+            raise TypeError("task keyword arguments must be a mapping")
+        route_options = self.route_for(name, args, kwargs, extra, task)
+        if isinstance(queue, dict):
+            queue = queue.get("name")
+        queue = (queue or getattr(getattr(task, "__class__", None), "queue", None) or route_options.get("queue")
+                 or self.conf.task_default_queue)
+        if priority is None:
+            priority = route_options.get("priority")
+        if priority is None and task is not None and type(task).__dict__.get("priority") is not None:
+            priority = type(task).__dict__["priority"]
+        if priority is None:
+            priority = self.conf.task_default_priority
+        options: dict[str, Any] = {}
+        running = requests.current()
+        if running is not None and not running[1].called_directly:
+            parent_request = running[1]
+            parent_id = parent_id or parent_request.id
+            root_id = root_id or parent_request.root_id or parent_request.id
+        for key, value in (("root_id", root_id), ("parent_id", parent_id), ("group_id", group_id),
+                           ("group_index", group_index), ("chord", chord), ("chain", chain or None),
+                           ("headers", headers or None), ("retries", retries or None)):
+            if value is not None:
+                options[key] = value
+        if ignore_result is None and task is not None:
+            ignore_result = task.ignore_result if task.ignore_result is not None else self.conf.task_ignore_result
+        if ignore_result:
+            options["ignore_result"] = True
+        if priority is not None:
+            options["priority"] = int(priority)
+            lane = lane_for(priority, self.conf.priority_steps)
+            if lane:
+                options["lane"] = lane
+        if link:
+            options["link"] = _signature_list(link)
+        if link_error:
+            options["link_error"] = _signature_list(link_error)
+        if time_limit:
+            options["time_limit"] = time_limit * 1000
+        if soft_time_limit:
+            options["soft_time_limit"] = soft_time_limit
+        delay = None
+        when = _eta_from(countdown, eta)
+        if when is not None:
+            options["eta_iso"] = when.isoformat()
+            delay_ms = int((when - datetime.now(UTC)).total_seconds() * 1000)
+            delay = delay_ms if delay_ms > 0 else None
+        expires_at = _expires_from(expires if expires is not None else getattr(task, "expires", None))
+        if expires_at is not None:
+            options["expires"] = int(expires_at.timestamp() * 1000)
+            options["expires_iso"] = expires_at.isoformat()
+        message = Message(queue_name=queue, actor_name=name, args=tuple(args or ()), kwargs=dict(kwargs or {}),
+                          options=options, message_id=task_id or str(uuid.uuid4()))
+        return message, delay
+
+    def resend(self, task: Task, request: Any, args: Any, kwargs: Any, *, retries: int,
+               countdown: float | None, eta: Any, **options: Any) -> Message:
+        """Re-send a running task for a retry: same id, same canvas options, ``retries`` bumped."""
+        original = dict(request._options or {})
+        for key in ("eta", "redis_message_id", "eta_iso", "retries"):
+            original.pop(key, None)
+        original.update({key: value for key, value in options.items() if value is not None})
+        original["retries"] = retries
+        when = _eta_from(countdown, eta)
+        delay = None
+        if when is not None:
+            original["eta_iso"] = when.isoformat()
+            delay_ms = int((when - datetime.now(UTC)).total_seconds() * 1000)
+            delay = delay_ms if delay_ms > 0 else None
+        message = Message(queue_name=request._message.queue_name, actor_name=task.name,
+                          args=tuple(args or ()), kwargs=dict(kwargs or {}), options=original,
+                          message_id=request.id)
+        return self.enqueue([(message, delay)])[0]
+
+    # -- results and canvas ------------------------------------------------------------------------
+    def AsyncResult(self, task_id: str, **kwargs: Any) -> Any:  # noqa: N802 - Celery's name
+        from .result import AsyncResult
+
+        return AsyncResult(task_id, app=self, **kwargs)
+
+    def GroupResult(self, group_id: str, results: Any = None, **kwargs: Any) -> Any:  # noqa: N802
+        from .result import GroupResult
+
+        return GroupResult(group_id, results, app=self, **kwargs)
+
+    def signature(self, *args: Any, **kwargs: Any) -> Any:
+        from .canvas import signature
+
+        kwargs.setdefault("app", self)
+        return signature(*args, **kwargs)
+
+
+def _signature_list(value: Any) -> list[dict]:
+    from .canvas import Signature
+
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return [dict(Signature.from_any(item)) for item in items]
+
+
+def _eta_from(countdown: Any, eta: Any) -> datetime | None:
+    if countdown:
+        return datetime.now(UTC) + timedelta(seconds=float(countdown))
+    if eta is None:
+        return None
+    if isinstance(eta, str):
+        eta = datetime.fromisoformat(eta)
+    if eta.tzinfo is None:
+        eta = eta.replace(tzinfo=UTC)
+    return eta
+
+
+def _expires_from(expires: Any) -> datetime | None:
+    if expires is None:
+        return None
+    if isinstance(expires, datetime):
+        return expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+    if isinstance(expires, timedelta):
+        expires = expires.total_seconds()
+    if isinstance(expires, str):
+        return _expires_from(datetime.fromisoformat(expires))
+    return datetime.now(UTC) + timedelta(seconds=max(0.0, float(expires)))

@@ -1,0 +1,308 @@
+"""The result and state store: one record per task id, written by worker middleware, read by results.
+
+Records are Celery-shaped dicts (``status``, ``result``, ``traceback``, ``children``, ``date_done`` and, with
+``result_extended``, ``name/args/kwargs/worker/retries/queue``). A ready state (SUCCESS, FAILURE, REVOKED) is
+final: a late or duplicate write never moves a task backwards. Completion is published so that
+``AsyncResult.get()`` wakes at once instead of polling.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+from . import serialization
+from .exceptions import TimeoutError
+
+READY = ("SUCCESS", "FAILURE", "REVOKED")
+
+_SET_STATE = """
+if ARGV[3] ~= 'force' then
+  local current = redis.call('GET', KEYS[1])
+  if current then
+    local ok, doc = pcall(cjson.decode, current)
+    if ok and (doc.status == 'SUCCESS' or doc.status == 'FAILURE' or doc.status == 'REVOKED') then
+      return 0
+    end
+  end
+end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+if ARGV[4] == '1' then redis.call('PUBLISH', KEYS[2], ARGV[5]) end
+return 1
+"""
+
+_BARRIER = """
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  if redis.call('SET', KEYS[2], ARGV[4], 'NX', 'PX', ARGV[3]) then return 1 end
+end
+return 0
+"""
+
+
+def encode_meta(meta: dict[str, Any], result_json: str | None = None) -> str:
+    """JSON of a state record, with ``result_json`` as its ``result`` when given."""
+    if result_json is None:
+        return serialization.dumps(meta)
+    rest = {key: value for key, value in meta.items() if key != "result"}
+    return serialization.dumps(rest)[:-1] + ',"result":' + result_json + "}"
+
+
+class DisabledStore:
+    """No result backend configured: states are not stored, and reading them says so."""
+
+    enabled = False
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            "No result backend is configured. Please see the documentation for more information."
+        )
+
+    get_meta = get_many = wait = save_group = restore_group = _refuse
+
+    def set_state(self, *args: Any, **kwargs: Any) -> bool:
+        return False
+
+    def forget(self, task_id: str) -> None:
+        return None
+
+    def revoke(self, task_ids: Iterable[str]) -> None:
+        return None
+
+    def revoked_since(self, since: float) -> list[str]:
+        return []
+
+
+class RedisStore:
+    """State records in Redis under ``<namespace>:meta:<id>``, with TTL ``result_expires``."""
+
+    enabled = True
+
+    def __init__(self, url: str | None = None, *, client: redis.Redis | None = None,
+                 namespace: str = "compat", expires: float | None = 86400) -> None:
+        self.client = client or redis.Redis.from_url(url)
+        self.namespace = namespace
+        self.expires_ms = int(expires * 1000) if expires else 0
+        self._set_state = self.client.register_script(_SET_STATE)
+        self._barrier = self.client.register_script(_BARRIER)
+
+    # -- keys --------------------------------------------------------------------------------------
+    def meta_key(self, task_id: str) -> str:
+        return f"{self.namespace}:meta:{task_id}"
+
+    def done_channel(self, task_id: str) -> str:
+        return f"{self.namespace}:done:{task_id}"
+
+    @property
+    def revoked_key(self) -> str:
+        return f"{self.namespace}:revoked"
+
+    @property
+    def revoke_channel(self) -> str:
+        return f"{self.namespace}:revoke"
+
+    # -- records -----------------------------------------------------------------------------------
+    def set_state(self, task_id: str, meta: dict[str, Any], *, force: bool = False,
+                  result_json: str | None = None) -> bool:
+        """Store ``meta`` unless the task is already in a ready state (``force`` overrides).
+
+        ``result_json`` is the already-encoded result, spliced in so that a large result is encoded once.
+        """
+        status = meta["status"]
+        ready = "1" if status in READY else "0"
+        written = self._set_state(
+            keys=[self.meta_key(task_id), self.done_channel(task_id)],
+            args=[encode_meta(meta, result_json), self.expires_ms, "force" if force else "", ready, status],
+        )
+        return bool(written)
+
+    def get_meta(self, task_id: str) -> dict[str, Any] | None:
+        raw = self.client.get(self.meta_key(task_id))
+        return serialization.loads(raw) if raw else None
+
+    def get_many(self, task_ids: list[str]) -> list[dict[str, Any] | None]:
+        if not task_ids:
+            return []
+        raws = self.client.mget([self.meta_key(task_id) for task_id in task_ids])
+        return [serialization.loads(raw) if raw else None for raw in raws]
+
+    def forget(self, task_id: str) -> None:
+        self.client.delete(self.meta_key(task_id))
+
+    def wait(self, task_ids: list[str], timeout: float | None = None, interval: float = 1.0
+             ) -> list[dict[str, Any]]:
+        """Block until every task is ready; wake on the completion message, re-check every ``interval``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        metas = self.get_many(task_ids)
+        if all(meta and meta["status"] in READY for meta in metas):
+            return metas  # type: ignore[return-value]
+        pubsub = self.client.pubsub()
+        try:
+            channels = [self.done_channel(task_id) for task_id in task_ids]
+            pubsub.subscribe(*channels)
+            _await_subscriptions(pubsub, len(set(channels)), deadline)
+            while True:
+                metas = self.get_many(task_ids)
+                if all(meta and meta["status"] in READY for meta in metas):
+                    return metas  # type: ignore[return-value]
+                wait_for = interval if deadline is None else min(interval, deadline - time.monotonic())
+                if wait_for <= 0:
+                    raise TimeoutError("The operation timed out.")
+                pubsub.get_message(ignore_subscribe_messages=True, timeout=wait_for)
+        finally:
+            pubsub.close()
+
+    # -- groups and chords -------------------------------------------------------------------------
+    def save_group(self, group_id: str, value: Any) -> None:
+        self.client.set(f"{self.namespace}:group:{group_id}", serialization.dumps(value),
+                        px=self.expires_ms or None)
+
+    def restore_group(self, group_id: str) -> Any:
+        raw = self.client.get(f"{self.namespace}:group:{group_id}")
+        return serialization.loads(raw) if raw else None
+
+    def delete_group(self, group_id: str) -> None:
+        self.client.delete(f"{self.namespace}:group:{group_id}")
+
+    def barrier(self, group_id: str, member: str, size: int, claimant: str) -> bool:
+        """Record ``member`` as done; True for exactly one caller, once all ``size`` members are done."""
+        ttl = self.expires_ms or 86400000
+        return bool(self._barrier(
+            keys=[f"{self.namespace}:chord:{group_id}:done", f"{self.namespace}:chord:{group_id}:fired"],
+            args=[member, size, ttl, claimant],
+        ))
+
+    def claim(self, group_id: str, claimant: str) -> bool:
+        """Claim a chord's outcome without waiting for the barrier (a header member failed)."""
+        ttl = self.expires_ms or 86400000
+        return bool(self.client.set(f"{self.namespace}:chord:{group_id}:fired", claimant, nx=True, px=ttl))
+
+    # -- revocation --------------------------------------------------------------------------------
+    def revoke(self, task_ids: Iterable[str]) -> None:
+        ids = list(task_ids)
+        now = time.time()
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.zadd(self.revoked_key, {task_id: now for task_id in ids})
+            for task_id in ids:
+                pipe.publish(self.revoke_channel, task_id)
+            pipe.execute()
+
+    def revoked_since(self, since: float) -> list[str]:
+        self.client.zremrangebyscore(self.revoked_key, "-inf", since)
+        return [raw.decode() for raw in self.client.zrange(self.revoked_key, 0, -1)]
+
+
+def _await_subscriptions(pubsub: Any, count: int, deadline: float | None) -> None:
+    """Read subscribe confirmations so a completion published after this point cannot be missed."""
+    confirmed = 0
+    while confirmed < count:
+        remaining = 5.0 if deadline is None else max(0.0, deadline - time.monotonic())
+        message = pubsub.get_message(timeout=remaining)
+        if message is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            continue
+        if message["type"] == "subscribe":
+            confirmed = max(confirmed, int(message["data"]))
+
+
+class MemoryStore:
+    """In-process store for ``cache+memory://`` and tests without Redis; same semantics as RedisStore."""
+
+    enabled = True
+
+    def __init__(self) -> None:
+        self.records: dict[str, str] = {}
+        self.groups: dict[str, str] = {}
+        self.barriers: dict[str, set[str]] = {}
+        self.claims: set[str] = set()
+        self.revoked: dict[str, float] = {}
+        self.changed = threading.Condition()
+
+    def set_state(self, task_id: str, meta: dict[str, Any], *, force: bool = False,
+                  result_json: str | None = None) -> bool:
+        with self.changed:
+            current = self.records.get(task_id)
+            if current and not force and serialization.loads(current)["status"] in READY:
+                return False
+            self.records[task_id] = encode_meta(meta, result_json)
+            self.changed.notify_all()
+            return True
+
+    def get_meta(self, task_id: str) -> dict[str, Any] | None:
+        raw = self.records.get(task_id)
+        return serialization.loads(raw) if raw else None
+
+    def get_many(self, task_ids: list[str]) -> list[dict[str, Any] | None]:
+        return [self.get_meta(task_id) for task_id in task_ids]
+
+    def forget(self, task_id: str) -> None:
+        self.records.pop(task_id, None)
+
+    def wait(self, task_ids: list[str], timeout: float | None = None, interval: float = 1.0
+             ) -> list[dict[str, Any]]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.changed:
+            while True:
+                metas = self.get_many(task_ids)
+                if all(meta and meta["status"] in READY for meta in metas):
+                    return metas  # type: ignore[return-value]
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError("The operation timed out.")
+                self.changed.wait(remaining if remaining is not None else interval)
+
+    def save_group(self, group_id: str, value: Any) -> None:
+        self.groups[group_id] = serialization.dumps(value)
+
+    def restore_group(self, group_id: str) -> Any:
+        raw = self.groups.get(group_id)
+        return serialization.loads(raw) if raw else None
+
+    def delete_group(self, group_id: str) -> None:
+        self.groups.pop(group_id, None)
+
+    def barrier(self, group_id: str, member: str, size: int, claimant: str) -> bool:
+        with self.changed:
+            done = self.barriers.setdefault(group_id, set())
+            done.add(member)
+            if len(done) >= size and group_id not in self.claims:
+                self.claims.add(group_id)
+                return True
+            return False
+
+    def claim(self, group_id: str, claimant: str) -> bool:
+        with self.changed:
+            if group_id in self.claims:
+                return False
+            self.claims.add(group_id)
+            return True
+
+    def revoke(self, task_ids: Iterable[str]) -> None:
+        for task_id in task_ids:
+            self.revoked[task_id] = time.time()
+
+    def revoked_since(self, since: float) -> list[str]:
+        return [task_id for task_id, when in self.revoked.items() if when > since]
+
+
+def store_from_url(url: str | None, *, namespace: str, expires: float | None) -> Any:
+    """Pick the store for a ``result_backend`` URL."""
+    if not url:
+        return DisabledStore()
+    if url.startswith(("cache+memory://", "memory://")):
+        return MemoryStore()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisStore(url, namespace=namespace, expires=expires)
+    from .exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"Unsupported result backend {url!r}: use redis://, rediss:// or cache+memory://")

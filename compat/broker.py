@@ -1,0 +1,237 @@
+"""Dramatiq brokers for the facade: Redis with instant wake-up, batched enqueue and priority lanes.
+
+Stock Dramatiq consumers poll Redis with a back-off of up to one second when a queue is empty, so a task
+sent to an idle worker waits ~0.4 s on average. Here every enqueue also pushes a wake token on
+``<ns>:<queue>.wake`` and idle consumers block on it (``BLPOP``), so they start at once while making
+no more idle calls than stock polling does.
+
+Priorities (Celery's ``priority=0..9``, 0 highest as on Celery's Redis transport) are lanes: a message
+goes to ``<queue>`` or to ``<queue>.p<step>`` for the step it falls in (``priority_steps``, default
+0/3/6/9). One consumer serves all lanes of its queue and always fetches higher lanes first, so a
+high-priority message starts before every lower-priority message that no worker has prefetched yet.
+A message keeps its queue's name (workers look consumers up by it) and carries its lane in
+``options["lane"]``. Lanes cost nothing until used: a lane is registered in ``<ns>:<queue>.lanes`` the
+first time it is, and consumers read that set every few seconds or when a wake token names a new lane.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import time
+from collections.abc import Iterable, Sequence
+from uuid import uuid4
+
+import redis
+from dramatiq.broker import MessageProxy
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import current_millis, dq_name
+from dramatiq.errors import ConnectionClosed
+from dramatiq.message import Message
+
+from .exceptions import EncodeError
+
+WAKE_TOKENS_KEPT = 16
+
+
+def lane_for(priority: int | None, steps: Sequence[int]) -> str:
+    """The lane for a message of ``priority``: ``''`` (the queue itself) for the top step, else ``'p<step>'``."""
+    if priority is None or not steps:
+        return ""
+    step = steps[max(0, bisect.bisect_right(steps, int(priority)) - 1)]
+    return "" if step == steps[0] else f"p{step}"
+
+
+def lane_queue(queue_name: str, lane: str) -> str:
+    """The Redis list of ``lane`` on ``queue_name`` (``'q'``, ``'q.p3'``, ``'q.p3.DQ'``)."""
+    if not lane:
+        return queue_name
+    if queue_name.endswith(".DQ"):
+        return f"{queue_name[:-3]}.{lane}.DQ"
+    return f"{queue_name}.{lane}"
+
+
+class CompatRedisBroker(RedisBroker):
+    """RedisBroker with wake tokens, ``enqueue_many`` in one round trip, and priority lanes."""
+
+    def __init__(self, *, idle_wait: float = 2.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.idle_wait = idle_wait
+        self.known_lanes: set[tuple[str, str]] = set()
+
+    @property
+    def consumer_class(self):
+        return _LaneConsumer
+
+    def wake_key(self, base_queue: str) -> str:
+        return f"{self.namespace}:{base_queue}.wake"
+
+    def lanes_key(self, base_queue: str) -> str:
+        return f"{self.namespace}:{base_queue}.lanes"
+
+    # -- enqueue -----------------------------------------------------------------------------------
+    def _prepare(self, message: Message, delay: int | None) -> tuple[Message, bytes]:
+        message = message.copy(options={"redis_message_id": str(uuid4())})
+        if delay is not None:
+            message = message.copy(queue_name=dq_name(message.queue_name),
+                                   options={"eta": current_millis() + delay})
+        try:
+            data = message.encode()
+        except TypeError as exc:
+            raise EncodeError(f"{message.actor_name}: message cannot be encoded as JSON: {exc}") from exc
+        return message, data
+
+    def enqueue(self, message: Message, *, delay: int | None = None) -> Message:
+        return self.enqueue_many([(message, delay)])[0]
+
+    def enqueue_many(self, items: Iterable[tuple[Message, int | None]]) -> list[Message]:
+        """Enqueue several messages in one pipelined round trip; nothing is sent if one cannot encode."""
+        prepared = [(self._prepare(message, delay), delay) for message, delay in items]
+        for (message, _), delay in prepared:
+            self.emit_before("enqueue", message, delay)
+        dispatch = self.scripts["dispatch"]
+        with self.client.pipeline(transaction=False) as pipe:
+            woken: set[tuple[str, str]] = set()
+            for (message, data), _ in prepared:
+                base, lane = message.queue_name, message.options.get("lane", "")
+                dispatch(keys=[self.namespace], args=self._dispatch_args(
+                    "enqueue", lane_queue(base, lane), message.options["redis_message_id"], data), client=pipe)
+                if lane and (base, lane) not in self.known_lanes:
+                    pipe.sadd(self.lanes_key(base.removesuffix(".DQ")), lane)
+                    self.known_lanes.add((base, lane))
+                if (base, lane) not in woken:
+                    woken.add((base, lane))
+                    pipe.lpush(self.wake_key(base), lane or "-")
+                    pipe.ltrim(self.wake_key(base), 0, WAKE_TOKENS_KEPT - 1)
+            pipe.execute()
+        for (message, _), delay in prepared:
+            self.emit_after("enqueue", message, delay)
+        return [message for (message, _), _ in prepared]
+
+    def _dispatch_args(self, command: str, queue_name: str, *args) -> list:
+        return [command, current_millis(), queue_name, self.broker_id, self.heartbeat_timeout,
+                self.dead_message_ttl, self._should_do_maintenance(command), self._max_unpack_size(), *args]
+
+    # -- lanes -------------------------------------------------------------------------------------
+    def lanes_of(self, base_queue: str) -> list[str]:
+        """Every lane of ``base_queue`` in use, highest priority first (``''`` is the queue itself)."""
+        raw = self.client.smembers(self.lanes_key(base_queue.removesuffix(".DQ")))
+        lanes = sorted((item.decode() for item in raw), key=lambda lane: int(lane[1:]))
+        return ["", *lanes]
+
+    def do_qsize(self, queue_name: str) -> int:  # type: ignore[override]
+        total = 0
+        base = queue_name.removesuffix(".DQ")
+        for lane in self.lanes_of(base):
+            for name in (lane_queue(base, lane), dq_name(lane_queue(base, lane))):
+                total += self._dispatch("qsize")(name)
+        return total
+
+    def flush(self, queue_name: str) -> None:
+        base = queue_name.removesuffix(".DQ")
+        for lane in self.lanes_of(base):
+            for name in (lane_queue(base, lane), dq_name(lane_queue(base, lane))):
+                self._dispatch("purge")(name)
+
+
+class _LaneConsumer(_RedisConsumer):
+    """Consumer of one queue and its lanes that sleeps on the wake list instead of polling.
+
+    Acks and nacks go to the lane list the message was fetched from (its ``options["lane"]``).
+    """
+
+    LANE_REFRESH_SECONDS = 10.0
+
+    def __init__(self, broker, queue_name, prefetch, timeout):
+        super().__init__(broker, queue_name, prefetch, timeout)
+        self.lanes: list[str] = [""]
+        self.lanes_checked = 0.0
+        self.wake_key = broker.wake_key(queue_name)
+        self.etas: list[tuple[int, str]] = []
+
+    def _refresh_lanes(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.lanes_checked > self.LANE_REFRESH_SECONDS:
+            self.lanes = self.broker.lanes_of(self.queue_name)
+            self.lanes_checked = now
+
+    def _list_of(self, message) -> str:
+        return lane_queue(self.queue_name, message.options.get("lane", ""))
+
+    def ack(self, message):
+        try:
+            self.broker.do_ack(self._list_of(message), message.options["redis_message_id"])
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None
+        finally:
+            self.queued_message_ids.discard(message.message_id)
+
+    def nack(self, message):
+        try:
+            self.broker.do_nack(self._list_of(message), message.options["redis_message_id"])
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None
+        finally:
+            self.queued_message_ids.discard(message.message_id)
+
+    def requeue(self, messages):
+        by_lane: dict[str, list[str]] = {}
+        for message in messages:
+            by_lane.setdefault(self._list_of(message), []).append(message.options["redis_message_id"])
+        for lane, ids in by_lane.items():
+            self.broker.do_requeue(lane, *ids)
+
+    def _fetch(self, wanted: int) -> list[bytes]:
+        self._refresh_lanes()
+        fetched: list[bytes] = []
+        for lane in self.lanes:
+            if len(fetched) >= wanted:
+                break
+            fetched.extend(self.broker.do_fetch(lane_queue(self.queue_name, lane), wanted - len(fetched)))
+        return fetched
+
+    def __next__(self):
+        try:
+            while True:
+                if self.message_cache:
+                    data = self.message_cache.pop(0)
+                    if data is None:
+                        continue
+                    message = Message.decode(data)
+                    self.queued_message_ids.add(message.message_id)
+                    eta = message.options.get("eta")
+                    if isinstance(eta, (int, float)):
+                        heapq.heappush(self.etas, (int(eta), message.message_id))
+                    return MessageProxy(message)
+                if self.outstanding_message_count >= self.prefetch:
+                    time.sleep(0.005)
+                    return None
+                self.message_cache = self._fetch(self.prefetch - self.outstanding_message_count)
+                if not self.message_cache:
+                    self._idle()
+                    return None
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None
+
+    def _next_eta_in(self) -> float | None:
+        """Seconds until the earliest delayed message this consumer handed out is due (the worker holds
+        it in memory and moves it when this consumer next returns)."""
+        while self.etas and self.etas[0][1] not in self.queued_message_ids:
+            heapq.heappop(self.etas)
+        if not self.etas:
+            return None
+        return max(0.0, (self.etas[0][0] - current_millis()) / 1000)
+
+    def _idle(self) -> None:
+        """Block until an enqueue wakes this queue, a held delayed message is due, or ``idle_wait`` passes."""
+        wait = self.broker.idle_wait
+        due = self._next_eta_in()
+        if due is not None:
+            wait = min(wait, due)
+            if wait < 0.01:
+                return
+        woken = self.broker.client.blpop([self.wake_key], timeout=wait)
+        if woken and woken[1] not in (b"-", b""):
+            lane = woken[1].decode()
+            if lane not in self.lanes:
+                self._refresh_lanes(force=True)

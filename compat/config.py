@@ -1,0 +1,200 @@
+"""``app.conf``: Celery's setting names and defaults, read live from the configured source.
+
+Lookup order for a setting ``x_y``: values set on the app (``conf.x_y = ...``, ``conf.update()``), then the
+config object given to ``config_from_object`` (``<NAMESPACE>_X_Y``, the plain key, Celery's old spelling),
+then the default. The config object is read on every access, so a test that changes Django settings (or
+flips ``task_eager_propagates``) sees the effect at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "broker_url": None,
+    "result_backend": None,
+    "task_serializer": "json",
+    "result_serializer": "json",
+    "accept_content": ("json",),
+    "result_accept_content": None,
+    "timezone": None,
+    "enable_utc": True,
+    "task_routes": None,
+    "task_queues": None,
+    "task_default_queue": "celery",
+    "task_create_missing_queues": True,
+    "task_always_eager": False,
+    "task_eager_propagates": False,
+    "task_store_eager_result": False,
+    "task_acks_late": False,
+    "task_ignore_result": False,
+    "task_track_started": False,
+    "task_time_limit": None,
+    "task_soft_time_limit": None,
+    "task_default_rate_limit": None,
+    "task_default_priority": None,
+    "task_annotations": None,
+    "task_publish_retry": True,
+    "task_inherit_parent_priority": False,
+    "task_remote_tracebacks": False,
+    "task_allow_error_cb_on_chord_header": False,
+    "result_expires": timedelta(days=1),
+    "result_extended": False,
+    "beat_schedule": {},
+    "worker_prefetch_multiplier": 4,
+    "imports": (),
+    "include": (),
+    # Facade-only settings (no Celery equivalent); documented in docs/compat.md.
+    "broker_namespace": "dramatiq",
+    "result_namespace": "compat",
+    "priority_steps": (0, 3, 6, 9),
+    "worker_idle_wait": 2.0,
+}
+
+#: Celery 3 spellings that Celery still reads, mapped to their new names.
+OLD_NAMES: dict[str, tuple[str, ...]] = {
+    "broker_url": ("BROKER_URL",),
+    "result_backend": ("CELERY_RESULT_BACKEND",),
+    "task_always_eager": ("CELERY_ALWAYS_EAGER",),
+    "task_eager_propagates": ("CELERY_EAGER_PROPAGATES_EXCEPTIONS", "CELERY_EAGER_PROPAGATES"),
+    "task_default_queue": ("CELERY_DEFAULT_QUEUE",),
+    "task_routes": ("CELERY_ROUTES",),
+    "task_ignore_result": ("CELERY_IGNORE_RESULT",),
+    "task_track_started": ("CELERY_TRACK_STARTED",),
+    "task_acks_late": ("CELERY_ACKS_LATE",),
+    "task_time_limit": ("CELERYD_TASK_TIME_LIMIT",),
+    "task_soft_time_limit": ("CELERYD_TASK_SOFT_TIME_LIMIT",),
+    "task_serializer": ("CELERY_TASK_SERIALIZER",),
+    "result_serializer": ("CELERY_RESULT_SERIALIZER",),
+    "accept_content": ("CELERY_ACCEPT_CONTENT",),
+    "timezone": ("CELERY_TIMEZONE",),
+    "enable_utc": ("CELERY_ENABLE_UTC",),
+    "result_expires": ("CELERY_TASK_RESULT_EXPIRES",),
+    "beat_schedule": ("CELERYBEAT_SCHEDULE",),
+}
+
+_MISSING = object()
+
+
+def load_object(path: str) -> Any:
+    """Import ``'pkg.module:attr'`` or ``'pkg.module.attr'`` (or a module path)."""
+    if ":" in path:
+        module_name, _, attr = path.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
+    try:
+        return importlib.import_module(path)
+    except ImportError:
+        module_name, _, attr = path.rpartition(".")
+        if not module_name:
+            raise
+        return getattr(importlib.import_module(module_name), attr)
+
+
+class Settings(Mapping):
+    """The live view of an app's configuration."""
+
+    def __init__(self, initial: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_changes", dict(initial or {}))
+        object.__setattr__(self, "_source", None)
+        object.__setattr__(self, "_source_path", None)
+        object.__setattr__(self, "_namespace", None)
+
+    # -- sources -----------------------------------------------------------------------------------
+    def set_source(self, obj: Any, namespace: str | None = None) -> None:
+        """Use ``obj`` (an object, module, mapping or import path) as the config source."""
+        if isinstance(obj, str):
+            object.__setattr__(self, "_source_path", obj)
+            object.__setattr__(self, "_source", None)
+        else:
+            object.__setattr__(self, "_source", obj)
+        object.__setattr__(self, "_namespace", namespace.rstrip("_") + "_" if namespace else None)
+
+    def _get_source(self) -> Any:
+        if self._source is None and self._source_path is not None:
+            object.__setattr__(self, "_source", load_object(self._source_path))
+        return self._source
+
+    def _from_source(self, key: str) -> Any:
+        source = self._get_source()
+        if source is None:
+            return _MISSING
+        candidates = []
+        if self._namespace:
+            candidates.append(self._namespace + key.upper())
+        candidates.append(key)
+        candidates.extend(OLD_NAMES.get(key, ()))
+        for name in candidates:
+            value = _lookup(source, name)
+            if value is not _MISSING:
+                return value
+        if key == "timezone":
+            return _lookup(source, "TIME_ZONE")
+        return _MISSING
+
+    # -- access ------------------------------------------------------------------------------------
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._find(key)
+        return default if value is _MISSING else value
+
+    def _find(self, key: str) -> Any:
+        if key in ("broker_url", "result_backend"):
+            env = os.environ.get("CELERY_BROKER_URL" if key == "broker_url" else "CELERY_RESULT_BACKEND")
+            if env:
+                return env
+        if key in self._changes:
+            return self._changes[key]
+        value = self._from_source(key)
+        if value is not _MISSING:
+            return value
+        return DEFAULTS.get(key, _MISSING)
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        value = self._find(key)
+        if value is _MISSING:
+            raise AttributeError(key)
+        return value
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._changes[key] = value
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._find(key)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._changes[key] = value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._find(key) is not _MISSING
+
+    def update(self, other: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        """Set several settings at once (they win over the config source)."""
+        self._changes.update(other or {}, **kwargs)
+
+    def setdefault(self, key: str, value: Any) -> Any:
+        if self._find(key) is _MISSING:
+            self._changes[key] = value
+        return self[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(set(DEFAULTS) | set(self._changes))
+
+    def __len__(self) -> int:
+        return len(set(DEFAULTS) | set(self._changes))
+
+    def __repr__(self) -> str:
+        return f"<Settings source={self._source_path or self._source!r} namespace={self._namespace!r}>"
+
+
+def _lookup(source: Any, name: str) -> Any:
+    if isinstance(source, Mapping):
+        return source.get(name, _MISSING)
+    return getattr(source, name, _MISSING)

@@ -1,0 +1,82 @@
+"""Running a task inline (``Task.apply`` and ``task_always_eager``), with Celery's eager behaviour.
+
+Countdown, eta, expiry, routing and time limits do not apply; retries run inline, recursively; with
+``throw`` (``task_eager_propagates``) every exception, ``Retry`` included, reaches the caller and
+errbacks are skipped, exactly as Celery's eager tracer does.
+"""
+
+from __future__ import annotations
+
+import socket
+import traceback
+from typing import Any
+
+from . import request as requests
+from . import states
+from .exceptions import Ignore, Retry
+from .request import Context
+from .result import EagerResult
+
+
+def apply_task(task: Any, args: Any = None, kwargs: Any = None, *, link: Any = None, link_error: Any = None,
+               task_id: str | None = None, retries: int | None = None, throw: bool | None = None,
+               headers: Any = None, **options: Any) -> EagerResult:
+    """Run ``task`` here and now and wrap the outcome in an ``EagerResult``."""
+    from .canvas import apply_callbacks, run_errbacks
+
+    app = task.app
+    args = tuple(args or ())
+    kwargs = dict(kwargs or {})
+    task_id = task_id or app.new_id()
+    retries = retries or 0
+    throw = app.conf.task_eager_propagates if throw is None else throw
+    running = requests.current()
+    parent = running[1] if running is not None and not running[1].called_directly else None
+    request = Context(
+        id=task_id, task=task.name, retries=retries, args=list(args), kwargs=kwargs, is_eager=True,
+        called_directly=False, root_id=(parent.root_id or parent.id) if parent else task_id,
+        parent_id=parent.id if parent else None, headers=headers,
+        delivery_info={"is_eager": True, "exchange": None, "routing_key": None,
+                       "priority": options.get("priority")},
+        hostname=socket.gethostname(), callbacks=link, errbacks=link_error,
+        ignore_result=options.get("ignore_result", False),
+    )
+    with requests.executing(task, request):
+        try:
+            value = task._run_with_autoretry(request, args, kwargs)
+        except Retry as exc:
+            if throw:
+                raise
+            if exc.sig is not None:
+                return exc.sig.apply(retries=retries + 1)
+            return _finish(task, EagerResult(task_id, exc, states.RETRY, name=task.name, app=app))
+        except Ignore:
+            return EagerResult(task_id, None, states.IGNORED, name=task.name, app=app)
+        except Exception as exc:
+            if throw:
+                raise
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            run_errbacks(app, link_error, request, exc, text, eager=True)
+            task.on_failure(exc, task_id, args, kwargs, None)
+            return _finish(task, EagerResult(task_id, exc, states.FAILURE, traceback=text, name=task.name,
+                                             app=app))
+    apply_callbacks(app, link, value, parent_id=task_id, root_id=request.root_id)
+    task.on_success(value, task_id, args, kwargs)
+    return _finish(task, EagerResult(task_id, value, states.SUCCESS, name=task.name, app=app))
+
+
+def _finish(task: Any, result: EagerResult) -> EagerResult:
+    """Store the eager outcome when ``task_store_eager_result`` asks for it."""
+    store = getattr(task, "store_eager_result", None)
+    if store is None:
+        store = task.app.conf.task_store_eager_result
+    if store and task.app.backend.enabled:
+        from .middleware.state import failure_meta
+
+        if isinstance(result.result, BaseException):
+            meta = failure_meta(result.id, result.result, result.state)
+        else:
+            meta = {"status": result.state, "result": result.result, "traceback": None, "children": [],
+                    "date_done": None, "task_id": result.id}
+        task.app.backend.set_state(result.id, meta)
+    return result

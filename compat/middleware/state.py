@@ -1,0 +1,105 @@
+"""Records Celery task states (STARTED, RETRY, SUCCESS, FAILURE) in the app's result store."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+from dramatiq.errors import ActorNotFound
+from dramatiq.middleware import Middleware
+
+from .. import serialization
+from ..exceptions import Ignore, NotRegistered, Reject, Retry
+from ..task import Task, hand_over, take_pending
+
+
+def is_facade_task(broker: Any, message: Any) -> Task | None:
+    """The facade task a message is for, or None for plain Dramatiq actors and unknown names."""
+    actor = broker.actors.get(message.actor_name)
+    return actor if isinstance(actor, Task) else None
+
+
+def failure_meta(task_id: str, exc: BaseException, status: str = "FAILURE") -> dict[str, Any]:
+    """The stored record of a failed (or retried) task."""
+    return {
+        "status": status,
+        "result": serialization.exception_to_meta(exc),
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        "children": [],
+        "date_done": datetime.now(UTC).isoformat(),
+        "task_id": task_id,
+    }
+
+
+class TaskState(Middleware):
+    """Stores each facade task's state under its id; a ready state is final.
+
+    The task body runs through ``Task.__call__``; this middleware hands the message over to it before the
+    call (so the task builds its ``request``) and stores the outcome after it. The success record is
+    written from the JSON the task produced while checking its return value, so it is encoded once.
+    """
+
+    def __init__(self, app: Any = None) -> None:
+        self.app = app
+
+    def after_nack(self, broker, message):
+        """A message for a task this worker does not know: store FAILURE ``NotRegistered``, as Celery does."""
+        error = getattr(message, "_exception", None)
+        if self.app is None or not isinstance(error, ActorNotFound) or not self.app.backend.enabled:
+            return
+        meta = failure_meta(message.message_id, NotRegistered(message.actor_name))
+        meta["traceback"] = None
+        self.app.backend.set_state(message.message_id, meta)
+
+    def before_process_message(self, broker, message):
+        task = is_facade_task(broker, message)
+        if task is None:
+            return
+        hand_over(message)
+        track = task.track_started if task.track_started is not None else task.app.conf.task_track_started
+        if track:
+            task.app.backend.set_state(message.message_id, {
+                "status": "STARTED", "result": {"pid": os.getpid(), "hostname": task.app.worker_hostname},
+                "traceback": None, "children": [], "date_done": None, "task_id": message.message_id})
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        task = is_facade_task(broker, message)
+        if task is None:
+            return
+        take_pending(message.actor_name)
+        backend = task.app.backend
+        if not backend.enabled:
+            return
+        task_id = message.message_id
+        if exception is None:
+            if not message.options.get("ignore_result"):
+                backend.set_state(task_id, self.success_meta(task, message),
+                                  result_json=getattr(message, "_compat_result_json", None))
+            task.on_success(result, task_id, message.args, message.kwargs)
+        elif isinstance(exception, Retry):
+            cause = exception.exc if exception.exc is not None else exception
+            backend.set_state(task_id, self.extend(task, message, failure_meta(task_id, cause, "RETRY")))
+            task.on_retry(cause, task_id, message.args, message.kwargs, None)
+        elif isinstance(exception, (Ignore, Reject)):
+            return
+        else:
+            if not message.options.get("ignore_result") or task.store_errors_even_if_ignored:
+                backend.set_state(task_id, self.extend(task, message, failure_meta(task_id, exception)))
+            task.on_failure(exception, task_id, message.args, message.kwargs, None)
+
+    def success_meta(self, task: Task, message: Any) -> dict[str, Any]:
+        request = getattr(message, "_compat_request", None)
+        children = request.children if request is not None else []
+        meta = {"status": "SUCCESS", "result": None, "traceback": None,
+                "children": [child.as_tuple() for child in children],
+                "date_done": datetime.now(UTC).isoformat(), "task_id": message.message_id}
+        return self.extend(task, message, meta)
+
+    def extend(self, task: Task, message: Any, meta: dict[str, Any]) -> dict[str, Any]:
+        if task.app.conf.result_extended:
+            meta.update(name=task.name, args=list(message.args), kwargs=dict(message.kwargs),
+                        worker=task.app.worker_hostname, retries=message.options.get("retries", 0),
+                        queue=message.queue_name)
+        return meta

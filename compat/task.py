@@ -1,0 +1,304 @@
+"""``compat.Task``: a Celery task that is a Dramatiq actor.
+
+Each task is an instance of a per-task subclass (Celery's shape: options become class attributes) of
+:class:`Task`, which subclasses :class:`dramatiq.Actor`; so ``.send()``, the stock ``dramatiq`` worker, its
+middleware and ``StubBroker`` all keep working, and Celery code calls ``.delay()``/``.apply_async()``.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import dramatiq
+
+from . import request as requests
+from .exceptions import Ignore, MaxRetriesExceededError, Reject, Retry
+from .request import Context
+from .typing_check import header_of
+
+_pending = threading.local()
+
+
+def hand_over(message: Any) -> None:
+    """Called by the worker middleware: the next call of this message's task runs as this message."""
+    _pending.message = message
+
+
+def take_pending(actor_name: str) -> Any:
+    message = getattr(_pending, "message", None)
+    if message is not None and message.actor_name == actor_name:
+        _pending.message = None
+        return message
+    return None
+
+
+def backoff_countdown(factor: float, retries: int, maximum: int, full_jitter: bool) -> int:
+    """Celery's ``get_exponential_backoff_interval``: ``factor * 2**retries``, capped, optionally jittered."""
+    countdown = min(maximum, int(max(1.0, factor)) * (2**retries))
+    if full_jitter:
+        countdown = random.randrange(countdown + 1)
+    return max(0, countdown)
+
+
+class Task(dramatiq.Actor):
+    """Base class of every facade task. Celery attributes are class attributes of each task's class."""
+
+    name: str = ""
+    app: Any = None
+    bind = False
+    typing: bool | None = None
+    max_retries: int | None = 3
+    default_retry_delay = 180
+    rate_limit = None
+    ignore_result: bool | None = None
+    store_errors_even_if_ignored = False
+    track_started: bool | None = None
+    acks_late: bool | None = None
+    time_limit: float | None = None
+    soft_time_limit: float | None = None
+    autoretry_for: tuple = ()
+    dont_autoretry_for: tuple = ()
+    retry_kwargs: Mapping[str, Any] = {}
+    retry_backoff: bool | float = False
+    retry_backoff_max = 600
+    retry_jitter = True
+    throws: tuple = ()
+    serializer = "json"
+    queue: str | None = None
+    expires = None
+    trail = True
+    Request = Context
+
+    # -- Dramatiq entry point ----------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the task inline; when a worker delivers this task's message, run it as that message."""
+        message = take_pending(self.actor_name)
+        if message is not None:
+            return self._execute_message(message, args, kwargs)
+        request = Context(args=list(args), kwargs=dict(kwargs), called_directly=True, id=None)
+        with requests.executing(self, request):
+            return self.run(*args, **kwargs)
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:  # replaced by the task's function
+        raise NotImplementedError("Tasks must define the run method.")
+
+    def _execute_message(self, message: Any, args: Any, kwargs: Any) -> Any:
+        """Worker path: run as ``message``; a result JSON cannot carry fails the task with EncodeError."""
+        from . import serialization
+
+        request = self.request_from_message(message)
+        message._compat_request = request
+        result = self.execute(request, args, kwargs)
+        if not message.options.get("ignore_result"):
+            message._compat_result_json = serialization.dumps(result)
+        return result
+
+    def execute(self, request: Context, args: Any, kwargs: Any) -> Any:
+        """Run the body with ``request`` pushed, applying ``autoretry_for``; results are checked elsewhere."""
+        with requests.executing(self, request), requests.denied_join():
+            return self._run_with_autoretry(request, args, kwargs)
+
+    def _run_with_autoretry(self, request: Context, args: Any, kwargs: Any) -> Any:
+        if not self.autoretry_for:
+            return self.run(*args, **kwargs)
+        try:
+            return self.run(*args, **kwargs)
+        except (Retry, Ignore, Reject):
+            raise
+        except Exception as exc:
+            if self.dont_autoretry_for and isinstance(exc, tuple(self.dont_autoretry_for)):
+                raise
+            if not isinstance(exc, tuple(self.autoretry_for)):
+                raise
+            options = dict(self.retry_kwargs or {})
+            if self.retry_backoff:
+                options["countdown"] = backoff_countdown(
+                    self.retry_backoff, request.retries, self.retry_backoff_max, self.retry_jitter)
+            raise self.retry(exc=exc, **options) from None
+
+    def request_from_message(self, message: Any) -> Context:
+        """Build Celery's request for a message a worker is processing."""
+        options = message.options
+        return Context(
+            id=message.message_id,
+            task=self.name,
+            retries=options.get("retries", 0),
+            args=list(message.args),
+            kwargs=dict(message.kwargs),
+            is_eager=False,
+            called_directly=False,
+            root_id=options.get("root_id") or message.message_id,
+            parent_id=options.get("parent_id"),
+            group=options.get("group_id"),
+            group_index=options.get("group_index"),
+            headers=options.get("headers"),
+            delivery_info={"exchange": "", "routing_key": message.queue_name,
+                           "priority": options.get("priority"), "redelivered": False},
+            hostname=self.app.worker_hostname if self.app else socket.gethostname(),
+            eta=options.get("eta_iso"),
+            expires=options.get("expires_iso"),
+            chain=options.get("chain"),
+            chord=options.get("chord"),
+            callbacks=options.get("link"),
+            errbacks=options.get("link_error"),
+            ignore_result=options.get("ignore_result", False),
+            _options=options,
+            _message=message,
+            **(options.get("headers") or {}),
+        )
+
+    # -- request -----------------------------------------------------------------------------------
+    @property
+    def request(self) -> Context:
+        """The request of the running execution of this task in this thread (an empty one outside)."""
+        return requests.request_of(self) or Context(called_directly=True)
+
+    # -- calling -----------------------------------------------------------------------------------
+    def delay(self, *args: Any, **kwargs: Any) -> Any:
+        """Send the task with these arguments (Celery's ``delay``)."""
+        return self.apply_async(args, kwargs)
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, task_id: str | None = None,
+                    producer: Any = None, link: Any = None, link_error: Any = None, shadow: Any = None,
+                    **options: Any) -> Any:
+        """Send the task (or run it inline under ``task_always_eager``) and return its result handle."""
+        if self.soft_time_limit and self.time_limit and self.soft_time_limit > self.time_limit:
+            raise ValueError("soft_time_limit must be less than or equal to time_limit")
+        self.check_arguments(args, kwargs)
+        app = self.app
+        if app.conf.task_always_eager:
+            from . import serialization
+
+            args, kwargs = serialization.roundtrip([list(args or ()), dict(kwargs or {})])
+            with requests.denied_join():
+                return self.apply(args, kwargs, task_id=task_id or app.new_id(), link=link,
+                                  link_error=link_error, **options)
+        return app.send_task(self.name, args, kwargs, task_id=task_id, link=link, link_error=link_error,
+                             task_type=self, **options)
+
+    def check_arguments(self, args: Any, kwargs: Any) -> None:
+        """Raise Python's ``TypeError`` now if the call cannot bind (unless ``typing=False``)."""
+        typing = self.typing if self.typing is not None else self.app.strict_typing
+        if not typing:
+            return
+        header = self.__dict__.get("_header") or type(self).__dict__.get("_header")
+        if header is None:
+            header = header_of(self._function, bound=self.bind)
+            type(self)._header = header
+        header(*(args or ()), **(kwargs or {}))
+
+    def apply(self, args: Any = None, kwargs: Any = None, link: Any = None, link_error: Any = None,
+              task_id: str | None = None, retries: int | None = None, throw: bool | None = None,
+              headers: Mapping | None = None, **options: Any) -> Any:
+        """Run the task here and now, returning an ``EagerResult`` (Celery's ``apply``)."""
+        from .eager import apply_task
+
+        return apply_task(self, args, kwargs, link=link, link_error=link_error, task_id=task_id,
+                          retries=retries, throw=throw, headers=headers, **options)
+
+    # -- retries -----------------------------------------------------------------------------------
+    def retry(self, args: Any = None, kwargs: Any = None, exc: BaseException | None = None,
+              throw: bool = True, eta: datetime | None = None, countdown: float | None = None,
+              max_retries: int | None = None, **options: Any) -> Retry:
+        """Re-send this task (same id, ``retries + 1``) and raise ``Retry``; past the limit, fail."""
+        request = self.request
+        retries = request.retries + 1
+        limit = self.max_retries if max_retries is None else max_retries
+        if request.called_directly:
+            raise (exc or Retry("Task can be retried", None))
+        if not eta and countdown is None:
+            countdown = self.default_retry_delay
+        new_args = request.args if args is None else args
+        new_kwargs = request.kwargs if kwargs is None else {**(request.kwargs or {}), **kwargs}
+        if limit is not None and retries > limit:
+            if exc:
+                raise exc
+            raise MaxRetriesExceededError(
+                f"Can't retry {self.name}[{request.id}] args:{tuple(new_args or ())} kwargs:{new_kwargs}",
+                task_args=new_args, task_kwargs=new_kwargs)
+        signal = Retry(exc=exc, when=eta or countdown, is_eager=request.is_eager)
+        if request.is_eager:
+            signal.sig = self.signature(new_args, new_kwargs, task_id=request.id)
+            if throw:
+                raise signal
+            return signal
+        self.app.resend(self, request, new_args, new_kwargs, retries=retries, countdown=countdown, eta=eta,
+                        **options)
+        if throw:
+            raise signal
+        return signal
+
+    # -- state -------------------------------------------------------------------------------------
+    def update_state(self, task_id: str | None = None, state: str | None = None, meta: Any = None,
+                     **kwargs: Any) -> None:
+        """Store a custom state (e.g. ``PROGRESS``) for this or another task id."""
+        task_id = task_id or self.request.id
+        if task_id:
+            self.app.backend.set_state(task_id, {"status": state, "result": meta, "task_id": task_id,
+                                                 "traceback": None, "children": [], "date_done": None})
+
+    def AsyncResult(self, task_id: str, **kwargs: Any) -> Any:  # noqa: N802 - Celery's name
+        """A result handle for ``task_id`` of this task."""
+        return self.app.AsyncResult(task_id, task_name=self.name, **kwargs)
+
+    # -- signatures --------------------------------------------------------------------------------
+    def signature(self, args: Any = None, *starargs: Any, **starkwargs: Any) -> Any:
+        """A signature of this task (Celery's ``task.signature(args, kwargs, **options)``)."""
+        from .canvas import Signature
+
+        kwargs = starkwargs.pop("kwargs", None)
+        options = starkwargs.pop("options", None)
+        if starargs:
+            kwargs = starargs[0]
+        return Signature(self.name, args, kwargs, {**(options or {}), **starkwargs}, app=self.app)
+
+    subtask = signature
+
+    def s(self, *args: Any, **kwargs: Any) -> Any:
+        """``task.s(*args, **kwargs)``: a partial signature."""
+        return self.signature(args, kwargs)
+
+    def si(self, *args: Any, **kwargs: Any) -> Any:
+        """``task.si(*args, **kwargs)``: an immutable signature (ignores parent results)."""
+        return self.signature(args, kwargs, immutable=True)
+
+    def map(self, it: Any) -> Any:
+        from .canvas import xmap
+
+        return xmap(self.s(), it, app=self.app)
+
+    def starmap(self, it: Any) -> Any:
+        from .canvas import xstarmap
+
+        return xstarmap(self.s(), it, app=self.app)
+
+    def chunks(self, it: Any, n: int) -> Any:
+        from .canvas import chunks
+
+        return chunks(self.s(), it, n, app=self.app)
+
+    # -- handlers Celery calls (override in a base class) ------------------------------------------
+    def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
+        """Called in the worker after the task succeeded."""
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        """Called in the worker after the task failed for good."""
+
+    def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        """Called in the worker when the task is retried."""
+
+    def after_return(self, status: str, retval: Any, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        """Called in the worker after every execution."""
+
+    def __repr__(self) -> str:
+        return f"<@task: {self.name} of {self.app.main if self.app else None}>"
+
+    def __reduce__(self):
+        from .app import find_task
+
+        return find_task, (self.name,)
