@@ -1,0 +1,1 @@
+"""Integrations with frameworks; importing ``compat`` itself never imports any of them."""

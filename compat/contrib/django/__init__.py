@@ -1,0 +1,16 @@
+"""Django integration: settings, task autodiscovery, DB-connection hygiene, ``rundramatiq``.
+
+Add ``"compat.contrib.django"`` to ``INSTALLED_APPS`` and create the app as Celery's guide says::
+
+    # proj/celery.py
+    from compat import Celery
+    app = Celery("proj")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.autodiscover_tasks()
+"""
+
+from .transaction import apply_async_on_commit, delay_on_commit
+
+default_app_config = "compat.contrib.django.apps.CompatConfig"
+
+__all__ = ["apply_async_on_commit", "delay_on_commit"]
