@@ -1,6 +1,6 @@
 """A Celery-compatible facade over Dramatiq: change ``celery`` to ``compat`` in your imports.
 
-    from compat import Celery, shared_task, chain, group
+from compat import Celery, shared_task, chain, group
 """
 
 from __future__ import annotations
@@ -35,5 +35,16 @@ def shared_task(*args: Any, **options: Any) -> Any:
     return get_current_app().task(*args, **options)
 
 
-__all__ = ["Celery", "Signature", "Task", "chain", "chord", "current_app", "group", "shared_task",
-           "signature", "states", "subtask"]
+__all__ = [
+    "Celery",
+    "Signature",
+    "Task",
+    "chain",
+    "chord",
+    "current_app",
+    "group",
+    "shared_task",
+    "signature",
+    "states",
+    "subtask",
+]

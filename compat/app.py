@@ -61,9 +61,18 @@ class Celery:
 
     strict_typing = True
 
-    def __init__(self, main: str | None = None, broker: str | None = None, backend: str | None = None, *,
-                 include: Iterable[str] | None = None, set_as_current: bool = True,
-                 namespace: str | None = None, strict_typing: bool = True, **settings: Any) -> None:
+    def __init__(
+        self,
+        main: str | None = None,
+        broker: str | None = None,
+        backend: str | None = None,
+        *,
+        include: Iterable[str] | None = None,
+        set_as_current: bool = True,
+        namespace: str | None = None,
+        strict_typing: bool = True,
+        **settings: Any,
+    ) -> None:
         global _current_app
         self.main = main
         self.conf = Settings(settings)
@@ -90,14 +99,17 @@ class Celery:
         return f"<Celery {self.main} broker={self.conf.broker_url!r}>"
 
     # -- configuration -----------------------------------------------------------------------------
-    def config_from_object(self, obj: Any, silent: bool = False, force: bool = False,
-                           namespace: str | None = None) -> None:
+    def config_from_object(
+        self, obj: Any, silent: bool = False, force: bool = False, namespace: str | None = None
+    ) -> None:
         """Read settings from an object, module, mapping or import path (``'django.conf:settings'``)."""
         self.conf.set_source(obj, namespace)
         if force:
             self.conf._get_source()
 
-    def autodiscover_tasks(self, packages: Any = None, related_name: str = "tasks", force: bool = False) -> None:
+    def autodiscover_tasks(
+        self, packages: Any = None, related_name: str = "tasks", force: bool = False
+    ) -> None:
         """Import ``<package>.tasks`` for each package (Django's installed apps when none are given)."""
         self._autodiscover.append((packages, related_name))
         if force:
@@ -148,8 +160,9 @@ class Celery:
             expires = self.conf.result_expires
             if isinstance(expires, timedelta):
                 expires = expires.total_seconds()
-            self._backend = store_from_url(self.conf.result_backend, namespace=self.conf.result_namespace,
-                                           expires=expires)
+            self._backend = store_from_url(
+                self.conf.result_backend, namespace=self.conf.result_namespace, expires=expires
+            )
         return self._backend
 
     def routed_queues(self) -> set[str]:
@@ -168,8 +181,9 @@ class Celery:
                 queues.add(queue)
         return queues
 
-    def route_for(self, name: str, args: Any = None, kwargs: Any = None, options: Any = None,
-                  task: Any = None) -> dict[str, Any]:
+    def route_for(
+        self, name: str, args: Any = None, kwargs: Any = None, options: Any = None, task: Any = None
+    ) -> dict[str, Any]:
         setting = self.conf.task_routes
         if self._routers is None or self._routers[0] is not setting:
             self._routers = (setting, build_routers(setting))
@@ -195,25 +209,45 @@ class Celery:
             return self._task_from_fun(args[0], **options)
         return lambda fun: self._task_from_fun(fun, **options)
 
-    def _task_from_fun(self, fun: Callable[..., Any], name: str | None = None, base: type | None = None,
-                       bind: bool = False, **options: Any) -> Task:
+    def _task_from_fun(
+        self,
+        fun: Callable[..., Any],
+        name: str | None = None,
+        base: type | None = None,
+        bind: bool = False,
+        **options: Any,
+    ) -> Task:
         name = name or gen_task_name(self, fun)
         if name in self.tasks:
             return self.tasks[name]
         base = base or self.Task
         if not issubclass(base, Task):
             raise TypeError(f"base={base!r} must be a compat.Task subclass")
-        attrs = {"app": self, "name": name, "bind": bind, "_function": staticmethod(fun), "__doc__": fun.__doc__,
-                 "__module__": fun.__module__, "__wrapped__": fun,
-                 "run": fun if bind else staticmethod(fun), **options}
+        attrs = {
+            "app": self,
+            "name": name,
+            "bind": bind,
+            "_function": staticmethod(fun),
+            "__doc__": fun.__doc__,
+            "__module__": fun.__module__,
+            "__wrapped__": fun,
+            "run": fun if bind else staticmethod(fun),
+            **options,
+        }
         cls = type(fun.__name__, (base,), attrs)
         queue = options.get("queue") or self.route_for(name).get("queue") or self.conf.task_default_queue
         time_limit = options.get("time_limit", self.conf.task_time_limit)
         actor_options: dict[str, Any] = {"time_limit": time_limit * 1000 if time_limit else float("inf")}
         if options.get("throws"):
             actor_options["throws"] = tuple(options["throws"])
-        task = cls(fun, broker=self.broker, actor_name=name, queue_name=queue,
-                   priority=options.get("priority") or 0, options=actor_options)
+        task = cls(
+            fun,
+            broker=self.broker,
+            actor_name=name,
+            queue_name=queue,
+            priority=options.get("priority") or 0,
+            options=actor_options,
+        )
         self.tasks[name] = task
         return task
 
@@ -225,24 +259,52 @@ class Celery:
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
-            raise NotRegistered(f"Task name {name!r} is ambiguous; it could be any of: {', '.join(candidates)}")
+            raise NotRegistered(
+                f"Task name {name!r} is ambiguous; it could be any of: {', '.join(candidates)}"
+            )
         raise NotRegistered(f"No task named {name!r} and no registered task ends with '.{name}'")
 
     # -- sending -----------------------------------------------------------------------------------
-    def send_task(self, name: str, args: Any = None, kwargs: Any = None, countdown: float | None = None,
-                  eta: datetime | str | None = None, task_id: str | None = None, producer: Any = None,
-                  connection: Any = None, router: Any = None, result_cls: Any = None, expires: Any = None,
-                  publisher: Any = None, link: Any = None, link_error: Any = None, add_to_parent: bool = True,
-                  task_type: Any = None, **options: Any) -> Any:
+    def send_task(
+        self,
+        name: str,
+        args: Any = None,
+        kwargs: Any = None,
+        countdown: float | None = None,
+        eta: datetime | str | None = None,
+        task_id: str | None = None,
+        producer: Any = None,
+        connection: Any = None,
+        router: Any = None,
+        result_cls: Any = None,
+        expires: Any = None,
+        publisher: Any = None,
+        link: Any = None,
+        link_error: Any = None,
+        add_to_parent: bool = True,
+        task_type: Any = None,
+        **options: Any,
+    ) -> Any:
         """Send a task by name to its routed queue, whether or not it is registered here."""
         if task_type is None:
             if self.conf.task_always_eager:
-                warnings.warn(AlwaysEagerIgnored("task_always_eager has no effect on send_task"), stacklevel=2)
+                warnings.warn(
+                    AlwaysEagerIgnored("task_always_eager has no effect on send_task"), stacklevel=2
+                )
             name = self.resolve_name(name)
-        message, delay = self.build_message(name, args, kwargs, countdown=countdown, eta=eta,
-                                            task_id=task_id, expires=expires, link=link,
-                                            link_error=link_error, task=task_type or self.tasks.get(name),
-                                            **options)
+        message, delay = self.build_message(
+            name,
+            args,
+            kwargs,
+            countdown=countdown,
+            eta=eta,
+            task_id=task_id,
+            expires=expires,
+            link=link,
+            link_error=link_error,
+            task=task_type or self.tasks.get(name),
+            **options,
+        )
         self.enqueue([(message, delay)])
         return self.result_for_message(message, result_cls, add_to_parent)
 
@@ -270,14 +332,34 @@ class Celery:
                     raise named from exc
             raise EncodeError(f"Message cannot be encoded as JSON: {exc}") from exc
 
-    def build_message(self, name: str, args: Any = None, kwargs: Any = None, *, countdown: Any = None,
-                      eta: Any = None, task_id: str | None = None, expires: Any = None, link: Any = None,
-                      link_error: Any = None, task: Any = None, queue: Any = None, priority: int | None = None,
-                      retries: int = 0, ignore_result: bool | None = None, headers: dict | None = None,
-                      root_id: str | None = None, parent_id: str | None = None, group_id: str | None = None,
-                      group_index: int | None = None, chord: Any = None, chain: Any = None,
-                      time_limit: float | None = None, soft_time_limit: float | None = None,
-                      **extra: Any) -> tuple[Message, int | None]:
+    def build_message(
+        self,
+        name: str,
+        args: Any = None,
+        kwargs: Any = None,
+        *,
+        countdown: Any = None,
+        eta: Any = None,
+        task_id: str | None = None,
+        expires: Any = None,
+        link: Any = None,
+        link_error: Any = None,
+        task: Any = None,
+        queue: Any = None,
+        priority: int | None = None,
+        retries: int = 0,
+        ignore_result: bool | None = None,
+        headers: dict | None = None,
+        root_id: str | None = None,
+        parent_id: str | None = None,
+        group_id: str | None = None,
+        group_index: int | None = None,
+        chord: Any = None,
+        chain: Any = None,
+        time_limit: float | None = None,
+        soft_time_limit: float | None = None,
+        **extra: Any,
+    ) -> tuple[Message, int | None]:
         """The Dramatiq message (and delay in ms) for one Celery call; checks Celery's argument rules."""
         if args is not None and not isinstance(args, (list, tuple)):
             raise TypeError("task args must be a list or tuple")
@@ -286,8 +368,12 @@ class Celery:
         route_options = self.route_for(name, args, kwargs, extra, task)
         if isinstance(queue, dict):
             queue = queue.get("name")
-        queue = (queue or getattr(getattr(task, "__class__", None), "queue", None) or route_options.get("queue")
-                 or self.conf.task_default_queue)
+        queue = (
+            queue
+            or getattr(getattr(task, "__class__", None), "queue", None)
+            or route_options.get("queue")
+            or self.conf.task_default_queue
+        )
         if priority is None:
             priority = route_options.get("priority")
         if priority is None and task is not None and type(task).__dict__.get("priority") is not None:
@@ -300,13 +386,22 @@ class Celery:
             parent_request = running[1]
             parent_id = parent_id or parent_request.id
             root_id = root_id or parent_request.root_id or parent_request.id
-        for key, value in (("root_id", root_id), ("parent_id", parent_id), ("group_id", group_id),
-                           ("group_index", group_index), ("chord", chord), ("chain", chain or None),
-                           ("headers", headers or None), ("retries", retries or None)):
+        for key, value in (
+            ("root_id", root_id),
+            ("parent_id", parent_id),
+            ("group_id", group_id),
+            ("group_index", group_index),
+            ("chord", chord),
+            ("chain", chain or None),
+            ("headers", headers or None),
+            ("retries", retries or None),
+        ):
             if value is not None:
                 options[key] = value
         if ignore_result is None and task is not None:
-            ignore_result = task.ignore_result if task.ignore_result is not None else self.conf.task_ignore_result
+            ignore_result = (
+                task.ignore_result if task.ignore_result is not None else self.conf.task_ignore_result
+            )
         if ignore_result:
             options["ignore_result"] = True
         if priority is not None:
@@ -332,12 +427,28 @@ class Celery:
         if expires_at is not None:
             options["expires"] = int(expires_at.timestamp() * 1000)
             options["expires_iso"] = expires_at.isoformat()
-        message = Message(queue_name=queue, actor_name=name, args=tuple(args or ()), kwargs=dict(kwargs or {}),
-                          options=options, message_id=task_id or str(uuid.uuid4()))
+        message = Message(
+            queue_name=queue,
+            actor_name=name,
+            args=tuple(args or ()),
+            kwargs=dict(kwargs or {}),
+            options=options,
+            message_id=task_id or str(uuid.uuid4()),
+        )
         return message, delay
 
-    def resend(self, task: Task, request: Any, args: Any, kwargs: Any, *, retries: int,
-               countdown: float | None, eta: Any, **options: Any) -> Message:
+    def resend(
+        self,
+        task: Task,
+        request: Any,
+        args: Any,
+        kwargs: Any,
+        *,
+        retries: int,
+        countdown: float | None,
+        eta: Any,
+        **options: Any,
+    ) -> Message:
         """Re-send a running task for a retry: same id, same canvas options, ``retries`` bumped."""
         original = dict(request._options or {})
         for key in ("eta", "redis_message_id", "eta_iso", "retries"):
@@ -350,9 +461,14 @@ class Celery:
             original["eta_iso"] = when.isoformat()
             delay_ms = int((when - datetime.now(UTC)).total_seconds() * 1000)
             delay = delay_ms if delay_ms > 0 else None
-        message = Message(queue_name=request._message.queue_name, actor_name=task.name,
-                          args=tuple(args or ()), kwargs=dict(kwargs or {}), options=original,
-                          message_id=request.id)
+        message = Message(
+            queue_name=request._message.queue_name,
+            actor_name=task.name,
+            args=tuple(args or ()),
+            kwargs=dict(kwargs or {}),
+            options=original,
+            message_id=request.id,
+        )
         return self.enqueue([(message, delay)])[0]
 
     # -- results and canvas ------------------------------------------------------------------------

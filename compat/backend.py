@@ -87,8 +87,14 @@ class RedisStore:
 
     enabled = True
 
-    def __init__(self, url: str | None = None, *, client: redis.Redis | None = None,
-                 namespace: str = "compat", expires: float | None = 86400) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: redis.Redis | None = None,
+        namespace: str = "compat",
+        expires: float | None = 86400,
+    ) -> None:
         self.client = client or redis.Redis.from_url(url)
         self.namespace = namespace
         self.expires_ms = int(expires * 1000) if expires else 0
@@ -111,8 +117,9 @@ class RedisStore:
         return f"{self.namespace}:revoke"
 
     # -- records -----------------------------------------------------------------------------------
-    def set_state(self, task_id: str, meta: dict[str, Any], *, force: bool = False,
-                  result_json: str | None = None) -> bool:
+    def set_state(
+        self, task_id: str, meta: dict[str, Any], *, force: bool = False, result_json: str | None = None
+    ) -> bool:
         """Store ``meta`` unless the task is already in a ready state (``force`` overrides).
 
         ``result_json`` is the already-encoded result, spliced in so that a large result is encoded once.
@@ -138,8 +145,9 @@ class RedisStore:
     def forget(self, task_id: str) -> None:
         self.client.delete(self.meta_key(task_id))
 
-    def wait(self, task_ids: list[str], timeout: float | None = None, interval: float = 1.0
-             ) -> list[dict[str, Any]]:
+    def wait(
+        self, task_ids: list[str], timeout: float | None = None, interval: float = 1.0
+    ) -> list[dict[str, Any]]:
         """Block until every task is ready; wake on the completion message, re-check every ``interval``."""
         deadline = None if timeout is None else time.monotonic() + timeout
         metas = self.get_many(task_ids)
@@ -163,8 +171,9 @@ class RedisStore:
 
     # -- groups and chords -------------------------------------------------------------------------
     def save_group(self, group_id: str, value: Any) -> None:
-        self.client.set(f"{self.namespace}:group:{group_id}", serialization.dumps(value),
-                        px=self.expires_ms or None)
+        self.client.set(
+            f"{self.namespace}:group:{group_id}", serialization.dumps(value), px=self.expires_ms or None
+        )
 
     def restore_group(self, group_id: str) -> Any:
         raw = self.client.get(f"{self.namespace}:group:{group_id}")
@@ -176,10 +185,12 @@ class RedisStore:
     def barrier(self, group_id: str, member: str, size: int, claimant: str) -> bool:
         """Record ``member`` as done; True for exactly one caller, once all ``size`` members are done."""
         ttl = self.expires_ms or 86400000
-        return bool(self._barrier(
-            keys=[f"{self.namespace}:chord:{group_id}:done", f"{self.namespace}:chord:{group_id}:fired"],
-            args=[member, size, ttl, claimant],
-        ))
+        return bool(
+            self._barrier(
+                keys=[f"{self.namespace}:chord:{group_id}:done", f"{self.namespace}:chord:{group_id}:fired"],
+                args=[member, size, ttl, claimant],
+            )
+        )
 
     def claim(self, group_id: str, claimant: str) -> bool:
         """Claim a chord's outcome without waiting for the barrier (a header member failed)."""
@@ -228,8 +239,9 @@ class MemoryStore:
         self.revoked: dict[str, float] = {}
         self.changed = threading.Condition()
 
-    def set_state(self, task_id: str, meta: dict[str, Any], *, force: bool = False,
-                  result_json: str | None = None) -> bool:
+    def set_state(
+        self, task_id: str, meta: dict[str, Any], *, force: bool = False, result_json: str | None = None
+    ) -> bool:
         with self.changed:
             current = self.records.get(task_id)
             if current and not force and serialization.loads(current)["status"] in READY:
@@ -248,8 +260,9 @@ class MemoryStore:
     def forget(self, task_id: str) -> None:
         self.records.pop(task_id, None)
 
-    def wait(self, task_ids: list[str], timeout: float | None = None, interval: float = 1.0
-             ) -> list[dict[str, Any]]:
+    def wait(
+        self, task_ids: list[str], timeout: float | None = None, interval: float = 1.0
+    ) -> list[dict[str, Any]]:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self.changed:
             while True:
@@ -305,4 +318,6 @@ def store_from_url(url: str | None, *, namespace: str, expires: float | None) ->
         return RedisStore(url, namespace=namespace, expires=expires)
     from .exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured(f"Unsupported result backend {url!r}: use redis://, rediss:// or cache+memory://")
+    raise ImproperlyConfigured(
+        f"Unsupported result backend {url!r}: use redis://, rediss:// or cache+memory://"
+    )

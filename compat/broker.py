@@ -35,7 +35,7 @@ WAKE_TOKENS_KEPT = 16
 
 
 def lane_for(priority: int | None, steps: Sequence[int]) -> str:
-    """The lane for a message of ``priority``: ``''`` (the queue itself) for the top step, else ``'p<step>'``."""
+    """The lane for ``priority``: ``''`` (the queue itself) for the top step, else ``'p<step>'``."""
     if priority is None or not steps:
         return ""
     step = steps[max(0, bisect.bisect_right(steps, int(priority)) - 1)]
@@ -73,8 +73,9 @@ class CompatRedisBroker(RedisBroker):
     def _prepare(self, message: Message, delay: int | None) -> tuple[Message, bytes]:
         message = message.copy(options={"redis_message_id": str(uuid4())})
         if delay is not None:
-            message = message.copy(queue_name=dq_name(message.queue_name),
-                                   options={"eta": current_millis() + delay})
+            message = message.copy(
+                queue_name=dq_name(message.queue_name), options={"eta": current_millis() + delay}
+            )
         try:
             data = message.encode()
         except TypeError as exc:
@@ -94,8 +95,13 @@ class CompatRedisBroker(RedisBroker):
             woken: set[tuple[str, str]] = set()
             for (message, data), _ in prepared:
                 base, lane = message.queue_name, message.options.get("lane", "")
-                dispatch(keys=[self.namespace], args=self._dispatch_args(
-                    "enqueue", lane_queue(base, lane), message.options["redis_message_id"], data), client=pipe)
+                dispatch(
+                    keys=[self.namespace],
+                    args=self._dispatch_args(
+                        "enqueue", lane_queue(base, lane), message.options["redis_message_id"], data
+                    ),
+                    client=pipe,
+                )
                 if lane and (base, lane) not in self.known_lanes:
                     pipe.sadd(self.lanes_key(base.removesuffix(".DQ")), lane)
                     self.known_lanes.add((base, lane))
@@ -109,8 +115,17 @@ class CompatRedisBroker(RedisBroker):
         return [message for (message, _), _ in prepared]
 
     def _dispatch_args(self, command: str, queue_name: str, *args) -> list:
-        return [command, current_millis(), queue_name, self.broker_id, self.heartbeat_timeout,
-                self.dead_message_ttl, self._should_do_maintenance(command), self._max_unpack_size(), *args]
+        return [
+            command,
+            current_millis(),
+            queue_name,
+            self.broker_id,
+            self.heartbeat_timeout,
+            self.dead_message_ttl,
+            self._should_do_maintenance(command),
+            self._max_unpack_size(),
+            *args,
+        ]
 
     # -- lanes -------------------------------------------------------------------------------------
     def lanes_of(self, base_queue: str) -> list[str]:

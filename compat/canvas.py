@@ -33,9 +33,18 @@ class Signature(dict):
 
     TYPES: dict[str, type] = {}
 
-    def __init__(self, task: Any = None, args: Any = None, kwargs: Any = None, options: Any = None,
-                 type: Any = None, subtask_type: str | None = None, immutable: bool = False, app: Any = None,
-                 **ex: Any) -> None:
+    def __init__(
+        self,
+        task: Any = None,
+        args: Any = None,
+        kwargs: Any = None,
+        options: Any = None,
+        type: Any = None,
+        subtask_type: str | None = None,
+        immutable: bool = False,
+        app: Any = None,
+        **ex: Any,
+    ) -> None:
         self._app = app
         if isinstance(task, dict):
             super().__init__(task)
@@ -43,9 +52,14 @@ class Signature(dict):
         name = task if isinstance(task, str) or task is None else task.name
         if app is None and task is not None and not isinstance(task, str):
             self._app = task.app
-        super().__init__(task=name, args=tuple(args or ()), kwargs=dict(kwargs or {}),
-                         options={**(options or {}), **ex}, subtask_type=subtask_type,
-                         immutable=bool(immutable))
+        super().__init__(
+            task=name,
+            args=tuple(args or ()),
+            kwargs=dict(kwargs or {}),
+            options={**(options or {}), **ex},
+            subtask_type=subtask_type,
+            immutable=bool(immutable),
+        )
 
     # -- construction ------------------------------------------------------------------------------
     @classmethod
@@ -150,16 +164,26 @@ class Signature(dict):
             items.append(value)
         return value
 
-    def freeze(self, _id: str | None = None, group_id: str | None = None, chord: Any = None,
-               root_id: str | None = None, parent_id: str | None = None, group_index: int | None = None
-               ) -> AsyncResult:
+    def freeze(
+        self,
+        _id: str | None = None,
+        group_id: str | None = None,
+        chord: Any = None,
+        root_id: str | None = None,
+        parent_id: str | None = None,
+        group_index: int | None = None,
+    ) -> AsyncResult:
         """Fix this call's task id now and return the result handle it will have."""
         options = self.options
         if _id is not None:
             options["task_id"] = _id
         options.setdefault("task_id", self.app.new_id())
-        for key, value in (("group_id", group_id), ("root_id", root_id), ("parent_id", parent_id),
-                           ("group_index", group_index)):
+        for key, value in (
+            ("group_id", group_id),
+            ("root_id", root_id),
+            ("parent_id", parent_id),
+            ("group_index", group_index),
+        ):
             if value is not None:
                 options[key] = value
         return AsyncResult(options["task_id"], app=self.app, task_name=self.task)
@@ -172,7 +196,9 @@ class Signature(dict):
     def delay(self, *args: Any, **kwargs: Any) -> Any:
         return self.apply_async(args, kwargs)
 
-    def apply_async(self, args: Any = None, kwargs: Any = None, route_name: Any = None, **options: Any) -> Any:
+    def apply_async(
+        self, args: Any = None, kwargs: Any = None, route_name: Any = None, **options: Any
+    ) -> Any:
         """Send this call (merged with ``args``/``kwargs``/``options``); eager under ``task_always_eager``."""
         app = self.app
         if app.conf.task_always_eager:
@@ -198,8 +224,9 @@ class Signature(dict):
         task_id = new_options.pop("task_id", None) or app.new_id()
         for unused in ("subtask_type", "immutable", "route_name", "add_to_parent", "producer", "shadow"):
             new_options.pop(unused, None)
-        message, delay = app.build_message(self.task, new_args, new_kwargs, task_id=task_id, task=task,
-                                           **new_options)
+        message, delay = app.build_message(
+            self.task, new_args, new_kwargs, task_id=task_id, task=task, **new_options
+        )
         return app.result_for_message(message), [(message, delay)]
 
     def __or__(self, other: Any) -> Any:
@@ -425,7 +452,9 @@ class group(Signature):
                 tasks = tuple(only)
         app = app or next((getattr(t, "_app", None) for t in tasks if getattr(t, "_app", None)), None)
         members = [Signature.from_any(task, app=app) for task in tasks]
-        Signature.__init__(self, "celery.group", (), {"tasks": members}, options, subtask_type="group", app=app)
+        Signature.__init__(
+            self, "celery.group", (), {"tasks": members}, options, subtask_type="group", app=app
+        )
 
     @classmethod
     def from_dict(cls, data: dict, app: Any = None) -> group:
@@ -435,7 +464,9 @@ class group(Signature):
     tasks = property(lambda self: self["kwargs"]["tasks"])
 
     def clone(self, args: Any = None, kwargs: Any = None, **opts: Any) -> group:
-        return group([task.clone(args, kwargs) for task in self.tasks], app=self._app, **{**self.options, **opts})
+        return group(
+            [task.clone(args, kwargs) for task in self.tasks], app=self._app, **{**self.options, **opts}
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.apply_async(args, kwargs)
@@ -453,8 +484,16 @@ class group(Signature):
             task.link_error(Signature.from_any(errback).clone())
         return errback
 
-    def apply_async(self, args: Any = None, kwargs: Any = None, add_to_parent: bool = True,
-                    producer: Any = None, link: Any = None, link_error: Any = None, **options: Any) -> Any:
+    def apply_async(
+        self,
+        args: Any = None,
+        kwargs: Any = None,
+        add_to_parent: bool = True,
+        producer: Any = None,
+        link: Any = None,
+        link_error: Any = None,
+        **options: Any,
+    ) -> Any:
         if link is not None:
             raise TypeError("Cannot add link to group: use a chord")
         if link_error is not None:
@@ -471,8 +510,11 @@ class group(Signature):
         self.options["task_id"] = gid
         results = []
         for index, task in enumerate(self.tasks):
-            results.append(task.freeze(group_id=gid, group_index=index) if not isinstance(task, (group, _chain))
-                           else task.freeze())
+            results.append(
+                task.freeze(group_id=gid, group_index=index)
+                if not isinstance(task, (group, _chain))
+                else task.freeze()
+            )
         return GroupResult(gid, results, app=self.app)
 
     def build(self, args: Any = None, kwargs: Any = None, options: Any = None) -> tuple[Any, Items]:
@@ -527,8 +569,15 @@ class chord(Signature):
         header = header if isinstance(header, group) else group(header, app=app)
         app = app or header._app or getattr(body, "_app", None)
         body_sig = Signature.from_any(body, app=app) if body is not None else None
-        Signature.__init__(self, "celery.chord", (), {"header": header, "body": body_sig}, options,
-                           subtask_type="chord", app=app)
+        Signature.__init__(
+            self,
+            "celery.chord",
+            (),
+            {"header": header, "body": body_sig},
+            options,
+            subtask_type="chord",
+            app=app,
+        )
 
     @classmethod
     def from_dict(cls, data: dict, app: Any = None) -> chord:
@@ -545,8 +594,12 @@ class chord(Signature):
         return chord(self.header, body, app=self._app, **self.options)
 
     def clone(self, args: Any = None, kwargs: Any = None, **opts: Any) -> chord:
-        return chord(self.header.clone(args, kwargs), self.body.clone() if self.body else None, app=self._app,
-                     **{**self.options, **opts})
+        return chord(
+            self.header.clone(args, kwargs),
+            self.body.clone() if self.body else None,
+            app=self._app,
+            **{**self.options, **opts},
+        )
 
     def __call__(self, body: Any = None, **options: Any) -> Any:
         target = self.with_body(Signature.from_any(body, app=self._app)) if body is not None else self
@@ -554,7 +607,9 @@ class chord(Signature):
 
     def freeze(self, _id: str | None = None, **kwargs: Any) -> Any:
         header_result = self.header.freeze()
-        body_result = self.body.freeze(_id) if not isinstance(self.body, (group, _chain)) else self.body.freeze()
+        body_result = (
+            self.body.freeze(_id) if not isinstance(self.body, (group, _chain)) else self.body.freeze()
+        )
         if isinstance(body_result, AsyncResult) and not isinstance(body_result, GroupResult):
             body_result.parent = header_result
         return body_result
@@ -571,7 +626,8 @@ class chord(Signature):
             raise TypeError("chord() needs a body: chord(header)(body) or chord(header, body)")
         if not app.backend.enabled:
             raise NotImplementedError(
-                "Starting chords requires a result backend to be configured, but none was configured.")
+                "Starting chords requires a result backend to be configured, but none was configured."
+            )
         if app.conf.task_always_eager:
             return self.apply(args, kwargs, **options)
         result, items = self.build(args, kwargs, options)
@@ -586,8 +642,9 @@ class chord(Signature):
             for value in _listify(options.pop(key, None)):
                 getattr(body, key)(value)
         if chain_rest:
-            body = _chain(body, *[Signature.from_dict(step, app=self._app) for step in chain_rest],
-                          app=self._app)
+            body = _chain(
+                body, *[Signature.from_dict(step, app=self._app) for step in chain_rest], app=self._app
+            )
         body_result = freeze_step(body)
         header = self.header.clone()
         if not header.tasks:
@@ -610,8 +667,9 @@ class chord(Signature):
         return f"chord({self.header!r}, {self.body!r})"
 
 
-def apply_callbacks(app: Any, callbacks: Any, value: Any, *, parent_id: str | None, root_id: str | None
-                    ) -> None:
+def apply_callbacks(
+    app: Any, callbacks: Any, value: Any, *, parent_id: str | None, root_id: str | None
+) -> None:
     """Send each ``link`` callback with the result prepended (immutable ones ignore it)."""
     for callback in _listify(callbacks):
         sig = Signature.from_any(callback, app=app)
@@ -633,8 +691,9 @@ def errback_is_new_style(app: Any, sig: Signature) -> bool:
     return len(positional) - len(sig.args) > 1
 
 
-def run_errbacks(app: Any, errbacks: Any, request: Any, exc: BaseException, traceback_text: str, *,
-                 eager: bool = False) -> None:
+def run_errbacks(
+    app: Any, errbacks: Any, request: Any, exc: BaseException, traceback_text: str, *, eager: bool = False
+) -> None:
     """Run ``link_error`` errbacks in both of Celery's styles; an errback's own failure is only logged."""
     import logging
 
@@ -665,8 +724,9 @@ class xstarmap(Signature):
     """``task.starmap(it)``: one task that applies the task's function to each argument tuple."""
 
     def __init__(self, task: Signature, it: Iterable, app: Any = None) -> None:
-        Signature.__init__(self, "celery.starmap", (), {"task": dict(task), "it": [list(i) for i in it]},
-                           app=app)
+        Signature.__init__(
+            self, "celery.starmap", (), {"task": dict(task), "it": [list(i) for i in it]}, app=app
+        )
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         return self.app.tasks["celery.starmap"].apply_async((), dict(self.kwargs), **options)
@@ -676,14 +736,17 @@ class chunks(Signature):
     """``task.chunks(it, n)``: a group of ``starmap`` tasks, each over ``n`` items."""
 
     def __init__(self, task: Signature, it: Iterable, n: int, app: Any = None) -> None:
-        Signature.__init__(self, "celery.chunks", (), {"task": dict(task), "it": [list(i) for i in it], "n": n},
-                           app=app)
+        Signature.__init__(
+            self, "celery.chunks", (), {"task": dict(task), "it": [list(i) for i in it], "n": n}, app=app
+        )
 
     def group(self) -> group:
         items, n, task = self.kwargs["it"], self.kwargs["n"], self.kwargs["task"]
-        parts = [items[i:i + n] for i in range(0, len(items), n)]
-        return group([xstarmap(Signature.from_dict(task, app=self._app), part, app=self._app) for part in parts],
-                     app=self._app)
+        parts = [items[i : i + n] for i in range(0, len(items), n)]
+        return group(
+            [xstarmap(Signature.from_dict(task, app=self._app), part, app=self._app) for part in parts],
+            app=self._app,
+        )
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         return self.group().apply_async(**options)

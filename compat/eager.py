@@ -18,9 +18,19 @@ from .request import Context
 from .result import EagerResult
 
 
-def apply_task(task: Any, args: Any = None, kwargs: Any = None, *, link: Any = None, link_error: Any = None,
-               task_id: str | None = None, retries: int | None = None, throw: bool | None = None,
-               headers: Any = None, **options: Any) -> EagerResult:
+def apply_task(
+    task: Any,
+    args: Any = None,
+    kwargs: Any = None,
+    *,
+    link: Any = None,
+    link_error: Any = None,
+    task_id: str | None = None,
+    retries: int | None = None,
+    throw: bool | None = None,
+    headers: Any = None,
+    **options: Any,
+) -> EagerResult:
     """Run ``task`` here and now and wrap the outcome in an ``EagerResult``."""
     from .canvas import apply_callbacks, run_errbacks
 
@@ -33,12 +43,25 @@ def apply_task(task: Any, args: Any = None, kwargs: Any = None, *, link: Any = N
     running = requests.current()
     parent = running[1] if running is not None and not running[1].called_directly else None
     request = Context(
-        id=task_id, task=task.name, retries=retries, args=list(args), kwargs=kwargs, is_eager=True,
-        called_directly=False, root_id=(parent.root_id or parent.id) if parent else task_id,
-        parent_id=parent.id if parent else None, headers=headers,
-        delivery_info={"is_eager": True, "exchange": None, "routing_key": None,
-                       "priority": options.get("priority")},
-        hostname=socket.gethostname(), callbacks=link, errbacks=link_error,
+        id=task_id,
+        task=task.name,
+        retries=retries,
+        args=list(args),
+        kwargs=kwargs,
+        is_eager=True,
+        called_directly=False,
+        root_id=(parent.root_id or parent.id) if parent else task_id,
+        parent_id=parent.id if parent else None,
+        headers=headers,
+        delivery_info={
+            "is_eager": True,
+            "exchange": None,
+            "routing_key": None,
+            "priority": options.get("priority"),
+        },
+        hostname=socket.gethostname(),
+        callbacks=link,
+        errbacks=link_error,
         ignore_result=options.get("ignore_result", False),
     )
     with requests.executing(task, request):
@@ -58,8 +81,9 @@ def apply_task(task: Any, args: Any = None, kwargs: Any = None, *, link: Any = N
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             run_errbacks(app, link_error, request, exc, text, eager=True)
             task.on_failure(exc, task_id, args, kwargs, None)
-            return _finish(task, EagerResult(task_id, exc, states.FAILURE, traceback=text, name=task.name,
-                                             app=app))
+            return _finish(
+                task, EagerResult(task_id, exc, states.FAILURE, traceback=text, name=task.name, app=app)
+            )
     apply_callbacks(app, link, value, parent_id=task_id, root_id=request.root_id)
     task.on_success(value, task_id, args, kwargs)
     return _finish(task, EagerResult(task_id, value, states.SUCCESS, name=task.name, app=app))
@@ -76,7 +100,13 @@ def _finish(task: Any, result: EagerResult) -> EagerResult:
         if isinstance(result.result, BaseException):
             meta = failure_meta(result.id, result.result, result.state)
         else:
-            meta = {"status": result.state, "result": result.result, "traceback": None, "children": [],
-                    "date_done": None, "task_id": result.id}
+            meta = {
+                "status": result.state,
+                "result": result.result,
+                "traceback": None,
+                "children": [],
+                "date_done": None,
+                "task_id": result.id,
+            }
         task.app.backend.set_state(result.id, meta)
     return result

@@ -33,8 +33,9 @@ def _app(app: Any) -> Any:
 class AsyncResult:
     """The state and outcome of one task id, read from the result store."""
 
-    def __init__(self, id: str, backend: Any = None, task_name: str | None = None, app: Any = None,
-                 parent: Any = None) -> None:
+    def __init__(
+        self, id: str, backend: Any = None, task_name: str | None = None, app: Any = None, parent: Any = None
+    ) -> None:
         if id is None:
             raise ValueError(f"AsyncResult requires valid id, not {type(id)}")
         self.id = str(id)
@@ -120,10 +121,20 @@ class AsyncResult:
     queue = property(lambda self: self._get_meta().get("queue"))
 
     # -- waiting -----------------------------------------------------------------------------------
-    def get(self, timeout: float | None = None, propagate: bool = True, interval: float = 0.5,
-            no_ack: bool = True, follow_parents: bool = True, callback: Any = None, on_message: Any = None,
-            on_interval: Any = None, disable_sync_subtasks: bool = True, EXCEPTION_STATES: Any = None,
-            PROPAGATE_STATES: Any = None) -> Any:
+    def get(
+        self,
+        timeout: float | None = None,
+        propagate: bool = True,
+        interval: float = 0.5,
+        no_ack: bool = True,
+        follow_parents: bool = True,
+        callback: Any = None,
+        on_message: Any = None,
+        on_interval: Any = None,
+        disable_sync_subtasks: bool = True,
+        EXCEPTION_STATES: Any = None,
+        PROPAGATE_STATES: Any = None,
+    ) -> Any:
         """Wait for the task to finish and return its value (or raise its exception)."""
         if self.ignored:
             return None
@@ -133,7 +144,12 @@ class AsyncResult:
             self.parent.maybe_throw_parents()
         meta = self._cache or self.backend.wait([self.id], timeout=timeout, interval=max(interval, 1.0))[0]
         self._set_cache(meta)
-        if follow_parents and propagate and self.parent is not None and meta["status"] in states.PROPAGATE_STATES:
+        if (
+            follow_parents
+            and propagate
+            and self.parent is not None
+            and meta["status"] in states.PROPAGATE_STATES
+        ):
             self.parent.maybe_throw_parents()
         if callback is not None:
             callback(self.id, self._decode_result(meta))
@@ -165,8 +181,14 @@ class AsyncResult:
             self.parent.forget()
         self.backend.forget(self.id)
 
-    def revoke(self, connection: Any = None, terminate: bool = False, signal: Any = None, wait: bool = False,
-               timeout: float | None = None) -> None:
+    def revoke(
+        self,
+        connection: Any = None,
+        terminate: bool = False,
+        signal: Any = None,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> None:
         """Make sure the task never runs: it is skipped by every worker and stored as REVOKED."""
         from .middleware.state import failure_meta
 
@@ -209,8 +231,15 @@ class AsyncResult:
 class EagerResult(AsyncResult):
     """The outcome of a task run inline: always ready, nothing stored."""
 
-    def __init__(self, id: str, ret_value: Any, state: str, traceback: str | None = None,
-                 name: str | None = None, app: Any = None) -> None:
+    def __init__(
+        self,
+        id: str,
+        ret_value: Any,
+        state: str,
+        traceback: str | None = None,
+        name: str | None = None,
+        app: Any = None,
+    ) -> None:
         super().__init__(id, app=app, task_name=name)
         self._result = ret_value
         self._state = state
@@ -229,8 +258,13 @@ class EagerResult(AsyncResult):
     def ready(self) -> bool:
         return True
 
-    def get(self, timeout: float | None = None, propagate: bool = True, disable_sync_subtasks: bool = True,
-            **kwargs: Any) -> Any:
+    def get(
+        self,
+        timeout: float | None = None,
+        propagate: bool = True,
+        disable_sync_subtasks: bool = True,
+        **kwargs: Any,
+    ) -> Any:
         if disable_sync_subtasks:
             assert_will_not_block()
         if self.successful():
@@ -330,23 +364,47 @@ class ResultSet:
             parent.maybe_throw_parents()
         self.maybe_throw()
 
-    def get(self, timeout: float | None = None, propagate: bool = True, interval: float = 0.5,
-            callback: Any = None, no_ack: bool = True, on_message: Any = None, on_interval: Any = None,
-            disable_sync_subtasks: bool = True, **kwargs: Any) -> list:
+    def get(
+        self,
+        timeout: float | None = None,
+        propagate: bool = True,
+        interval: float = 0.5,
+        callback: Any = None,
+        no_ack: bool = True,
+        on_message: Any = None,
+        on_interval: Any = None,
+        disable_sync_subtasks: bool = True,
+        **kwargs: Any,
+    ) -> list:
         """Wait for every result; values in the set's order (``join_native``)."""
-        return self.join(timeout=timeout, propagate=propagate, interval=interval, callback=callback,
-                         disable_sync_subtasks=disable_sync_subtasks)
+        return self.join(
+            timeout=timeout,
+            propagate=propagate,
+            interval=interval,
+            callback=callback,
+            disable_sync_subtasks=disable_sync_subtasks,
+        )
 
-    def join(self, timeout: float | None = None, propagate: bool = True, interval: float = 0.5,
-             callback: Any = None, no_ack: bool = True, on_message: Any = None, on_interval: Any = None,
-             disable_sync_subtasks: bool = True, **kwargs: Any) -> list:
+    def join(
+        self,
+        timeout: float | None = None,
+        propagate: bool = True,
+        interval: float = 0.5,
+        callback: Any = None,
+        no_ack: bool = True,
+        on_message: Any = None,
+        on_interval: Any = None,
+        disable_sync_subtasks: bool = True,
+        **kwargs: Any,
+    ) -> list:
         if disable_sync_subtasks:
             assert_will_not_block()
         simple = [result for result in self.results if type(result) is AsyncResult and not result.ignored]
         if simple:
             backend = simple[0].backend
-            metas = backend.wait([result.id for result in simple], timeout=timeout,
-                                 interval=max(interval, 1.0))
+            metas = backend.wait(
+                [result.id for result in simple], timeout=timeout, interval=max(interval, 1.0)
+            )
             for result, meta in zip(simple, metas, strict=True):
                 result._set_cache(meta)
         values = []
@@ -372,8 +430,14 @@ class ResultSet:
 class GroupResult(ResultSet):
     """The results of a group, under the group's id; ``save()``/``restore()`` keep it in the store."""
 
-    def __init__(self, id: str | None = None, results: Iterable[Any] | None = None, parent: Any = None,
-                 app: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        id: str | None = None,
+        results: Iterable[Any] | None = None,
+        parent: Any = None,
+        app: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(results or [], app=app)
         self.id = id
         self.parent = parent
@@ -397,8 +461,10 @@ class GroupResult(ResultSet):
 
     def as_tuple(self) -> Any:
         parent = self.parent
-        return [[self.id, parent.as_tuple() if parent is not None else None],
-                [result.as_tuple() for result in self.results]]
+        return [
+            [self.id, parent.as_tuple() if parent is not None else None],
+            [result.as_tuple() for result in self.results],
+        ]
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, GroupResult):

@@ -52,8 +52,10 @@ def _as_router(spec: Any) -> Callable[..., Route | None]:
         spec = load_object(spec)
     if isinstance(spec, Mapping):
         return MapRoute(spec)
-    if isinstance(spec, (list, tuple)) and spec and all(
-        isinstance(item, (list, tuple)) and len(item) == 2 for item in spec
+    if (
+        isinstance(spec, (list, tuple))
+        and spec
+        and all(isinstance(item, (list, tuple)) and len(item) == 2 for item in spec)
     ):
         return MapRoute(spec)
     if callable(spec):
@@ -73,8 +75,14 @@ def build_routers(setting: Any) -> list[Callable[..., Route | None]]:
     return [_as_router(setting)]
 
 
-def route(routers: list[Callable[..., Route | None]], name: str, args: Any = None, kwargs: Any = None,
-          options: Mapping[str, Any] | None = None, task: Any = None) -> Route:
+def route(
+    routers: list[Callable[..., Route | None]],
+    name: str,
+    args: Any = None,
+    kwargs: Any = None,
+    options: Mapping[str, Any] | None = None,
+    task: Any = None,
+) -> Route:
     """The first route a router returns for ``name``, or an empty route."""
     for router in routers:
         try:

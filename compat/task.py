@@ -118,7 +118,8 @@ class Task(dramatiq.Actor):
             options = dict(self.retry_kwargs or {})
             if self.retry_backoff:
                 options["countdown"] = backoff_countdown(
-                    self.retry_backoff, request.retries, self.retry_backoff_max, self.retry_jitter)
+                    self.retry_backoff, request.retries, self.retry_backoff_max, self.retry_jitter
+                )
             raise self.retry(exc=exc, **options) from None
 
     def request_from_message(self, message: Any) -> Context:
@@ -137,8 +138,12 @@ class Task(dramatiq.Actor):
             group=options.get("group_id"),
             group_index=options.get("group_index"),
             headers=options.get("headers"),
-            delivery_info={"exchange": "", "routing_key": message.queue_name,
-                           "priority": options.get("priority"), "redelivered": False},
+            delivery_info={
+                "exchange": "",
+                "routing_key": message.queue_name,
+                "priority": options.get("priority"),
+                "redelivered": False,
+            },
             hostname=self.app.worker_hostname if self.app else socket.gethostname(),
             eta=options.get("eta_iso"),
             expires=options.get("expires_iso"),
@@ -163,9 +168,17 @@ class Task(dramatiq.Actor):
         """Send the task with these arguments (Celery's ``delay``)."""
         return self.apply_async(args, kwargs)
 
-    def apply_async(self, args: Any = None, kwargs: Any = None, task_id: str | None = None,
-                    producer: Any = None, link: Any = None, link_error: Any = None, shadow: Any = None,
-                    **options: Any) -> Any:
+    def apply_async(
+        self,
+        args: Any = None,
+        kwargs: Any = None,
+        task_id: str | None = None,
+        producer: Any = None,
+        link: Any = None,
+        link_error: Any = None,
+        shadow: Any = None,
+        **options: Any,
+    ) -> Any:
         """Send the task (or run it inline under ``task_always_eager``) and return its result handle."""
         if self.soft_time_limit and self.time_limit and self.soft_time_limit > self.time_limit:
             raise ValueError("soft_time_limit must be less than or equal to time_limit")
@@ -176,10 +189,19 @@ class Task(dramatiq.Actor):
 
             args, kwargs = serialization.roundtrip([list(args or ()), dict(kwargs or {})])
             with requests.denied_join():
-                return self.apply(args, kwargs, task_id=task_id or app.new_id(), link=link,
-                                  link_error=link_error, **options)
-        return app.send_task(self.name, args, kwargs, task_id=task_id, link=link, link_error=link_error,
-                             task_type=self, **options)
+                return self.apply(
+                    args, kwargs, task_id=task_id or app.new_id(), link=link, link_error=link_error, **options
+                )
+        return app.send_task(
+            self.name,
+            args,
+            kwargs,
+            task_id=task_id,
+            link=link,
+            link_error=link_error,
+            task_type=self,
+            **options,
+        )
 
     def check_arguments(self, args: Any, kwargs: Any) -> None:
         """Raise Python's ``TypeError`` now if the call cannot bind (unless ``typing=False``)."""
@@ -192,19 +214,46 @@ class Task(dramatiq.Actor):
             type(self)._header = header
         header(*(args or ()), **(kwargs or {}))
 
-    def apply(self, args: Any = None, kwargs: Any = None, link: Any = None, link_error: Any = None,
-              task_id: str | None = None, retries: int | None = None, throw: bool | None = None,
-              headers: Mapping | None = None, **options: Any) -> Any:
+    def apply(
+        self,
+        args: Any = None,
+        kwargs: Any = None,
+        link: Any = None,
+        link_error: Any = None,
+        task_id: str | None = None,
+        retries: int | None = None,
+        throw: bool | None = None,
+        headers: Mapping | None = None,
+        **options: Any,
+    ) -> Any:
         """Run the task here and now, returning an ``EagerResult`` (Celery's ``apply``)."""
         from .eager import apply_task
 
-        return apply_task(self, args, kwargs, link=link, link_error=link_error, task_id=task_id,
-                          retries=retries, throw=throw, headers=headers, **options)
+        return apply_task(
+            self,
+            args,
+            kwargs,
+            link=link,
+            link_error=link_error,
+            task_id=task_id,
+            retries=retries,
+            throw=throw,
+            headers=headers,
+            **options,
+        )
 
     # -- retries -----------------------------------------------------------------------------------
-    def retry(self, args: Any = None, kwargs: Any = None, exc: BaseException | None = None,
-              throw: bool = True, eta: datetime | None = None, countdown: float | None = None,
-              max_retries: int | None = None, **options: Any) -> Retry:
+    def retry(
+        self,
+        args: Any = None,
+        kwargs: Any = None,
+        exc: BaseException | None = None,
+        throw: bool = True,
+        eta: datetime | None = None,
+        countdown: float | None = None,
+        max_retries: int | None = None,
+        **options: Any,
+    ) -> Retry:
         """Re-send this task (same id, ``retries + 1``) and raise ``Retry``; past the limit, fail."""
         request = self.request
         retries = request.retries + 1
@@ -220,27 +269,40 @@ class Task(dramatiq.Actor):
                 raise exc
             raise MaxRetriesExceededError(
                 f"Can't retry {self.name}[{request.id}] args:{tuple(new_args or ())} kwargs:{new_kwargs}",
-                task_args=new_args, task_kwargs=new_kwargs)
+                task_args=new_args,
+                task_kwargs=new_kwargs,
+            )
         signal = Retry(exc=exc, when=eta or countdown, is_eager=request.is_eager)
         if request.is_eager:
             signal.sig = self.signature(new_args, new_kwargs, task_id=request.id)
             if throw:
                 raise signal
             return signal
-        self.app.resend(self, request, new_args, new_kwargs, retries=retries, countdown=countdown, eta=eta,
-                        **options)
+        self.app.resend(
+            self, request, new_args, new_kwargs, retries=retries, countdown=countdown, eta=eta, **options
+        )
         if throw:
             raise signal
         return signal
 
     # -- state -------------------------------------------------------------------------------------
-    def update_state(self, task_id: str | None = None, state: str | None = None, meta: Any = None,
-                     **kwargs: Any) -> None:
+    def update_state(
+        self, task_id: str | None = None, state: str | None = None, meta: Any = None, **kwargs: Any
+    ) -> None:
         """Store a custom state (e.g. ``PROGRESS``) for this or another task id."""
         task_id = task_id or self.request.id
         if task_id:
-            self.app.backend.set_state(task_id, {"status": state, "result": meta, "task_id": task_id,
-                                                 "traceback": None, "children": [], "date_done": None})
+            self.app.backend.set_state(
+                task_id,
+                {
+                    "status": state,
+                    "result": meta,
+                    "task_id": task_id,
+                    "traceback": None,
+                    "children": [],
+                    "date_done": None,
+                },
+            )
 
     def AsyncResult(self, task_id: str, **kwargs: Any) -> Any:  # noqa: N802 - Celery's name
         """A result handle for ``task_id`` of this task."""
@@ -292,7 +354,9 @@ class Task(dramatiq.Actor):
     def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         """Called in the worker when the task is retried."""
 
-    def after_return(self, status: str, retval: Any, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+    def after_return(
+        self, status: str, retval: Any, task_id: str, args: Any, kwargs: Any, einfo: Any
+    ) -> None:
         """Called in the worker after every execution."""
 
     def __repr__(self) -> str:

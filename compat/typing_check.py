@@ -34,7 +34,8 @@ def header_of(fn: Callable[..., Any], *, bound: bool = False) -> Callable[..., N
             text += f"={placeholder}"
         parts.append(text)
         is_last_positional_only = param.kind is inspect.Parameter.POSITIONAL_ONLY and (
-            index + 1 == len(parameters) or parameters[index + 1].kind is not inspect.Parameter.POSITIONAL_ONLY
+            index + 1 == len(parameters)
+            or parameters[index + 1].kind is not inspect.Parameter.POSITIONAL_ONLY
         )
         if is_last_positional_only and not positional_only_done:
             parts.append("/")

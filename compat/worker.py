@@ -34,8 +34,18 @@ def facade_middleware(app: Any = None) -> list:
     continues the canvas (a chord body reads its header's stored results), then CeleryRetries decides
     whether the message is acknowledged or dead-lettered.
     """
-    return [AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), CurrentMessage(),
-            CeleryRetries(), CanvasContinuation(), Revocation(), TaskState(app)]
+    return [
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        CurrentMessage(),
+        CeleryRetries(),
+        CanvasContinuation(),
+        Revocation(),
+        TaskState(app),
+    ]
 
 
 class _FacadeResultsNotice(logging.Filter):
@@ -72,10 +82,15 @@ def make_broker(app: Any) -> dramatiq.Broker:
     if url.startswith("memory://"):
         broker: dramatiq.Broker = CompatStubBroker(middleware=middleware)
     elif url.startswith(("redis://", "rediss://", "unix://")):
-        broker = CompatRedisBroker(url=url, middleware=middleware, namespace=app.conf.broker_namespace,
-                                   idle_wait=float(app.conf.worker_idle_wait))
+        broker = CompatRedisBroker(
+            url=url,
+            middleware=middleware,
+            namespace=app.conf.broker_namespace,
+            idle_wait=float(app.conf.worker_idle_wait),
+        )
     else:
         raise ImproperlyConfigured(
-            f"Unsupported broker URL {url!r}: use redis://, rediss://, unix:// or memory://")
+            f"Unsupported broker URL {url!r}: use redis://, rediss://, unix:// or memory://"
+        )
     logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_FacadeResultsNotice(broker))
     return broker

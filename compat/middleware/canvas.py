@@ -29,7 +29,9 @@ class CanvasContinuation(Middleware):
         if task is None or isinstance(exception, (Retry, Ignore, Reject)):
             return
         options = message.options
-        if not (options.get("link") or options.get("chain") or options.get("chord") or options.get("link_error")):
+        if not (
+            options.get("link") or options.get("chain") or options.get("chord") or options.get("link_error")
+        ):
             return
         app = task.app
         request = getattr(message, "_compat_request", None) or task.request_from_message(message)

@@ -44,7 +44,9 @@ class Revocation(Middleware):
             memory = backend
             self.revoked_source = memory
             return
-        thread = threading.Thread(target=self._follow, args=(backend,), name="compat-revocations", daemon=True)
+        thread = threading.Thread(
+            target=self._follow, args=(backend,), name="compat-revocations", daemon=True
+        )
         thread.start()
 
     def _follow(self, backend: Any) -> None:

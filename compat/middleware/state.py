@@ -60,9 +60,17 @@ class TaskState(Middleware):
         hand_over(message)
         track = task.track_started if task.track_started is not None else task.app.conf.task_track_started
         if track:
-            task.app.backend.set_state(message.message_id, {
-                "status": "STARTED", "result": {"pid": os.getpid(), "hostname": task.app.worker_hostname},
-                "traceback": None, "children": [], "date_done": None, "task_id": message.message_id})
+            task.app.backend.set_state(
+                message.message_id,
+                {
+                    "status": "STARTED",
+                    "result": {"pid": os.getpid(), "hostname": task.app.worker_hostname},
+                    "traceback": None,
+                    "children": [],
+                    "date_done": None,
+                    "task_id": message.message_id,
+                },
+            )
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         task = is_facade_task(broker, message)
@@ -75,8 +83,11 @@ class TaskState(Middleware):
         task_id = message.message_id
         if exception is None:
             if not message.options.get("ignore_result"):
-                backend.set_state(task_id, self.success_meta(task, message),
-                                  result_json=getattr(message, "_compat_result_json", None))
+                backend.set_state(
+                    task_id,
+                    self.success_meta(task, message),
+                    result_json=getattr(message, "_compat_result_json", None),
+                )
             task.on_success(result, task_id, message.args, message.kwargs)
         elif isinstance(exception, Retry):
             cause = exception.exc if exception.exc is not None else exception
@@ -92,14 +103,24 @@ class TaskState(Middleware):
     def success_meta(self, task: Task, message: Any) -> dict[str, Any]:
         request = getattr(message, "_compat_request", None)
         children = request.children if request is not None else []
-        meta = {"status": "SUCCESS", "result": None, "traceback": None,
-                "children": [child.as_tuple() for child in children],
-                "date_done": datetime.now(UTC).isoformat(), "task_id": message.message_id}
+        meta = {
+            "status": "SUCCESS",
+            "result": None,
+            "traceback": None,
+            "children": [child.as_tuple() for child in children],
+            "date_done": datetime.now(UTC).isoformat(),
+            "task_id": message.message_id,
+        }
         return self.extend(task, message, meta)
 
     def extend(self, task: Task, message: Any, meta: dict[str, Any]) -> dict[str, Any]:
         if task.app.conf.result_extended:
-            meta.update(name=task.name, args=list(message.args), kwargs=dict(message.kwargs),
-                        worker=task.app.worker_hostname, retries=message.options.get("retries", 0),
-                        queue=message.queue_name)
+            meta.update(
+                name=task.name,
+                args=list(message.args),
+                kwargs=dict(message.kwargs),
+                worker=task.app.worker_hostname,
+                retries=message.options.get("retries", 0),
+                queue=message.queue_name,
+            )
         return meta

@@ -1,0 +1,98 @@
+"""A real Dramatiq worker process running ``tests.compat.worker_app`` on the test Redis."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_worker(
+    env: dict[str, str],
+    module: str,
+    processes: int = 1,
+    threads: int = 4,
+    log: Path | None = None,
+    queues: list[str] | None = None,
+) -> subprocess.Popen:
+    """Start ``python -m dramatiq module`` and wait until it heartbeats in Redis."""
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
+    argv = [sys.executable, "-m", "dramatiq", module, "-p", str(processes), "-t", str(threads)]
+    if queues:
+        argv += ["-Q", *queues]
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    client = redis.Redis.from_url(env["COMPAT_TEST_BROKER"])
+    deadline = time.monotonic() + 30
+    key = f"{env['COMPAT_TEST_NS']}:__heartbeats__"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {proc.returncode}; see {log}")
+        if client.zcard(key) >= processes + 1:  # +1: the test process's own broker
+            time.sleep(0.3)
+            return proc
+        time.sleep(0.1)
+    stop_worker(proc)
+    raise RuntimeError("worker did not start within 30 s")
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    """Stop a worker group by its process group id (SIGTERM, then SIGKILL)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def worker_env(redis_url):
+    namespace = f"test:{uuid.uuid4().hex[:10]}"
+    env = {
+        **os.environ,
+        "COMPAT_TEST_BROKER": redis_url,
+        "COMPAT_TEST_NS": namespace,
+        "PYTHONPATH": str(ROOT),
+        "dramatiq_restart_delay": "500",
+    }
+    os.environ["COMPAT_TEST_BROKER"] = redis_url
+    os.environ["COMPAT_TEST_NS"] = namespace
+    yield env
+    client = redis.Redis.from_url(redis_url)
+    for prefix in (namespace + ":", namespace + "-res:"):
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def tasks(worker_env):
+    """The worker app module, imported in this process with the session's broker and namespaces."""
+    return importlib.import_module("tests.compat.worker_app")
+
+
+@pytest.fixture(scope="session")
+def worker(worker_env, tasks, tmp_path_factory):
+    """One worker process (4 threads) for the session's integration tests."""
+    _ = tasks.app.broker  # create this process's broker first so heartbeats count it
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    tasks.app.broker.client.zadd(
+        f"{worker_env['COMPAT_TEST_NS']}:__heartbeats__",
+        {tasks.app.broker.broker_id: int(time.time() * 1000)},
+    )
+    proc = start_worker(worker_env, "tests.compat.worker_app", log=log)
+    yield proc
+    stop_worker(proc)

@@ -1,0 +1,129 @@
+"""Tasks for the compat integration tests: imported by the test process and by a real worker.
+
+Broker and namespaces come from the environment so that each test session uses its own keys.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from compat import Celery
+
+app = Celery(
+    "workerapp",
+    broker=os.environ.get("COMPAT_TEST_BROKER", "redis://127.0.0.1:6379/0"),
+    backend=os.environ.get("COMPAT_TEST_BROKER", "redis://127.0.0.1:6379/0"),
+    set_as_current=False,
+)
+app.conf.update(
+    broker_namespace=os.environ.get("COMPAT_TEST_NS", "compat-test"),
+    result_namespace=os.environ.get("COMPAT_TEST_NS", "compat-test") + "-res",
+    task_default_queue="default",
+    task_routes={"tests.compat.worker_app.routed_*": {"queue": "routed"}, "remote.only": "remote"},
+    result_extended=True,
+)
+
+for _queue in filter(None, os.environ.get("COMPAT_TEST_EXTRA_QUEUES", "").split(",")):
+    app.broker.declare_queue(_queue)
+
+
+class CustomError(Exception):
+    """A user's exception class, rebuilt on the caller's side."""
+
+
+@app.task
+def add(x, y):
+    return x + y
+
+
+@app.task
+def fail(message="boom"):
+    raise ValueError(message)
+
+
+@app.task
+def raise_custom(value):
+    raise CustomError(value)
+
+
+@app.task(bind=True, max_retries=3, default_retry_delay=0.2)
+def retry_until(self, attempts):
+    if self.request.retries < attempts:
+        raise self.retry(exc=KeyError("later"))
+    return self.request.retries
+
+
+@app.task(bind=True, max_retries=1, default_retry_delay=0.1)
+def retry_without_exc(self):
+    raise self.retry()
+
+
+@app.task(
+    autoretry_for=(ConnectionError,),
+    retry_backoff=0.1,
+    retry_jitter=False,
+    max_retries=2,
+    retry_backoff_max=1,
+)
+def autoretried(key):
+    raise ConnectionError(key)
+
+
+@app.task(track_started=True)
+def sleeper(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+@app.task
+def routed_echo(value):
+    return value
+
+
+@app.task(bind=True)
+def whoami(self):
+    request = self.request
+    return {
+        "id": request.id,
+        "retries": request.retries,
+        "queue": request.delivery_info["routing_key"],
+        "is_eager": request.is_eager,
+        "root_id": request.root_id,
+        "parent_id": request.parent_id,
+        "hostname": request.hostname,
+    }
+
+
+@app.task
+def unencodable():
+    return object()
+
+
+@app.task
+def get_inside(task_id):
+    return app.AsyncResult(task_id).get(timeout=1)
+
+
+@app.task(ignore_result=True)
+def ignored(x):
+    return x
+
+
+@app.task(bind=True)
+def progress(self):
+    self.update_state(state="PROGRESS", meta={"done": 1})
+    time.sleep(0.5)
+    return "finished"
+
+
+@app.task
+def record_order(label, key):
+    """Append ``label`` to a Redis list, to observe execution order."""
+    app.backend.client.rpush(key, label)
+    return label
+
+
+@app.task
+def tsum(values, extra=0):
+    return sum(values) + extra
