@@ -18,6 +18,7 @@ from . import request as requests
 from . import serialization
 from .backend import store_from_url
 from .broker import lane_for
+from .builtins import register_builtins
 from .config import Settings
 from .exceptions import AlwaysEagerIgnored, EncodeError, NotRegistered
 from .routing import build_routers, route
@@ -151,6 +152,7 @@ class Celery:
             dramatiq.set_broker(self._broker)
             for queue_name in self.routed_queues():
                 self._broker.declare_queue(queue_name)
+            register_builtins(self)
         return self._broker
 
     @property

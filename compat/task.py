@@ -315,9 +315,12 @@ class Task(dramatiq.Actor):
 
         kwargs = starkwargs.pop("kwargs", None)
         options = starkwargs.pop("options", None)
+        immutable = starkwargs.pop("immutable", False)
         if starargs:
             kwargs = starargs[0]
-        return Signature(self.name, args, kwargs, {**(options or {}), **starkwargs}, app=self.app)
+        return Signature(
+            self.name, args, kwargs, {**(options or {}), **starkwargs}, immutable=immutable, app=self.app
+        )
 
     subtask = signature
 

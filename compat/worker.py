@@ -23,7 +23,7 @@ from dramatiq.middleware import (
 from . import serialization
 from .broker import CompatRedisBroker
 from .exceptions import ImproperlyConfigured
-from .middleware import CanvasContinuation, CeleryRetries, Revocation, TaskState
+from .middleware import CanvasContinuation, CeleryRetries, Revocation, SoftTimeLimit, TaskState
 from .task import Task
 
 
@@ -45,6 +45,7 @@ def facade_middleware(app: Any = None) -> list:
         CanvasContinuation(),
         Revocation(),
         TaskState(app),
+        SoftTimeLimit(),
     ]
 
 

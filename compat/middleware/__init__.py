@@ -3,6 +3,7 @@
 from .canvas import CanvasContinuation
 from .retries import CeleryRetries
 from .revocation import Revocation
+from .soft_time_limit import SoftTimeLimit
 from .state import TaskState
 
-__all__ = ["CanvasContinuation", "CeleryRetries", "Revocation", "TaskState"]
+__all__ = ["CanvasContinuation", "CeleryRetries", "Revocation", "SoftTimeLimit", "TaskState"]

@@ -227,3 +227,17 @@ def test_priority_jumps_the_backlog(tasks, worker_env, redis_client, tmp_path):
     redis_client.delete(key)
     assert len(order) == 301
     assert order.index("high") <= 2, order[:10]
+
+
+def test_soft_time_limit_raises_inside_the_task(tasks):
+    assert tasks.overrun.delay(3).get(timeout=10) == "cleaned up"
+    assert tasks.overrun.delay(0.01).get(timeout=10) == "finished"
+
+
+def test_map_and_chunks_on_worker(tasks):
+    assert tasks.pair.map([1, 2]).apply_async().get(timeout=10) == [[1, 2], [2, 4]]
+    assert tasks.add.chunks(zip(range(6), range(6), strict=True), 2).apply_async().get(timeout=10) == [
+        [0, 2],
+        [4, 6],
+        [8, 10],
+    ]

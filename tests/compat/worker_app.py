@@ -127,3 +127,19 @@ def record_order(label, key):
 @app.task
 def tsum(values, extra=0):
     return sum(values) + extra
+
+
+@app.task(soft_time_limit=0.3)
+def overrun(seconds):
+    from compat.exceptions import SoftTimeLimitExceeded
+
+    try:
+        time.sleep(seconds)
+    except SoftTimeLimitExceeded:
+        return "cleaned up"
+    return "finished"
+
+
+@app.task
+def pair(x):
+    return [x, x * 2]
