@@ -1,0 +1,19 @@
+"""A tiny compat app for the scheduler's process tests: one entry firing every second.
+
+Configured from the environment so each test run gets its own Redis keys:
+``SCHEDTEST_REDIS_URL`` and ``SCHEDTEST_NAMESPACE`` (the Dramatiq broker namespace).
+"""
+
+import os
+
+from compat import Celery
+
+app = Celery(
+    "schedtest",
+    broker=os.environ.get("SCHEDTEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    broker_namespace=os.environ.get("SCHEDTEST_NAMESPACE", "schedtest"),
+    timezone="UTC",
+    beat_schedule={
+        "tick": {"task": "schedtest.tick", "schedule": 1.0, "kwargs": {"source": "beat"}},
+    },
+)
