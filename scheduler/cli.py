@@ -45,25 +45,38 @@ def list_entries(entries: Sequence[Entry], tz: tzinfo, out: TextIO, now: datetim
     """Print each entry with its trigger and next three run times."""
     now = now or datetime.now(UTC)
     if not entries:
-        print("no schedule entries", file=out)
+        out.write("no schedule entries\n")
     for entry in entries:
         trigger = build_trigger(entry.schedule, tz)
         runs = ", ".join(t.astimezone(tz).isoformat() for t in next_fire_times(trigger, now, 3))
         policy = f"grace={entry.policy.grace}s coalesce={entry.policy.coalesce}"
         head = f"{entry.name}: task={entry.task} trigger={describe(trigger)}"
-        print(f"{head} ({entry.source}, {policy})", file=out)
-        print(f"    next: {runs}", file=out)
+        out.write(f"{head} ({entry.source}, {policy})\n    next: {runs}\n")
 
 
-def build_daemon(app: Any, entries: Sequence[Entry], *, redis_url: str | None = None, lease_ttl: float = 15.0,
-                 key_prefix: str | None = None, tz: tzinfo | None = None, enqueue: Any = None) -> Daemon:
+def build_daemon(
+    app: Any,
+    entries: Sequence[Entry],
+    *,
+    redis_url: str | None = None,
+    lease_ttl: float = 15.0,
+    key_prefix: str | None = None,
+    tz: tzinfo | None = None,
+    enqueue: Any = None,
+) -> Daemon:
     """A ``Daemon`` for ``app`` (redis from ``redis_url`` or the app's ``broker_url``)."""
     url = redis_url or getattr(app.conf, "broker_url", None)
     if not url:
         raise ScheduleError("no Redis URL: pass --redis-url or set the app's broker_url")
     prefix = key_prefix or f"scheduler:{getattr(app, 'main', None) or 'default'}"
-    return Daemon(entries, enqueue or app.send_task, redis.Redis.from_url(url), tz or app_timezone(app),
-                  prefix, lease_ttl=lease_ttl)
+    return Daemon(
+        entries,
+        enqueue or app.send_task,
+        redis.Redis.from_url(url),
+        tz or app_timezone(app),
+        prefix,
+        lease_ttl=lease_ttl,
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,20 +85,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redis-url", help="Redis for the lease and run ledger (default: the broker URL)")
     parser.add_argument("--lease-ttl", type=float, default=15.0, help="leader lease seconds (default 15)")
     parser.add_argument("--key-prefix", help="Redis key prefix (default scheduler:<app main name>)")
-    parser.add_argument("--misfire-grace-time", type=float, default=DEFAULT_GRACE,
-                        help="default grace in seconds for entries without their own (default 60)")
+    parser.add_argument(
+        "--misfire-grace-time",
+        type=float,
+        default=DEFAULT_GRACE,
+        help="default grace in seconds for entries without their own (default 60)",
+    )
 
 
-def run(app: Any, options: argparse.Namespace, extra: Sequence[Entry] = (), out: TextIO = sys.stdout,
-        tz: tzinfo | None = None) -> int:
+def run(
+    app: Any,
+    options: argparse.Namespace,
+    extra: Sequence[Entry] = (),
+    out: TextIO = sys.stdout,
+    tz: tzinfo | None = None,
+) -> int:
     """Load and validate entries, then list them or run the daemon; returns an exit code."""
     entries = merge(app_entries(app, options.misfire_grace_time), extra)
     tz = tz or app_timezone(app)
     if options.list:
         list_entries(entries, tz, out)
         return 0
-    daemon = build_daemon(app, entries, redis_url=options.redis_url, lease_ttl=options.lease_ttl,
-                          key_prefix=options.key_prefix, tz=tz)
+    daemon = build_daemon(
+        app,
+        entries,
+        redis_url=options.redis_url,
+        lease_ttl=options.lease_ttl,
+        key_prefix=options.key_prefix,
+        tz=tz,
+    )
     daemon.run()
     return 0
 
@@ -97,8 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO")
     add_arguments(parser)
     options = parser.parse_args(argv)
-    logging.basicConfig(level=options.log_level.upper(),
-                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=options.log_level.upper(), format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+    )
     try:
         return run(load_app(options.app), options)
     except ScheduleError as exc:

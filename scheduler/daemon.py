@@ -71,8 +71,15 @@ class Daemon:
       lease_ttl: lease length in seconds.
     """
 
-    def __init__(self, entries: Sequence[Entry], enqueue: Enqueue, client: redis.Redis, tz: tzinfo,
-                 key_prefix: str, lease_ttl: float = 15.0) -> None:
+    def __init__(
+        self,
+        entries: Sequence[Entry],
+        enqueue: Enqueue,
+        client: redis.Redis,
+        tz: tzinfo,
+        key_prefix: str,
+        lease_ttl: float = 15.0,
+    ) -> None:
         self.entries = {e.name: e for e in entries}
         self.triggers = {e.name: build_trigger(e.schedule, tz) for e in entries}
         self.enqueue, self.tz, self.key_prefix = enqueue, tz, key_prefix
@@ -120,8 +127,12 @@ class Daemon:
         if not self.ledger.claim(entry.name, scheduled, task_id):
             return False
         try:
-            self.enqueue(entry.task, args=list(entry.args), kwargs=dict(entry.kwargs),
-                         **{**entry.options, "task_id": task_id})
+            self.enqueue(
+                entry.task,
+                args=list(entry.args),
+                kwargs=dict(entry.kwargs),
+                **{**entry.options, "task_id": task_id},
+            )
         except Exception:
             self.ledger.unclaim(entry.name, scheduled)
             raise
@@ -142,8 +153,9 @@ class Daemon:
             try:
                 self.lease.keep()
             except redis.RedisError as exc:
-                log.warning("lease: redis error (%s); fenced validity left %.1fs",
-                            exc, self.lease.remaining())
+                log.warning(
+                    "lease: redis error (%s); fenced validity left %.1fs", exc, self.lease.remaining()
+                )
             held = self.lease.is_held()
             if held and not leading:
                 log.info("leader: lease %s acquired; firing", self.lease.key)
@@ -155,13 +167,22 @@ class Daemon:
 
     def build_scheduler(self) -> BlockingScheduler:
         """An APScheduler ``BlockingScheduler`` with one enqueue-only job per entry."""
-        scheduler = BlockingScheduler(jobstores={"default": MemoryJobStore()},
-                                      executors={"default": RunTimeExecutor(max_workers=4)},
-                                      timezone=self.tz)
+        scheduler = BlockingScheduler(
+            jobstores={"default": MemoryJobStore()},
+            executors={"default": RunTimeExecutor(max_workers=4)},
+            timezone=self.tz,
+        )
         for name, trigger in self.triggers.items():
             # coalesce and no grace at this level: the ledger and MisfirePolicy decide what is due.
-            scheduler.add_job(self._job(name), trigger, id=name, name=name, coalesce=True,
-                              misfire_grace_time=None, max_instances=1)
+            scheduler.add_job(
+                self._job(name),
+                trigger,
+                id=name,
+                name=name,
+                coalesce=True,
+                misfire_grace_time=None,
+                max_instances=1,
+            )
         return scheduler
 
     def _job(self, name: str) -> Callable[..., list[datetime]]:
@@ -169,6 +190,7 @@ class Daemon:
             # RunTimeExecutor always passes run_time; the default only satisfies APScheduler's
             # signature check, which expects the job's args to be complete at add_job time.
             return self.fire_due(name, run_time or datetime.now(UTC))
+
         job.__name__ = job.__qualname__ = f"fire[{name}]"
         return job
 
@@ -179,8 +201,12 @@ class Daemon:
         keeper.start()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: self.stop())
-        log.info("scheduler: %d entries, key prefix %s, lease ttl %gs",
-                 len(self.entries), self.key_prefix, self.lease.ttl)
+        log.info(
+            "scheduler: %d entries, key prefix %s, lease ttl %gs",
+            len(self.entries),
+            self.key_prefix,
+            self.lease.ttl,
+        )
         try:
             self.scheduler.start()
         finally:

@@ -10,6 +10,8 @@ whether its renewals failed, Redis was unreachable or this process was paused.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import uuid
 
@@ -41,15 +43,22 @@ class Lease:
         (default ``ttl / 4``).
     """
 
-    def __init__(self, client: redis.Redis, key: str, ttl: float = 15.0, margin: float | None = None,
-                 clock=time.monotonic) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        key: str,
+        ttl: float = 15.0,
+        margin: float | None = None,
+        clock=time.monotonic,
+    ) -> None:
         if ttl <= 0:
             raise ValueError(f"lease ttl must be positive, got {ttl!r}")
         self.client, self.key, self.ttl = client, key, float(ttl)
         self.margin = self.ttl / 4 if margin is None else float(margin)
         if not 0 <= self.margin < self.ttl:
             raise ValueError(f"lease margin must be in [0, ttl), got {self.margin!r}")
-        self.token = uuid.uuid4().hex
+        # host:pid:random, so an operator (or a test) can see who leads with a plain GET.
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._clock = clock
         self._valid_until = 0.0
         self._renew = client.register_script(RENEW)

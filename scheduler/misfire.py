@@ -38,8 +38,13 @@ class Plan:
     note: str | None = None
 
 
-def plan_runs(due: list[datetime], now: datetime, policy: MisfirePolicy, more: bool = False,
-              latest: datetime | None = None) -> Plan:
+def plan_runs(
+    due: list[datetime],
+    now: datetime,
+    policy: MisfirePolicy,
+    more: bool = False,
+    latest: datetime | None = None,
+) -> Plan:
     """Apply ``policy`` to the ``due`` runs; ``more``/``latest`` describe a truncated backlog."""
     if not due:
         return Plan()
@@ -55,5 +60,7 @@ def plan_runs(due: list[datetime], now: datetime, policy: MisfirePolicy, more: b
     fresh = [t for t in due if t not in stale]
     if more:  # a backlog too long to list: only its latest run can still be inside the grace
         fresh = [latest] if policy.grace is None or (now - latest).total_seconds() <= policy.grace else []
-    return Plan(runs=fresh, note=f"{gap}: skipped the runs older than {policy.grace}s, "
-                                 f"enqueued {len(fresh)} within the grace")
+    return Plan(
+        runs=fresh,
+        note=f"{gap}: skipped the runs older than {policy.grace}s, enqueued {len(fresh)} within the grace",
+    )

@@ -49,8 +49,10 @@ def _schedule_of(name: str, value: Any) -> crontab | schedule:
             raise ScheduleError(f"beat entry {name!r}: schedule(relative=True) is not supported")
         return value
     if isinstance(value, bool):
-        raise ScheduleError(f"beat entry {name!r}: schedule must be seconds, a timedelta, crontab() "
-                            f"or schedule(), not {value!r}")
+        raise ScheduleError(
+            f"beat entry {name!r}: schedule must be seconds, a timedelta, crontab() "
+            f"or schedule(), not {value!r}"
+        )
     if isinstance(value, (int, float, timedelta)):
         try:
             return schedule(value)
@@ -58,16 +60,19 @@ def _schedule_of(name: str, value: Any) -> crontab | schedule:
             raise ScheduleError(f"beat entry {name!r}: {exc}") from None
     kind = type(value).__name__
     hint = " (solar schedules are not supported)" if kind == "solar" else ""
-    raise ScheduleError(f"beat entry {name!r}: unsupported schedule {value!r} of type {kind}{hint}; "
-                        "use seconds, a timedelta, compat.schedules.crontab() or schedule()")
+    raise ScheduleError(
+        f"beat entry {name!r}: unsupported schedule {value!r} of type {kind}{hint}; "
+        "use seconds, a timedelta, compat.schedules.crontab() or schedule()"
+    )
 
 
 def _policy_of(name: str, spec: Mapping, default_grace: float | None) -> MisfirePolicy:
     grace = spec.get("misfire_grace_time", default_grace)
     coalesce = spec.get("coalesce", True)
     if grace is not None and (isinstance(grace, bool) or not isinstance(grace, (int, float)) or grace < 0):
-        raise ScheduleError(f"beat entry {name!r}: misfire_grace_time must be seconds >= 0 or None, "
-                            f"not {grace!r}")
+        raise ScheduleError(
+            f"beat entry {name!r}: misfire_grace_time must be seconds >= 0 or None, not {grace!r}"
+        )
     if not isinstance(coalesce, bool):
         raise ScheduleError(f"beat entry {name!r}: coalesce must be True or False, not {coalesce!r}")
     return MisfirePolicy(grace=grace, coalesce=coalesce)
@@ -79,16 +84,19 @@ def beat_entry(name: str, spec: Any, default_grace: float | None = DEFAULT_GRACE
         raise ScheduleError(f"beat entry {name!r}: expected a dict, got {type(spec).__name__}")
     unknown = set(spec) - BEAT_KEYS
     if unknown:
-        raise ScheduleError(f"beat entry {name!r}: unknown keys {sorted(unknown)}; "
-                            f"allowed: {sorted(BEAT_KEYS)}")
+        raise ScheduleError(
+            f"beat entry {name!r}: unknown keys {sorted(unknown)}; allowed: {sorted(BEAT_KEYS)}"
+        )
     task = spec.get("task")
     if not isinstance(task, str) or not task:
         raise ScheduleError(f"beat entry {name!r}: 'task' must be a task name (str), got {task!r}")
     if "schedule" not in spec:
         raise ScheduleError(f"beat entry {name!r}: missing 'schedule'")
     if spec.get("relative"):
-        raise ScheduleError(f"beat entry {name!r}: relative=True is not supported "
-                            "(fire times are anchored to the epoch so every daemon agrees on them)")
+        raise ScheduleError(
+            f"beat entry {name!r}: relative=True is not supported "
+            "(fire times are anchored to the epoch so every daemon agrees on them)"
+        )
     args, kwargs, options = spec.get("args", ()), spec.get("kwargs", {}), spec.get("options", {})
     if args is None:
         args = ()
@@ -97,9 +105,15 @@ def beat_entry(name: str, spec: Any, default_grace: float | None = DEFAULT_GRACE
     for key, value in (("kwargs", kwargs), ("options", options)):
         if value is not None and not isinstance(value, Mapping):
             raise ScheduleError(f"beat entry {name!r}: {key!r} must be a dict, got {value!r}")
-    return Entry(name=name, task=task, schedule=_schedule_of(name, spec["schedule"]), args=tuple(args),
-                 kwargs=dict(kwargs or {}), options=dict(options or {}),
-                 policy=_policy_of(name, spec, default_grace))
+    return Entry(
+        name=name,
+        task=task,
+        schedule=_schedule_of(name, spec["schedule"]),
+        args=tuple(args),
+        kwargs=dict(kwargs or {}),
+        options=dict(options or {}),
+        policy=_policy_of(name, spec, default_grace),
+    )
 
 
 def beat_entries(beat_schedule: Mapping | None, default_grace: float | None = DEFAULT_GRACE) -> list[Entry]:
@@ -132,8 +146,16 @@ def actor_entries(actors: Iterable[Any], default_grace: float | None = DEFAULT_G
             continue
         name = actor.actor_name
         options = {"queue": actor.queue_name} if getattr(actor, "queue_name", None) else {}
-        entries.append(Entry(name=name, task=name, schedule=_periodiq_crontabs(name, spec),
-                             options=options, policy=MisfirePolicy(grace=default_grace), source="periodiq"))
+        entries.append(
+            Entry(
+                name=name,
+                task=name,
+                schedule=_periodiq_crontabs(name, spec),
+                options=options,
+                policy=MisfirePolicy(grace=default_grace),
+                source="periodiq",
+            )
+        )
     return entries
 
 
@@ -155,8 +177,10 @@ def merge(*groups: Iterable[Entry]) -> list[Entry]:
     for group in groups:
         for entry in group:
             if entry.name in merged:
-                raise ScheduleError(f"schedule entry {entry.name!r} is defined twice "
-                                    f"({merged[entry.name].source} and {entry.source})")
+                raise ScheduleError(
+                    f"schedule entry {entry.name!r} is defined twice "
+                    f"({merged[entry.name].source} and {entry.source})"
+                )
             merged[entry.name] = entry
     return list(merged.values())
 

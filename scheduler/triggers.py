@@ -150,8 +150,9 @@ def next_fire_times(trigger: BaseTrigger, after: datetime, count: int) -> list[d
     return times
 
 
-def fire_times_between(trigger: BaseTrigger, after: datetime, upto: datetime,
-                       limit: int = 10_000) -> tuple[list[datetime], bool]:
+def fire_times_between(
+    trigger: BaseTrigger, after: datetime, upto: datetime, limit: int = 10_000
+) -> tuple[list[datetime], bool]:
     """Fire times in ``(after, upto]``, oldest first, at most ``limit``; the flag says "more"."""
     times: list[datetime] = []
     previous = None
