@@ -1,0 +1,285 @@
+"""The conformance tasks on one stack. celery_tasks.py and compat_tasks.py are identical except for the
+import line marked below (test_stacks.py checks it), so both stacks run the very same task code.
+
+Imported by the test process and by that stack's real worker; URLs and namespaces come from the
+environment the conformance conftest sets (``CONFORMANCE_<STACK>_BROKER`` ...).
+"""
+
+# ruff: noqa: I001  (the stack import stays on its own line, identical in both files)
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import redis
+
+from compat import Celery, shared_task  # STACK IMPORT: the only line that differs between the stacks
+
+STACK = __name__.rsplit(".", 1)[-1].split("_")[0]  # "celery" or "compat"
+_ENV = os.environ
+_PREFIX = f"CONFORMANCE_{STACK.upper()}_"
+
+app = Celery(
+    "conformance",
+    broker=_ENV.get(_PREFIX + "BROKER", "memory://"),
+    backend=_ENV.get(_PREFIX + "BACKEND", "cache+memory://"),
+)
+app.conf.update(
+    task_default_queue="conf",
+    task_routes={
+        "*.routed_*": {"queue": "conf_routed"},
+        "conformance.never.sent": {"queue": "conf_explicit"},
+    },
+    # compat-only settings (Celery stores unknown keys and ignores them):
+    broker_namespace=_ENV.get(_PREFIX + "NAMESPACE", "conformance"),
+    result_namespace=_ENV.get(_PREFIX + "NAMESPACE", "conformance") + "-res",
+)
+
+_side: list[redis.Redis] = []
+
+
+def side() -> redis.Redis:
+    """The side channel tasks write to (counters, callback records), shared by both stacks."""
+    if not _side:
+        _side.append(redis.Redis.from_url(_ENV.get("CONFORMANCE_SIDE", "redis://127.0.0.1:6379/15")))
+    return _side[0]
+
+
+def bump(key: str) -> int:
+    """Count one attempt under ``key`` and return the count so far."""
+    client = side()
+    count = client.incr(key)
+    client.expire(key, 600)
+    return count
+
+
+def record(key: str, value) -> None:
+    client = side()
+    client.rpush(key, json.dumps(value, default=repr))
+    client.expire(key, 600)
+
+
+class CustomError(Exception):
+    """A user's own exception class (rebuilt by name on the caller's side)."""
+
+
+# -- plain tasks -------------------------------------------------------------------------------------
+@app.task
+def add(a, b):
+    return a + b
+
+
+@app.task
+def mul(a, b):
+    return a * b
+
+
+@app.task
+def tsum(numbers, extra=0):
+    return sum(numbers) + extra
+
+
+@app.task
+def identity(value):
+    return value
+
+
+@app.task
+def echo(*args, **kwargs):
+    return {"args": args, "kwargs": kwargs}
+
+
+@app.task
+def kw_only(a, *, scale=1, offset=0):
+    return a * scale + offset
+
+
+@app.task
+def describe(value):
+    return {"type": type(value).__name__, "value": value}
+
+
+@app.task
+def slow(seconds, value):
+    time.sleep(seconds)
+    return value
+
+
+@app.task
+def fail(message="boom"):
+    raise ValueError(message)
+
+
+@app.task
+def fail_custom(code):
+    raise CustomError("custom", code)
+
+
+@app.task
+def returns_tuple():
+    return (1, 2)
+
+
+@app.task
+def returns_object():
+    return object()
+
+
+@app.task(typing=False)
+def loose(a, b):
+    return a + b
+
+
+@app.task(ignore_result=True)
+def ignored(key, value):
+    record(key, value)
+    return value
+
+
+@app.task(name="conformance.named")
+def named():
+    return "named"
+
+
+@shared_task
+def shared_add(a, b):
+    return a + b
+
+
+@app.task(bind=True)
+def req(self, *args, **kwargs):
+    """This call's request, as the task sees it."""
+    r = self.request
+    info = r.delivery_info or {}
+    return {
+        "id": r.id, "retries": r.retries, "args": r.args, "kwargs": r.kwargs, "is_eager": r.is_eager,
+        "called_directly": r.called_directly, "root_id": r.root_id, "parent_id": r.parent_id,
+        "group": r.group, "routing_key": info.get("routing_key"), "name": self.name,
+    }
+
+
+@app.task(bind=True)
+def routed_req(self):
+    return (self.request.delivery_info or {}).get("routing_key")
+
+
+@app.task(bind=True)
+def spawn(self, value):
+    """Send a child ``req``, wait for it (allowed explicitly) and report how the ids relate."""
+    child = req.delay(value)
+    seen = child.get(timeout=10, disable_sync_subtasks=False)
+    me = self.request
+    return {"child_id_is_result_id": seen["id"] == child.id, "child_parent_is_me": seen["parent_id"] == me.id,
+            "child_root_is_my_root": seen["root_id"] == me.root_id, "my_root_is_me": me.root_id == me.id,
+            "child_is_eager": seen["is_eager"], "child_args": seen["args"]}
+
+
+@app.task
+def get_inside():
+    return identity.delay(1).get(timeout=5)
+
+
+# -- retries -----------------------------------------------------------------------------------------
+@app.task(bind=True, default_retry_delay=0.05)
+def retry_until(self, key, failures):
+    attempts = bump(key)
+    if attempts <= failures:
+        raise self.retry(exc=KeyError(f"attempt {attempts}"))
+    return {"attempts": attempts, "retries": self.request.retries}
+
+
+@app.task(bind=True, default_retry_delay=0.05, max_retries=2)
+def retry_exhaust(self, key, with_exc):
+    bump(key)
+    if with_exc:
+        raise self.retry(exc=KeyError("gone"))
+    raise self.retry()
+
+
+@app.task(bind=True, default_retry_delay=0.05)
+def retry_override(self, key):
+    bump(key)
+    raise self.retry(max_retries=1)
+
+
+@app.task(bind=True, default_retry_delay=0.02, max_retries=None)
+def retry_unlimited(self, key, failures):
+    attempts = bump(key)
+    if attempts <= failures:
+        raise self.retry()
+    return attempts
+
+
+@app.task(bind=True, default_retry_delay=0.05)
+def retry_in_except(self, key):
+    bump(key)
+    try:
+        raise ZeroDivisionError("inner")
+    except ZeroDivisionError:
+        raise self.retry(max_retries=0)
+
+
+@app.task(bind=True, default_retry_delay=0.05)
+def retry_new_args(self, value):
+    if self.request.retries == 0:
+        raise self.retry(args=(value * 10,))
+    return {"value": value, "retries": self.request.retries}
+
+
+@app.task(bind=True, default_retry_delay=1000)
+def retry_later(self):
+    raise self.retry(exc=KeyError("later"))
+
+
+@app.task(bind=True, autoretry_for=(KeyError,), retry_kwargs={"max_retries": 2, "countdown": 0.05})
+def auto_retry(self, key, failures):
+    attempts = bump(key)
+    if attempts <= failures:
+        raise KeyError(f"attempt {attempts}")
+    return attempts
+
+
+@app.task(bind=True, autoretry_for=(Exception,), dont_autoretry_for=(ValueError,), default_retry_delay=0.05)
+def auto_retry_except(self, key):
+    bump(key)
+    raise ValueError("not retried")
+
+
+@app.task(bind=True, autoretry_for=(KeyError,), retry_backoff=2, retry_jitter=False, max_retries=3)
+def backoff(self, key):
+    bump(key)
+    raise KeyError("backoff")
+
+
+@app.task(bind=True, autoretry_for=(KeyError,), retry_backoff=True, retry_backoff_max=0, retry_jitter=False,
+          max_retries=2)
+def backoff_capped(self, key):
+    bump(key)
+    raise KeyError("capped")
+
+
+# -- callbacks ---------------------------------------------------------------------------------------
+@app.task
+def remember(value, key):
+    """A link callback: records the value it was given."""
+    record(key, value)
+    return value
+
+
+@app.task
+def errback_old(task_id):
+    """An old-style errback: gets the failed task's id."""
+    record(f"errback:{task_id}", "old")
+
+
+@app.task
+def errback_new(request, exc, traceback):
+    """A new-style errback: called inline with the failed request, exception and traceback text."""
+    record(f"errback:{request.id}", ["new", type(exc).__name__, str(exc), isinstance(traceback, str)])
+
+
+@app.task(bind=True)
+def errback_keyed(self, task_id, key):
+    """A bound errback (always called old-style): records the failed task's id under ``key``."""
+    record(key, task_id)
