@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dramatiq
+import redis
 from dramatiq.message import Message
 
 from . import request as requests
@@ -20,7 +21,7 @@ from .backend import store_from_url
 from .broker import lane_for
 from .builtins import register_builtins
 from .config import Settings
-from .exceptions import AlwaysEagerIgnored, EncodeError, NotRegistered
+from .exceptions import AlwaysEagerIgnored, EncodeError, NotRegistered, OperationalError
 from .routing import build_routers, route
 from .task import Task
 
@@ -327,6 +328,10 @@ class Celery:
             if hasattr(broker, "enqueue_many"):
                 return broker.enqueue_many(items)
             return [broker.enqueue(message, delay=delay) for message, delay in items]
+        except redis.ConnectionError as exc:
+            raise OperationalError(
+                f"Cannot reach the broker at {_safe_url(self.conf.broker_url)}: {exc}"
+            ) from exc
         except (EncodeError, TypeError) as exc:
             for message, _ in items:
                 named = serialization.describe_encode_error(message.actor_name, message.args, message.kwargs)
@@ -489,6 +494,14 @@ class Celery:
 
         kwargs.setdefault("app", self)
         return signature(*args, **kwargs)
+
+
+def _safe_url(url: str | None) -> str:
+    """``url`` without its password, for error messages."""
+    if not url or "@" not in url:
+        return str(url)
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
 
 
 def _signature_list(value: Any) -> list[dict]:

@@ -19,19 +19,36 @@ from __future__ import annotations
 import bisect
 import heapq
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from uuid import uuid4
 
 import redis
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis, dq_name
-from dramatiq.errors import ConnectionClosed
+from dramatiq.errors import ConnectionClosed, DecodeError
 from dramatiq.message import Message
 
 from .exceptions import EncodeError
 
 WAKE_TOKENS_KEPT = 16
+FETCH_BATCH_LIMIT = 1000
+
+#: Like Dramatiq's fetch, but returns ``[id, data, id, data, ...]`` so that a message whose body cannot be
+#: decoded can still be acknowledged (and dead-lettered) by id.
+_FETCH = """
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
+local ids = redis.call('LPOP', KEYS[1], ARGV[1])
+if not ids then return {} end
+redis.call('SADD', KEYS[3], unpack(ids))
+local data = redis.call('HMGET', KEYS[2], unpack(ids))
+local out = {}
+for i = 1, #ids do
+  out[2 * i - 1] = ids[i]
+  out[2 * i] = data[i]
+end
+return out
+"""
 
 
 def lane_for(priority: int | None, steps: Sequence[int]) -> str:
@@ -54,10 +71,30 @@ def lane_queue(queue_name: str, lane: str) -> str:
 class CompatRedisBroker(RedisBroker):
     """RedisBroker with wake tokens, ``enqueue_many`` in one round trip, and priority lanes."""
 
-    def __init__(self, *, idle_wait: float = 2.0, **kwargs) -> None:
+    def __init__(
+        self, *, idle_wait: float = 2.0, undecodable: Callable[[bytes], None] | None = None, **kwargs
+    ) -> None:
+        kwargs.setdefault("maintenance_chance", 0)  # compat.maintenance runs it on a clock instead
         super().__init__(**kwargs)
         self.idle_wait = idle_wait
+        self.undecodable = undecodable
         self.known_lanes: set[tuple[str, str]] = set()
+        self._fetch_script = self.client.register_script(_FETCH)
+
+    def fetch(self, list_name: str, count: int) -> list[tuple[str, bytes | None]]:
+        """Take up to ``count`` message ids off ``list_name`` into this process's ack set, with their data."""
+        count = max(1, min(count, FETCH_BATCH_LIMIT))
+        ns = self.namespace
+        flat = self._fetch_script(
+            keys=[
+                f"{ns}:{list_name}",
+                f"{ns}:{list_name}.msgs",
+                f"{ns}:__acks__.{self.broker_id}.{list_name}",
+                f"{ns}:__heartbeats__",
+            ],
+            args=[count, current_millis(), self.broker_id],
+        )
+        return [(rid.decode(), data) for rid, data in zip(flat[::2], flat[1::2], strict=True)]
 
     @property
     def consumer_class(self):
@@ -196,23 +233,37 @@ class _LaneConsumer(_RedisConsumer):
         for lane, ids in by_lane.items():
             self.broker.do_requeue(lane, *ids)
 
-    def _fetch(self, wanted: int) -> list[bytes]:
+    def _fetch(self, wanted: int) -> list[tuple[str, str, bytes | None]]:
         self._refresh_lanes()
-        fetched: list[bytes] = []
+        fetched: list[tuple[str, str, bytes | None]] = []
         for lane in self.lanes:
             if len(fetched) >= wanted:
                 break
-            fetched.extend(self.broker.do_fetch(lane_queue(self.queue_name, lane), wanted - len(fetched)))
+            name = lane_queue(self.queue_name, lane)
+            fetched.extend((name, rid, data) for rid, data in self.broker.fetch(name, wanted - len(fetched)))
         return fetched
+
+    def _discard(self, list_name: str, rid: str, data: bytes | None) -> None:
+        """Drop a message that cannot be processed: dead-letter its raw body, then acknowledge it."""
+        self.logger.error(
+            "Message %s on %r cannot be decoded; moving it to the dead letters.", rid, list_name
+        )
+        if data is not None and self.broker.undecodable is not None:
+            self.broker.undecodable(data)
+        self.broker.do_ack(list_name, rid)
 
     def __next__(self):
         try:
             while True:
                 if self.message_cache:
-                    data = self.message_cache.pop(0)
-                    if data is None:
+                    list_name, rid, data = self.message_cache.pop(0)
+                    try:
+                        message = Message.decode(data) if data is not None else None
+                    except DecodeError:
+                        message = None
+                    if message is None:
+                        self._discard(list_name, rid, data)
                         continue
-                    message = Message.decode(data)
                     self.queued_message_ids.add(message.message_id)
                     eta = message.options.get("eta")
                     if isinstance(eta, (int, float)):

@@ -1,4 +1,5 @@
-"""Tasks every app has, as in Celery: ``celery.map`` and ``celery.starmap`` (behind ``map``/``chunks``)."""
+"""Tasks every app has: Celery's ``celery.map``/``celery.starmap`` (behind ``map``/``chunks``), and the
+alert digest sender."""
 
 from __future__ import annotations
 
@@ -16,5 +17,11 @@ def register_builtins(app: Any) -> None:
         function = app.tasks[task["task"]]
         return [function(*item) for item in it]
 
+    def alert_digest() -> int:
+        from .alerts import send_digest
+
+        return send_digest(app)
+
     app._task_from_fun(run_map, name="celery.map")
     app._task_from_fun(run_starmap, name="celery.starmap")
+    app._task_from_fun(alert_digest, name="compat.alert_digest", ignore_result=True)

@@ -53,6 +53,13 @@ DEFAULTS: dict[str, Any] = {
     "result_namespace": "compat",
     "priority_steps": (0, 3, 6, 9),
     "worker_idle_wait": 2.0,
+    "broker_heartbeat_timeout": 60,
+    "broker_maintenance_interval": 10,
+    "worker_max_redeliveries": 3,
+    "dead_letter_retention": 7 * 86400,
+    "alert_webhook_url": None,
+    "alert_mailer": None,
+    "alert_digest_seconds": 60,
 }
 
 #: Celery 3 spellings that Celery still reads, mapped to their new names.

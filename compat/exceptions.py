@@ -124,6 +124,10 @@ class EncodeError(CeleryError, TypeError):
     """A value cannot travel as JSON: raised at the call site, before anything is sent."""
 
 
+class OperationalError(CeleryError, ConnectionError):
+    """The broker cannot be reached: nothing was sent (Celery raises kombu's OperationalError here)."""
+
+
 class DecodeError(CeleryError, ValueError):
     """A message or stored result could not be decoded."""
 

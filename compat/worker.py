@@ -23,7 +23,8 @@ from dramatiq.middleware import (
 from . import serialization
 from .broker import CompatRedisBroker
 from .exceptions import ImproperlyConfigured
-from .middleware import CanvasContinuation, CeleryRetries, Revocation, SoftTimeLimit, TaskState
+from .maintenance import Maintenance, bury_raw
+from .middleware import CanvasContinuation, CeleryRetries, DeadLetters, Revocation, SoftTimeLimit, TaskState
 from .task import Task
 
 
@@ -46,6 +47,8 @@ def facade_middleware(app: Any = None) -> list:
         Revocation(),
         TaskState(app),
         SoftTimeLimit(),
+        DeadLetters(app),
+        Maintenance(app),
     ]
 
 
@@ -88,6 +91,10 @@ def make_broker(app: Any) -> dramatiq.Broker:
             middleware=middleware,
             namespace=app.conf.broker_namespace,
             idle_wait=float(app.conf.worker_idle_wait),
+            heartbeat_timeout=int(float(app.conf.broker_heartbeat_timeout) * 1000),
+            undecodable=lambda data: bury_raw(
+                app, data, "undecodable: the message body is not a valid message"
+            ),
         )
     else:
         raise ImproperlyConfigured(

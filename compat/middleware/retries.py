@@ -1,16 +1,17 @@
 """Celery's retry rules: a facade task is never retried automatically.
 
 ``Task.retry()`` re-sends the message itself (same id, ``retries + 1``, after its countdown) and raises
-``Retry``; this middleware then lets the current delivery be acknowledged. Any other exception fails the
-message for good, so it goes to the dead-letter set. ``Reject(requeue=True)`` puts the message back.
-Plain Dramatiq actors on the same broker keep Dramatiq's own retry behaviour.
+``Retry``; this middleware then lets the current delivery be acknowledged. Any other exception ends the
+task for good: the ``DeadLetters`` middleware keeps it in the dead-letter store and the delivery is
+acknowledged. ``Reject(requeue=True)`` puts the message back. Plain Dramatiq actors on the same broker
+keep Dramatiq's own retry behaviour.
 """
 
 from __future__ import annotations
 
 from dramatiq.middleware import Retries
 
-from ..exceptions import Ignore, Reject, Retry
+from ..exceptions import Reject
 from .state import is_facade_task
 
 
@@ -20,13 +21,6 @@ class CeleryRetries(Retries):
     def after_process_message(self, broker, message, *, result=None, exception=None):
         if is_facade_task(broker, message) is None:
             return super().after_process_message(broker, message, result=result, exception=exception)
-        if exception is None or isinstance(exception, (Retry, Ignore)):
-            return None
-        if isinstance(exception, Reject):
-            if exception.requeue:
-                broker.enqueue(message.message.copy())
-            else:
-                message.fail()
-            return None
-        message.fail()
+        if isinstance(exception, Reject) and exception.requeue:
+            broker.enqueue(message.message.copy())
         return None

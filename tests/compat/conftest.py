@@ -30,16 +30,17 @@ def start_worker(
     argv = [sys.executable, "-m", "dramatiq", module, "-p", str(processes), "-t", str(threads)]
     if queues:
         argv += ["-Q", *queues]
+    client = redis.Redis.from_url(env["COMPAT_TEST_BROKER"])
+    key = f"{env['COMPAT_TEST_NS']}:__heartbeats__"
+    known = set(client.zrange(key, 0, -1))
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
     )
-    client = redis.Redis.from_url(env["COMPAT_TEST_BROKER"])
     deadline = time.monotonic() + 30
-    key = f"{env['COMPAT_TEST_NS']}:__heartbeats__"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"worker exited with {proc.returncode}; see {log}")
-        if client.zcard(key) >= processes + 1:  # +1: the test process's own broker
+        if len(set(client.zrange(key, 0, -1)) - known) >= processes:
             time.sleep(0.3)
             return proc
         time.sleep(0.1)
@@ -87,12 +88,7 @@ def tasks(worker_env):
 @pytest.fixture(scope="session")
 def worker(worker_env, tasks, tmp_path_factory):
     """One worker process (4 threads) for the session's integration tests."""
-    _ = tasks.app.broker  # create this process's broker first so heartbeats count it
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    tasks.app.broker.client.zadd(
-        f"{worker_env['COMPAT_TEST_NS']}:__heartbeats__",
-        {tasks.app.broker.broker_id: int(time.time() * 1000)},
-    )
     proc = start_worker(worker_env, "tests.compat.worker_app", log=log)
     yield proc
     stop_worker(proc)

@@ -22,6 +22,9 @@ app.conf.update(
     task_default_queue="default",
     task_routes={"tests.compat.worker_app.routed_*": {"queue": "routed"}, "remote.only": "remote"},
     result_extended=True,
+    broker_heartbeat_timeout=float(os.environ.get("COMPAT_TEST_HEARTBEAT_TIMEOUT", 60)),
+    broker_maintenance_interval=float(os.environ.get("COMPAT_TEST_MAINTENANCE_INTERVAL", 10)),
+    worker_max_redeliveries=int(os.environ.get("COMPAT_TEST_MAX_REDELIVERIES", 3)),
 )
 
 for _queue in filter(None, os.environ.get("COMPAT_TEST_EXTRA_QUEUES", "").split(",")):
@@ -143,3 +146,30 @@ def overrun(seconds):
 @app.task
 def pair(x):
     return [x, x * 2]
+
+
+@app.task
+def slow_once(key, seconds):
+    """Record which process starts it, then take ``seconds``; record completion."""
+    client = app.backend.client
+    client.rpush(key + ":started", os.getpid())
+    time.sleep(seconds)
+    client.rpush(key + ":done", os.getpid())
+    return os.getpid()
+
+
+@app.task
+def suicide(key):
+    """A poison task: it kills the process that runs it, every time."""
+    import signal
+
+    app.backend.client.rpush(key, os.getpid())
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@app.task
+def fail_once(key):
+    """Fails the first time (marking ``key``), succeeds when run again."""
+    if app.backend.client.set(key, "1", nx=True, ex=600):
+        raise RuntimeError("first run fails")
+    return "second run"

@@ -1,4 +1,9 @@
-"""``python manage.py rundramatiq``: the stock Dramatiq worker with Django settings and every task."""
+"""``python manage.py rundramatiq``: the stock Dramatiq worker with Django settings and every task.
+
+By default the worker group runs under ``compat.supervisor``, which starts it again if one of its
+processes dies (Dramatiq's master would otherwise stop the whole group); ``--no-supervise`` runs the
+``dramatiq`` command directly.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 
-def worker_argv(
+def worker_args(
     processes: int,
     threads: int,
     queues: list[str] | None = None,
@@ -18,11 +23,8 @@ def worker_argv(
     shutdown_timeout: int | None = None,
     path: str = ".",
 ) -> list[str]:
-    """The ``dramatiq`` command line for these options."""
-    argv = [
-        sys.executable,
-        "-m",
-        "dramatiq",
+    """The ``dramatiq`` arguments for these options."""
+    args = [
         "compat.contrib.django.worker",
         "--processes",
         str(processes),
@@ -32,14 +34,14 @@ def worker_argv(
         path,
     ]
     if queues:
-        argv += ["--queues", *queues]
+        args += ["--queues", *queues]
     if pid_file:
-        argv += ["--pid-file", pid_file]
+        args += ["--pid-file", pid_file]
     if log_file:
-        argv += ["--log-file", log_file]
+        args += ["--log-file", log_file]
     if shutdown_timeout is not None:
-        argv += ["--worker-shutdown-timeout", str(shutdown_timeout)]
-    return argv
+        args += ["--worker-shutdown-timeout", str(shutdown_timeout)]
+    return args
 
 
 class Command(BaseCommand):
@@ -54,9 +56,10 @@ class Command(BaseCommand):
         parser.add_argument("--pid-file")
         parser.add_argument("--log-file")
         parser.add_argument("--worker-shutdown-timeout", type=int, help="milliseconds to let tasks finish")
+        parser.add_argument("--no-supervise", action="store_true", help="do not restart the group if it dies")
 
     def handle(self, *args, **options):
-        argv = worker_argv(
+        dramatiq_args = worker_args(
             options["processes"],
             options["threads"],
             options["queues"],
@@ -65,6 +68,8 @@ class Command(BaseCommand):
             shutdown_timeout=options["worker_shutdown_timeout"],
             path=os.getcwd(),
         )
+        runner = ["-m", "dramatiq"] if options["no_supervise"] else ["-m", "compat.supervisor"]
+        argv = [sys.executable, *runner, *dramatiq_args]
         self.stdout.write(f"Starting workers: {' '.join(argv[1:])}")
         self.stdout.flush()
         os.execv(sys.executable, argv)

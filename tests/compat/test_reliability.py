@@ -1,0 +1,151 @@
+"""At-least-once and nothing-lost promises on real worker processes and a real Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from compat import states
+from compat.deadletters import store_for
+from tests.compat.conftest import ROOT, start_worker, stop_worker
+
+
+@pytest.fixture
+def fast_env(worker_env, tasks):
+    """Worker settings that make crash detection quick, on a queue only these tests' workers consume."""
+    return {
+        **worker_env,
+        "COMPAT_TEST_EXTRA_QUEUES": "crash",
+        "COMPAT_TEST_HEARTBEAT_TIMEOUT": "2",
+        "COMPAT_TEST_MAINTENANCE_INTERVAL": "0.5",
+        "COMPAT_TEST_MAX_REDELIVERIES": "2",
+    }
+
+
+@pytest.fixture
+def store(tasks):
+    return store_for(tasks.app)
+
+
+def start_supervised(env: dict, log) -> subprocess.Popen:
+    argv = [
+        sys.executable,
+        "-m",
+        "compat.supervisor",
+        "--restart-delay",
+        "0.5",
+        "tests.compat.worker_app",
+        "-p",
+        "1",
+        "-t",
+        "1",
+        "-Q",
+        "crash",
+    ]
+    return subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def test_sigkill_mid_task_runs_again_elsewhere_once(tasks, fast_env, redis_client, tmp_path):
+    key = f"{fast_env['COMPAT_TEST_NS']}:crash:{uuid.uuid4().hex}"
+    first = start_worker(
+        fast_env, "tests.compat.worker_app", threads=1, queues=["crash"], log=tmp_path / "a.log"
+    )
+    result = tasks.slow_once.apply_async((key, 1.5), queue="crash")
+    deadline = time.monotonic() + 10
+    while not redis_client.llen(key + ":started") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    victim = int(redis_client.lindex(key + ":started", 0))
+    second = start_worker(
+        fast_env, "tests.compat.worker_app", threads=1, queues=["crash"], log=tmp_path / "b.log"
+    )
+    try:
+        killed_at = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        assert result.get(timeout=30) != victim
+        recovered_in = time.monotonic() - killed_at
+    finally:
+        stop_worker(first)
+        stop_worker(second)
+    assert [int(pid) for pid in redis_client.lrange(key + ":done", 0, -1)] == [result.get()]
+    assert recovered_in < 15, f"recovered after {recovered_in:.1f}s (heartbeat timeout 2 s)"
+
+
+def test_poison_message_is_dead_lettered_and_others_keep_running(
+    tasks, fast_env, store, redis_client, tmp_path
+):
+    key = f"{fast_env['COMPAT_TEST_NS']}:poison:{uuid.uuid4().hex}"
+    with open(tmp_path / "supervised.log", "wb") as log:
+        supervisor = start_supervised(fast_env, log)
+        try:
+            poison = tasks.suicide.apply_async((key,), queue="crash")
+            others = [tasks.add.apply_async((i, i), queue="crash") for i in range(5)]
+            assert [other.get(timeout=60) for other in others] == [0, 2, 4, 6, 8]
+            deadline = time.monotonic() + 60
+            while store.get(poison.id) is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+            after = tasks.add.apply_async((20, 1), queue="crash").get(timeout=30)
+        finally:
+            supervisor.send_signal(signal.SIGTERM)
+            supervisor.wait(timeout=30)
+    record = store.get(poison.id)
+    assert record is not None, "poison message was not dead-lettered"
+    assert record["reason"].startswith("poison")
+    assert record["task"] == tasks.suicide.name and record["args"] == [key]
+    assert redis_client.llen(key) == 3  # first delivery + 2 redeliveries, then buried
+    assert poison.state == states.FAILURE
+    assert after == 21
+
+
+def test_garbage_message_is_dead_lettered_and_worker_lives(tasks, fast_env, store, redis_client, tmp_path):
+    namespace = tasks.app.conf.broker_namespace
+    worker = start_worker(
+        fast_env, "tests.compat.worker_app", threads=1, queues=["crash"], log=tmp_path / "w.log"
+    )
+    try:
+        before = store.count()
+        redis_client.hset(f"{namespace}:crash.msgs", "garbage-1", b"\xff not a message")
+        redis_client.rpush(f"{namespace}:crash", "garbage-1")
+        redis_client.lpush(f"{namespace}:crash.wake", "-")
+        assert tasks.add.apply_async((2, 2), queue="crash").get(timeout=20) == 4
+        assert worker.poll() is None
+    finally:
+        stop_worker(worker)
+    assert store.count() == before + 1
+    newest = store.list(limit=1)[0]
+    assert newest["reason"].startswith("undecodable")
+    assert "not a message" in newest["message"]
+    assert not redis_client.hexists(f"{namespace}:crash.msgs", "garbage-1")
+
+
+def test_dead_letter_list_show_requeue_purge(tasks, store, redis_client, worker):
+    key = f"{tasks.app.conf.broker_namespace}:once:{uuid.uuid4().hex}"
+    result = tasks.fail_once.delay(key)
+    with pytest.raises(RuntimeError, match="first run fails"):
+        result.get(timeout=10)
+    deadline = time.monotonic() + 5
+    while store.get(result.id) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    listed = store.list(task=tasks.fail_once.name)
+    assert result.id in [record["id"] for record in listed]
+    record = store.get(result.id)
+    assert record["args"] == [key] and record["queue"] == "default" and record["reason"] == "failed"
+    assert "RuntimeError: first run fails" in record["traceback"]
+    assert store.requeue(result.id, tasks.app)
+    assert store.get(result.id) is None
+    fresh = tasks.app.AsyncResult(result.id)
+    assert fresh.get(timeout=10) == "second run"
+    assert fresh.state == states.SUCCESS
+    tasks.fail.delay("purge me")
+    deadline = time.monotonic() + 5
+    while not store.list(task=tasks.fail.name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.purge(task=tasks.fail.name) >= 1
+    assert store.list(task=tasks.fail.name) == []
