@@ -1,0 +1,195 @@
+"""``python -m bench``: every workload on compat, raw Dramatiq and Celery, on one private Redis.
+
+Each (repeat, stack) pair runs in its own client process (``bench.client``) against freshly started
+workers and an emptied Redis; the stack order rotates between repeats so drift in the machine's load
+does not always favour the same stack. Ratios are computed within each repeat, then summarized.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from . import env, report
+
+STACKS = ["compat", "dramatiq", "celery"]
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 repeat and small counts (smoke test)")
+    parser.add_argument("--repeats", type=int, default=None, help="measured repeats (default 3; 1 with --quick)")
+    parser.add_argument("--stacks", default=",".join(STACKS), help="comma-separated subset of compat,dramatiq,celery")
+    parser.add_argument("--json", nargs="?", const="-", metavar="FILE",
+                        help="also write machine-readable results to FILE (or stdout with no FILE)")
+    parser.add_argument("--keep", action="store_true", help="keep the run directory (worker logs)")
+    return parser.parse_args(argv)  # fmt: skip
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in ("dramatiq", "celery", "kombu", "redis"):
+        try:
+            from importlib.metadata import version
+
+            versions[package] = version(package)
+        except Exception:
+            versions[package] = "?"
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_avg": os.getloadavg(),
+        **versions,
+    }
+
+
+class Run:
+    """One bench run: the Redis it uses, the client processes, and their cleanup."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.run_dir = Path(tempfile.mkdtemp(prefix="bench-"))
+        self.redis: env.RedisServer | None = None
+        self.url = os.environ.get("BENCH_REDIS_URL")
+        self.server_pid: int | None = None
+        self.client: subprocess.Popen | None = None
+
+    def start_redis(self) -> None:
+        if self.url:
+            return
+        self.redis = env.RedisServer(self.run_dir)
+        self.redis.start()
+        self.url = self.redis.url
+        self.server_pid = self.redis.proc.pid if self.redis.proc else None
+
+    def run_stack(self, stack: str, repeat: int, repeats: int) -> dict[str, Any]:
+        prefix = f"bench{os.getpid()}r{repeat}"
+        r = redis.Redis.from_url(self.url)
+        env.clear(r, [prefix], self.server_pid)
+        out = self.run_dir / f"{stack}-{repeat}.json"
+        child_env = dict(
+            os.environ,
+            BENCH_REDIS_URL=self.url,
+            BENCH_PREFIX=prefix,
+            BENCH_RUN_DIR=str(self.run_dir),
+            BENCH_LABEL=f"repeat {repeat + 1}/{repeats} {stack}",
+        )
+        if self.args.quick:
+            child_env["BENCH_QUICK"] = "1"
+        else:
+            child_env.pop("BENCH_QUICK", None)
+        self.client = subprocess.Popen(
+            [sys.executable, "-m", "bench.client", stack, str(out)],
+            env=child_env, stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        env.register_pid(self.run_dir, self.client.pid)
+        code = self.client.wait()
+        env.forget_pid(self.run_dir, self.client.pid)
+        self.client = None
+        env.clear(r, [prefix], self.server_pid)
+        r.close()
+        if code != 0 or not out.exists():
+            raise RuntimeError(f"{stack} client failed with exit code {code}; logs in {self.run_dir}")
+        return json.loads(out.read_text())
+
+    def interrupt(self) -> None:
+        """Ctrl-C: let the client stop its workers, then stop whatever is left, by recorded pid."""
+        if self.client is not None and self.client.poll() is None:
+            try:
+                os.kill(self.client.pid, signal.SIGTERM)
+                self.client.wait(timeout=30)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+
+    def cleanup(self) -> None:
+        if self.redis is not None:
+            self.redis.stop()
+        env.reap_leftovers(self.run_dir)
+        if not self.args.keep:
+            for path in sorted(self.run_dir.rglob("*"), reverse=True):
+                path.rmdir() if path.is_dir() else path.unlink()
+            self.run_dir.rmdir()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    repeats = args.repeats or (1 if args.quick else 3)
+    stacks = [s for s in args.stacks.split(",") if s]
+    unknown = set(stacks) - set(STACKS)
+    if unknown:
+        sys.exit(f"unknown stack(s): {', '.join(sorted(unknown))}")
+    run = Run(args)
+    runs: list[dict[str, dict[str, Any]]] = []
+    started = time.monotonic()
+    info = machine()
+    try:
+        run.start_redis()
+        for repeat in range(repeats):
+            order = stacks[repeat % len(stacks) :] + stacks[: repeat % len(stacks)]
+            runs.append({})
+            for stack in order:
+                runs[-1][stack] = run.run_stack(stack, repeat, repeats)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n[bench] interrupted; stopping workers and Redis\n")
+        run.interrupt()
+        return 130
+    finally:
+        run.cleanup()
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+    summary = report.summarize(runs)
+    checks = report.targets(summary)
+    elapsed = time.monotonic() - started
+    mode = "quick" if args.quick else "full"
+    errors = {f"{i}/{s}": run_[s]["_errors"] for i, run_ in enumerate(runs) for s in run_ if run_[s].get("_errors")}
+    text = [
+        f"# bench ({mode}, {repeats} repeat(s), {elapsed:.0f}s) on {info['cpu']} x{info['cores']}, "
+        f"Python {info['python']}, dramatiq {info['dramatiq']}, celery {info['celery']}, "
+        f"redis-py {info['redis']}; load avg at start {info['load_avg'][0]:.2f}",
+        "# medians (min-max over repeats); ratios are compat/other per repeat, then their median",
+        "",
+        report.table(summary),
+        "",
+        "Targets:",
+        report.targets_text(checks),
+    ]
+    if errors:
+        text += ["", "Errors:", *(f"  {key}: {value}" for key, value in errors.items())]
+    if args.json != "-":
+        print("\n".join(text))
+    if args.json:
+        document = {
+            "generated": datetime.now(UTC).isoformat(),
+            "mode": mode,
+            "repeats": repeats,
+            "machine": info,
+            "runs": runs,
+            "summary": summary,
+            "targets": checks,
+        }
+        if args.json == "-":
+            print(json.dumps(document, indent=2))
+        else:
+            Path(args.json).write_text(json.dumps(document, indent=2))
+    return 1 if errors else 0

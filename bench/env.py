@@ -1,0 +1,245 @@
+"""The bench's private world: a Redis server it starts (or one it is given), worker processes it starts,
+and the Redis and /proc readings the workloads are measured with.
+
+Every process is started in its own session (so it leads its own process group) and is stopped by
+that group id; each one is also recorded in ``<run dir>/pids`` so the parent can stop anything a crashed
+or interrupted child left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def register_pid(run_dir: Path, pid: int) -> None:
+    """Record a process group this run started, for the last-resort cleanup."""
+    pids = run_dir / "pids"
+    pids.mkdir(parents=True, exist_ok=True)
+    (pids / str(pid)).touch()
+
+
+def forget_pid(run_dir: Path, pid: int) -> None:
+    (run_dir / "pids" / str(pid)).unlink(missing_ok=True)
+
+
+def kill_group(pid: int, grace: float = 10.0) -> None:
+    """SIGTERM the process group led by ``pid``, wait up to ``grace`` seconds, then SIGKILL it."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not _group_alive(pid):
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+
+
+def _group_alive(pgid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _pgrp_of(entry.name) == pgid and _state_of(entry.name) != "Z":
+            return True
+    return False
+
+
+def _stat_fields(pid: str) -> list[str] | None:
+    try:
+        raw = (Path("/proc") / pid / "stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def _pgrp_of(pid: str) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[2]) if fields else None
+
+
+def _state_of(pid: str) -> str | None:
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
+
+
+def group_rss_mb(pgid: int) -> float:
+    """Resident memory of every live process in a process group, in MiB."""
+    total_kb = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or _pgrp_of(entry.name) != pgid:
+            continue
+        try:
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return total_kb / 1024
+
+
+def reap_leftovers(run_dir: Path) -> None:
+    """Stop every process group this run recorded and did not stop itself."""
+    pids = run_dir / "pids"
+    if not pids.is_dir():
+        return
+    for entry in pids.iterdir():
+        if entry.name.isdigit():
+            kill_group(int(entry.name), grace=3.0)
+        entry.unlink(missing_ok=True)
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free port (no persistence), stopped by its pid."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        data = self.run_dir / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(data), "--logfile", str(data / "redis.log")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        register_pid(self.run_dir, self.proc.pid)
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError(f"redis-server on port {self.port} did not start") from None
+                time.sleep(0.05)
+        client.close()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            kill_group(self.proc.pid, grace=5.0)
+            self.proc.wait(timeout=5)
+            forget_pid(self.run_dir, self.proc.pid)
+            self.proc = None
+
+
+def owns(client: redis.Redis, server_pid: int | None) -> bool:
+    """True when the Redis behind ``client`` is the server this run started (never flush any other)."""
+    return server_pid is not None and int(client.info("server")["process_id"]) == server_pid
+
+
+def clear(client: redis.Redis, prefixes: list[str], server_pid: int | None) -> None:
+    """Empty our own Redis; on a Redis we were given, delete only the keys under our run's prefixes."""
+    if owns(client, server_pid):
+        client.flushall()
+        return
+    for prefix in prefixes:
+        batch = []
+        for key in client.scan_iter(match=prefix + "*", count=1000):
+            batch.append(key)
+            if len(batch) >= 500:
+                client.unlink(*batch)
+                batch = []
+        if batch:
+            client.unlink(*batch)
+
+
+def command_count(client: redis.Redis) -> dict[str, int]:
+    """Calls per command since the server started (``INFO commandstats``)."""
+    stats = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
+
+
+def commands_between(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """Per-command call deltas, leaving out the bench's own INFO calls."""
+    delta = {name: after.get(name, 0) - before.get(name, 0) for name in after}
+    delta.pop("info", None)
+    return {name: count for name, count in delta.items() if count}
+
+
+def net_bytes(client: redis.Redis) -> int:
+    stats = client.info("stats")
+    return int(stats["total_net_input_bytes"]) + int(stats["total_net_output_bytes"])
+
+
+def stored_bytes(client: redis.Redis, prefixes: list[str]) -> int:
+    """Sum of ``MEMORY USAGE key SAMPLES 0`` over every key under ``prefixes``."""
+    total = 0
+    for prefix in prefixes:
+        for key in client.scan_iter(match=prefix + "*", count=1000):
+            total += client.memory_usage(key, samples=0) or 0
+    return total
+
+
+class WorkerGroup:
+    """Worker processes of one stack, each started in its own session and stopped by group id."""
+
+    def __init__(self, commands: list[list[str]], env: dict[str, str], run_dir: Path, log: Path) -> None:
+        self.commands = commands
+        self.env = env
+        self.run_dir = run_dir
+        self.log = log
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            for command in self.commands:
+                proc = subprocess.Popen(
+                    command, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    start_new_session=True,
+                )  # fmt: skip
+                register_pid(self.run_dir, proc.pid)
+                self.procs.append(proc)
+
+    def ensure_started(self) -> None:
+        if not self.procs:
+            self.start()
+
+    def rss_mb(self) -> float:
+        return sum(group_rss_mb(proc.pid) for proc in self.procs)
+
+    def check_alive(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker {proc.args!r} exited with {proc.returncode}; see {self.log}")
+
+    def stop(self, grace: float = 15.0) -> None:
+        for proc in self.procs:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for proc in self.procs:
+            kill_group(proc.pid, grace=grace)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            forget_pid(self.run_dir, proc.pid)
+        self.procs = []

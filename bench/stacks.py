@@ -1,0 +1,189 @@
+"""One adapter per stack: how the bench sends each workload's messages and waits for its results.
+
+Only one stack is imported per client process (``bench.client``), so that compat's global JSON encoder
+and Celery's imports cannot change what the other stacks measure.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+PY = sys.executable
+THREADS = 8
+PROCESSES = 2
+
+
+class Stack:
+    name = ""
+    module = ""
+
+    def worker_commands(self) -> list[list[str]]:
+        """Dramatiq CLI: 2 processes x 8 threads, prefetch 2 x threads (Dramatiq's default)."""
+        return [[PY, "-m", "dramatiq", self.module, "-p", str(PROCESSES), "-t", str(THREADS), "--skip-logging"]]
+
+    def prefixes(self, prefix: str) -> list[str]:
+        return [f"{prefix}-{self.name}"]
+
+
+class CompatStack(Stack):
+    name = "compat"
+    module = "bench.stack_compat"
+
+    def __init__(self) -> None:
+        from . import stack_compat as tasks
+
+        self.tasks = tasks
+        tasks.app.broker  # connect and register, outside the timed loops
+
+    def send(self, task: str, *args: Any) -> Any:
+        return getattr(self.tasks, task).delay(*args)
+
+    def sender(self, task: str):
+        return getattr(self.tasks, task).delay
+
+    def timed(self, sent_at: float) -> list[float]:
+        return self.tasks.timed.delay(sent_at).get(timeout=30)
+
+    def chain5(self) -> None:
+        from compat import chain
+
+        step = self.tasks.step
+        chain(*(step.s() for _ in range(5))).apply_async().get(timeout=30)
+
+    def group_enqueue(self, n: int) -> Any:
+        from compat import group
+
+        return group(self.tasks.step.s() for _ in range(n)).apply_async()
+
+    def group_wait(self, handle: Any) -> None:
+        handle.get(timeout=120)
+
+    def chord_run(self, n: int) -> None:
+        from compat import chord
+
+        step = self.tasks.step
+        assert chord([step.s() for _ in range(n)])(self.tasks.collect.s()).get(timeout=120) == n
+
+    def wait_all(self, handles: list) -> None:
+        for handle in handles:
+            handle.get(timeout=120)
+
+
+class DramatiqStack(Stack):
+    name = "dramatiq"
+    module = "bench.stack_dramatiq"
+
+    def __init__(self) -> None:
+        from . import stack_dramatiq as tasks
+
+        self.tasks = tasks
+        tasks.broker.client.ping()
+
+    def send(self, task: str, *args: Any) -> Any:
+        return getattr(self.tasks, task).send(*args)
+
+    def sender(self, task: str):
+        return getattr(self.tasks, task).send
+
+    def timed(self, sent_at: float) -> list[float]:
+        message = self.tasks.timed.send(sent_at)
+        return message.get_result(backend=self.tasks.results, block=True, timeout=30_000)
+
+    def chain5(self) -> None:
+        import dramatiq
+
+        pipe = dramatiq.pipeline((self.tasks.step.message() for _ in range(5)), broker=self.tasks.broker)
+        pipe.run().get_result(block=True, timeout=30_000)
+
+    def group_enqueue(self, n: int) -> Any:
+        import dramatiq
+
+        return dramatiq.group((self.tasks.step.message() for _ in range(n)), broker=self.tasks.broker).run()
+
+    def group_wait(self, handle: Any) -> None:
+        handle.wait(timeout=120_000)
+
+    def chord_run(self, n: int) -> None:
+        import dramatiq
+
+        header = dramatiq.group((self.tasks.step.message() for _ in range(n)), broker=self.tasks.broker)
+        body = self.tasks.collect.message()
+        header.add_completion_callback(body)
+        header.run()
+        body.get_result(backend=self.tasks.results, block=True, timeout=120_000)
+
+    def wait_all(self, handles: list) -> None:
+        for message in handles:
+            message.get_result(backend=self.tasks.results, block=True, timeout=120_000)
+
+
+class CeleryStack(Stack):
+    """Celery 5.7, thread pool: ``-P threads -c 8`` in each of 2 worker processes.
+
+    The thread pool is Celery's equivalent of Dramatiq's model (N processes x M threads); prefork ``-c 8``
+    would run 16 processes on 2 cores, a different trade-off from what the other stacks run.
+    """
+
+    name = "celery"
+    module = "bench.stack_celery"
+
+    def __init__(self) -> None:
+        from . import stack_celery as tasks
+
+        self.tasks = tasks
+        with tasks.app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=3)
+
+    def worker_commands(self) -> list[list[str]]:
+        return [
+            [PY, "-m", "celery", "-A", self.module, "worker", "-P", "threads", "-c", str(THREADS),
+             "-n", f"w{i}@bench", "-Q", "bench", "-l", "warning",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"]
+            for i in range(PROCESSES)
+        ]  # fmt: skip
+
+    def send(self, task: str, *args: Any) -> Any:
+        return getattr(self.tasks, task).delay(*args)
+
+    def sender(self, task: str):
+        return getattr(self.tasks, task).delay
+
+    def timed(self, sent_at: float) -> list[float]:
+        return self.tasks.timed.delay(sent_at).get(timeout=30)
+
+    def chain5(self) -> None:
+        from celery import chain
+
+        step = self.tasks.step
+        chain(*(step.s() for _ in range(5))).apply_async().get(timeout=30)
+
+    def group_enqueue(self, n: int) -> Any:
+        from celery import group
+
+        return group(self.tasks.step.s() for _ in range(n)).apply_async()
+
+    def group_wait(self, handle: Any) -> None:
+        handle.get(timeout=120)
+
+    def chord_run(self, n: int) -> None:
+        from celery import chord
+
+        step = self.tasks.step
+        assert chord([step.s() for _ in range(n)])(self.tasks.collect.s()).get(timeout=120) == n
+
+    def wait_all(self, handles: list) -> None:
+        for handle in handles:
+            handle.get(timeout=120)
+
+
+STACKS = {"compat": CompatStack, "dramatiq": DramatiqStack, "celery": CeleryStack}
+
+
+def load(name: str) -> Stack:
+    return STACKS[name]()
+
+
+def now() -> float:
+    return time.time()
