@@ -91,3 +91,23 @@ def test_duplicate_names_are_an_error():
     a = beat_entries({"x": {"task": "t", "schedule": 1}})
     with pytest.raises(ScheduleError, match="'x' is defined twice"):
         merge(a, a)
+
+
+def test_app_entries_merge_beat_schedule_and_broker_actors():
+    import dramatiq
+    from dramatiq.brokers.stub import StubBroker
+    from periodiq import PeriodiqMiddleware
+
+    from scheduler.sources import app_entries
+
+    broker = StubBroker(middleware=[PeriodiqMiddleware()])
+    dramatiq.actor(lambda: None, actor_name="app.sunday", broker=broker, periodic=cron("0 9 * * sun"))
+    dramatiq.actor(lambda: None, actor_name="app.plain", broker=broker)
+    app = SimpleNamespace(
+        conf=SimpleNamespace(beat_schedule={"flush": {"task": "app.flush", "schedule": 5}}),
+        broker=broker,
+        tasks={},
+    )
+    entries = {e.name: e for e in app_entries(app)}
+    assert set(entries) == {"flush", "app.sunday"}
+    assert entries["app.sunday"].schedule[0].day_of_week == {0}
