@@ -1,1 +1,4 @@
-"""Benchmarks: the compat facade against raw Dramatiq and Celery on one private Redis (``python -m bench``)."""
+"""Benchmarks: the compat facade against raw Dramatiq and Celery on one private Redis.
+
+Run ``python -m bench`` (or ``make bench``); ``--quick`` for a smoke run.
+"""

@@ -30,12 +30,21 @@ STACKS = ["compat", "dramatiq", "celery"]
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 repeat and small counts (smoke test)")
-    parser.add_argument("--repeats", type=int, default=None, help="measured repeats (default 3; 1 with --quick)")
-    parser.add_argument("--stacks", default=",".join(STACKS), help="comma-separated subset of compat,dramatiq,celery")
-    parser.add_argument("--json", nargs="?", const="-", metavar="FILE",
-                        help="also write machine-readable results to FILE (or stdout with no FILE)")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="measured repeats (default 3; 1 with --quick)"
+    )
+    parser.add_argument(
+        "--stacks", default=",".join(STACKS), help="comma-separated subset of compat,dramatiq,celery"
+    )
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="also write machine-readable results to FILE (or stdout with no FILE)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the run directory (worker logs)")
-    return parser.parse_args(argv)  # fmt: skip
+    return parser.parse_args(argv)
 
 
 def machine() -> dict[str, Any]:
@@ -101,8 +110,10 @@ class Run:
             child_env.pop("BENCH_QUICK", None)
         self.client = subprocess.Popen(
             [sys.executable, "-m", "bench.client", stack, str(out)],
-            env=child_env, stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         env.register_pid(self.run_dir, self.client.pid)
         code = self.client.wait()
         env.forget_pid(self.run_dir, self.client.pid)
@@ -162,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     checks = report.targets(summary)
     elapsed = time.monotonic() - started
     mode = "quick" if args.quick else "full"
-    errors = {f"{i}/{s}": run_[s]["_errors"] for i, run_ in enumerate(runs) for s in run_ if run_[s].get("_errors")}
+    errors = {
+        f"{i}/{s}": run_[s]["_errors"] for i, run_ in enumerate(runs) for s in run_ if run_[s].get("_errors")
+    }
     text = [
         f"# bench ({mode}, {repeats} repeat(s), {elapsed:.0f}s) on {info['cpu']} x{info['cores']}, "
         f"Python {info['python']}, dramatiq {info['dramatiq']}, celery {info['celery']}, "

@@ -123,11 +123,26 @@ class RedisServer:
         data = self.run_dir / "redis"
         data.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(data), "--logfile", str(data / "redis.log")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(data),
+                "--logfile",
+                str(data / "redis.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
-        )  # fmt: skip
+        )
         register_pid(self.run_dir, self.proc.pid)
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + 10
@@ -211,9 +226,13 @@ class WorkerGroup:
         with open(self.log, "ab") as log:
             for command in self.commands:
                 proc = subprocess.Popen(
-                    command, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    command,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
                     start_new_session=True,
-                )  # fmt: skip
+                )
                 register_pid(self.run_dir, proc.pid)
                 self.procs.append(proc)
 

@@ -63,8 +63,10 @@ def summarize(runs: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
             pairs = [
                 run["compat"][key] / run[other][key]
                 for run in runs
-                if "compat" in run and other in run
-                and run["compat"].get(key) is not None and run[other].get(key)
+                if "compat" in run
+                and other in run
+                and run["compat"].get(key) is not None
+                and run[other].get(key)
             ]
             summary["ratios"].setdefault(key, {})[other] = spread(pairs)
     return summary
@@ -97,15 +99,22 @@ def table(summary: dict[str, Any]) -> str:
     for key, label, unit, _ in METRICS:
         cells = summary["stacks"][key]
         ratios = summary["ratios"][key]
-        rows.append([label, unit, *(_cell(cells.get(s)) for s in stacks),
-                     _cell(ratios.get("dramatiq"), True), _cell(ratios.get("celery"), True)])  # fmt: skip
+        rows.append(
+            [
+                label,
+                unit,
+                *(_cell(cells.get(s)) for s in stacks),
+                _cell(ratios.get("dramatiq"), True),
+                _cell(ratios.get("celery"), True),
+            ]
+        )
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
     lines = [
-        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |",
+        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
     ]
     for row in rows:
-        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + " |")
     return "\n".join(lines)
 
 
@@ -123,26 +132,84 @@ def targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue-3, issue-4 and issue-10 targets, each with its measured value and verdict."""
     m, r = _median, _ratio
     checks = [
-        ("#3", "delay() per-call p50 within 10% of raw send()", r(summary, "enqueue_call_p50_us", "dramatiq"), "<=", 1.10, "x"),
-        ("#3/#10", "enqueue rate >= 0.9x raw Dramatiq", r(summary, "enqueue_rate", "dramatiq"), ">=", 0.90, "x"),
+        (
+            "#3",
+            "delay() per-call p50 within 10% of raw send()",
+            r(summary, "enqueue_call_p50_us", "dramatiq"),
+            "<=",
+            1.10,
+            "x",
+        ),
+        (
+            "#3/#10",
+            "enqueue rate >= 0.9x raw Dramatiq",
+            r(summary, "enqueue_rate", "dramatiq"),
+            ">=",
+            0.90,
+            "x",
+        ),
         ("#3/#10", "drain rate >= 0.9x raw Dramatiq", r(summary, "drain_rate", "dramatiq"), ">=", 0.90, "x"),
         ("#10", "enqueue rate >= 4x Celery", r(summary, "enqueue_rate", "celery"), ">=", 4.0, "x"),
         ("#10", "drain rate >= 4x Celery", r(summary, "drain_rate", "celery"), ">=", 4.0, "x"),
-        ("#3", "get() returns within 2 ms of completion (p50)", m(summary, "get_wake_p50_ms", "compat"), "<=", 2.0, "ms"),
-        ("#3", "idle worker start latency p50 <= 10 ms", m(summary, "idle_start_p50_ms", "compat"), "<=", 10.0, "ms"),
-        ("#3", "idle Redis calls/s <= stock Dramatiq", r(summary, "idle_redis_calls_per_s", "dramatiq"), "<=", 1.0, "x"),
-        ("#4", "group of 1,000 enqueue >= 5x faster than 1,000 delay()", m(summary, "group_speedup", "compat"), ">=", 5.0, "x"),
-        ("#4", "chain of 5 p50 <= 20 ms on an idle worker", m(summary, "chain5_p50_ms", "compat"), "<=", 20.0, "ms"),
+        (
+            "#3",
+            "get() returns within 2 ms of completion (p50)",
+            m(summary, "get_wake_p50_ms", "compat"),
+            "<=",
+            2.0,
+            "ms",
+        ),
+        (
+            "#3",
+            "idle worker start latency p50 <= 10 ms",
+            m(summary, "idle_start_p50_ms", "compat"),
+            "<=",
+            10.0,
+            "ms",
+        ),
+        (
+            "#3",
+            "idle Redis calls/s <= stock Dramatiq",
+            r(summary, "idle_redis_calls_per_s", "dramatiq"),
+            "<=",
+            1.0,
+            "x",
+        ),
+        (
+            "#4",
+            "group of 1,000 enqueue >= 5x faster than 1,000 delay()",
+            m(summary, "group_speedup", "compat"),
+            ">=",
+            5.0,
+            "x",
+        ),
+        (
+            "#4",
+            "chain of 5 p50 <= 20 ms on an idle worker",
+            m(summary, "chain5_p50_ms", "compat"),
+            "<=",
+            20.0,
+            "ms",
+        ),
         ("#4", "chord of 100 <= 1.2x group of 100", m(summary, "chord_over_group", "compat"), "<=", 1.2, "x"),
-    ]  # fmt: skip
+    ]
     out = []
     for issue, text, value, op, limit, unit in checks:
         if value is None:
             verdict = "n/a"
         else:
             verdict = "PASS" if (value <= limit if op == "<=" else value >= limit) else "MISS"
-        out.append({"issue": issue, "target": text, "value": value, "op": op, "limit": limit,
-                    "unit": unit, "verdict": verdict})  # fmt: skip
+        out.append(
+            {
+                "issue": issue,
+                "target": text,
+                "value": value,
+                "op": op,
+                "limit": limit,
+                "unit": unit,
+                "verdict": verdict,
+            }
+        )
     return out
 
 

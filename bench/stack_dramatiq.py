@@ -65,9 +65,14 @@ class Flaky(Exception):
 
 
 @actor(
-    actor_name="bench.flaky", queue_name="bench", broker=broker,
-    max_retries=3, min_backoff=10, max_backoff=10, throws=(),
-)  # fmt: skip
+    actor_name="bench.flaky",
+    queue_name="bench",
+    broker=broker,
+    max_retries=3,
+    min_backoff=10,
+    max_backoff=10,
+    throws=(),
+)
 def flaky(i):
     message = CurrentMessage.get_current_message()
     if i % 2 == 0 and message.options.get("retries", 0) == 0:

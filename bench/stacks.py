@@ -21,7 +21,9 @@ class Stack:
 
     def worker_commands(self) -> list[list[str]]:
         """Dramatiq CLI: 2 processes x 8 threads, prefetch 2 x threads (Dramatiq's default)."""
-        return [[PY, "-m", "dramatiq", self.module, "-p", str(PROCESSES), "-t", str(THREADS), "--skip-logging"]]
+        return [
+            [PY, "-m", "dramatiq", self.module, "-p", str(PROCESSES), "-t", str(THREADS), "--skip-logging"]
+        ]
 
     def prefixes(self, prefix: str) -> list[str]:
         return [f"{prefix}-{self.name}"]
@@ -35,7 +37,7 @@ class CompatStack(Stack):
         from . import stack_compat as tasks
 
         self.tasks = tasks
-        tasks.app.broker  # connect and register, outside the timed loops
+        _ = tasks.app.broker  # connect and register, outside the timed loops
 
     def send(self, task: str, *args: Any) -> Any:
         return getattr(self.tasks, task).delay(*args)
@@ -138,11 +140,29 @@ class CeleryStack(Stack):
 
     def worker_commands(self) -> list[list[str]]:
         return [
-            [PY, "-m", "celery", "-A", self.module, "worker", "-P", "threads", "-c", str(THREADS),
-             "-n", f"w{i}@bench", "-Q", "bench", "-l", "warning",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"]
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                self.module,
+                "worker",
+                "-P",
+                "threads",
+                "-c",
+                str(THREADS),
+                "-n",
+                f"w{i}@bench",
+                "-Q",
+                "bench",
+                "-l",
+                "warning",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ]
             for i in range(PROCESSES)
-        ]  # fmt: skip
+        ]
 
     def send(self, task: str, *args: Any) -> Any:
         return getattr(self.tasks, task).delay(*args)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import random
 import statistics
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import redis
 
@@ -42,10 +42,20 @@ class Sizes:
     @classmethod
     def quick(cls) -> Sizes:
         return cls(
-            enqueue=2_000, results_drain=1_000, payload_1k=1_000, payload_100k=100, retry=400,
-            idle_samples=10, idle_window=3.0, chain_samples=5, group_size=1_000, chord_size=100,
-            chord_samples=2, load_rate=300, load_seconds=2.0,
-        )  # fmt: skip
+            enqueue=2_000,
+            results_drain=1_000,
+            payload_1k=1_000,
+            payload_100k=100,
+            retry=400,
+            idle_samples=10,
+            idle_window=3.0,
+            chain_samples=5,
+            group_size=1_000,
+            chord_size=100,
+            chord_samples=3,
+            load_rate=300,
+            load_seconds=2.0,
+        )
 
 
 @dataclass
