@@ -93,21 +93,23 @@ class Daemon:
         """A deterministic task id per (entry, scheduled time): duplicates are visible downstream."""
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.key_prefix}:{entry.name}:{to_ms(scheduled)}"))
 
-    def fire_due(self, name: str, upto: datetime, now: datetime | None = None) -> list[datetime]:
-        """Enqueue the runs of ``name`` due at or before ``upto``; returns the scheduled times sent."""
+    def fire_due(
+        self, name: str, upto: datetime, now: datetime | None = None, notes: list[str] | None = None
+    ) -> list[datetime]:
+        """Enqueue the runs of ``name`` due at or before ``upto``; returns the scheduled times sent.
+
+        A backlog note is logged, or appended to ``notes`` so a caller can log one line for all.
+        """
         if not self.lease.is_held():
             return []
-        entry, trigger = self.entries[name], self.triggers[name]
+        entry = self.entries[name]
         with self._locks[name]:
             now = now or datetime.now(UTC)
-            last = self.ledger.last(name)
-            if last is None:
-                due, more, latest = [upto], False, None
-            else:
-                due, more = fire_times_between(trigger, last, upto)
-                latest = last_fire_time(trigger, last, upto) if more else None
+            due, more, latest = self._due(name, upto)
             plan = plan_runs(due, now, entry.policy, more=more, latest=latest)
-            if plan.note:
+            if plan.note and notes is not None:
+                notes.append(f"{name}: {plan.note}")
+            elif plan.note:
                 log.warning("entry %s: %s", name, plan.note)
             sent: list[datetime] = []
             for index, scheduled in enumerate(plan.runs):
@@ -120,6 +122,15 @@ class Daemon:
             if due:
                 self.ledger.advance(name, latest or due[-1])
             return sent
+
+    def _due(self, name: str, upto: datetime) -> tuple[list[datetime], bool, datetime | None]:
+        """Runs after the ledger's last one up to ``upto``: (first 10000, more?, latest if more)."""
+        last = self.ledger.last(name)
+        if last is None:  # never run anywhere: start with this tick, no history to replay
+            return [upto], False, None
+        trigger = self.triggers[name]
+        due, more = fire_times_between(trigger, last, upto)
+        return due, more, (last_fire_time(trigger, last, upto) if more else None)
 
     def _send(self, entry: Entry, scheduled: datetime) -> bool:
         """Claim and enqueue one run; False if another daemon already enqueued it."""
@@ -141,10 +152,12 @@ class Daemon:
 
     def catch_up(self) -> None:
         """On election, enqueue whatever fell due while no daemon was leading."""
-        now = datetime.now(UTC)
+        now, notes = datetime.now(UTC), []
         for name in self.entries:
             if self.ledger.last(name) is not None:
-                self.fire_due(name, now, now)
+                self.fire_due(name, now, now, notes)
+        if notes:
+            log.warning("caught up after a gap with no leader: %s", "; ".join(notes))
 
     def keep_lease(self) -> None:
         """Loop: renew or acquire the lease; on election run a catch-up pass."""

@@ -129,3 +129,22 @@ def test_failed_enqueue_releases_its_claim(redis_client, redis_namespace):
         pass
     assert d.fire_due("tick", at(1), at(1)) == [at(1)]
     assert len(calls) == 2
+
+
+def test_restart_after_downtime_logs_one_line_for_all_entries(redis_client, redis_namespace, caplog):
+    sent = []
+    entries = [
+        Entry(name=name, task=f"t.{name}", schedule=schedule(seconds), policy=MisfirePolicy())
+        for name, seconds in (("fast", 1), ("slow", 60))
+    ]
+    d = Daemon(entries, lambda name, **kw: sent.append(name), redis_client, UTC, f"{redis_namespace}s", 3)
+    down_since = datetime.now(UTC) - timedelta(hours=2)
+    for entry in entries:
+        d.ledger.advance(entry.name, down_since)
+    assert d.lease.acquire()
+    with caplog.at_level(logging.WARNING, logger="scheduler"):
+        d.catch_up()
+    lines = [r.message for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and "fast:" in lines[0] and "slow:" in lines[0]
+    assert "coalesced into one run" in lines[0]
+    assert sorted(sent) == ["t.fast", "t.slow"]
