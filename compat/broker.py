@@ -30,6 +30,7 @@ from dramatiq.errors import ConnectionClosed, DecodeError
 from dramatiq.message import Message
 
 from .exceptions import EncodeError
+from .outage import tracker
 
 WAKE_TOKENS_KEPT = 16
 FETCH_BATCH_LIMIT = 1000
@@ -79,6 +80,7 @@ class CompatRedisBroker(RedisBroker):
         self.idle_wait = idle_wait
         self.undecodable = undecodable
         self.known_lanes: set[tuple[str, str]] = set()
+        self.consumers_by_queue: dict[str, _LaneConsumer] = {}
         self._fetch_script = self.client.register_script(_FETCH)
 
     def fetch(self, list_name: str, count: int) -> list[tuple[str, bytes | None]]:
@@ -99,6 +101,24 @@ class CompatRedisBroker(RedisBroker):
     @property
     def consumer_class(self):
         return _LaneConsumer
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000):
+        """A consumer; after a connection error, first give back what the previous one held in memory.
+
+        Dramatiq drops a consumer's prefetched messages and the worker's in-memory delayed messages when
+        the broker connection breaks, while their ids stay in this live process's ack sets, where no
+        maintenance would ever find them. They are requeued here, once the broker answers again.
+        """
+        previous = self.consumers_by_queue.get(queue_name)
+        consumer = self.consumer_class(self, queue_name, prefetch, timeout)
+        if previous is not None:
+            try:
+                consumer.take_back(previous)
+            except redis.ConnectionError as exc:
+                tracker.failed()
+                raise ConnectionClosed(exc) from None
+        self.consumers_by_queue[queue_name] = consumer
+        return consumer
 
     def wake_key(self, base_queue: str) -> str:
         return f"{self.namespace}:{base_queue}.wake"
@@ -243,6 +263,21 @@ class _LaneConsumer(_RedisConsumer):
             fetched.extend((name, rid, data) for rid, data in self.broker.fetch(name, wanted - len(fetched)))
         return fetched
 
+    def take_back(self, previous: _LaneConsumer) -> None:
+        """Requeue what ``previous`` (a consumer of the same queue that broke) held but never handed out."""
+        lost: dict[str, list[str]] = {}
+        for list_name, rid, _ in previous.message_cache:
+            lost.setdefault(list_name, []).append(rid)
+        if self.queue_name.endswith(".DQ"):
+            for lane in self.broker.lanes_of(self.queue_name):
+                name = lane_queue(self.queue_name, lane)
+                acks = f"{self.broker.namespace}:__acks__.{self.broker.broker_id}.{name}"
+                lost.setdefault(name, []).extend(rid.decode() for rid in self.broker.client.smembers(acks))
+        for list_name, rids in lost.items():
+            if rids:
+                self.broker.do_requeue(list_name, *set(rids))
+        previous.message_cache = []
+
     def _discard(self, list_name: str, rid: str, data: bytes | None) -> None:
         """Drop a message that cannot be processed: dead-letter its raw body, then acknowledge it."""
         self.logger.error(
@@ -273,10 +308,12 @@ class _LaneConsumer(_RedisConsumer):
                     time.sleep(0.005)
                     return None
                 self.message_cache = self._fetch(self.prefetch - self.outstanding_message_count)
+                tracker.recovered()
                 if not self.message_cache:
                     self._idle()
                     return None
         except redis.ConnectionError as e:
+            tracker.failed()
             raise ConnectionClosed(e) from None
 
     def _next_eta_in(self) -> float | None:

@@ -19,6 +19,8 @@ from typing import Any
 from dramatiq.message import Message
 from dramatiq.middleware import Middleware
 
+from .outage import install_filter, tracker
+
 logger = logging.getLogger("compat.maintenance")
 
 _RECOVER = """
@@ -53,6 +55,7 @@ class Maintenance(Middleware):
         self.thread: threading.Thread | None = None
 
     def after_worker_boot(self, broker, worker):
+        install_filter()
         if getattr(broker, "client", None) is None:
             return
         self.stopping.clear()
@@ -66,25 +69,30 @@ class Maintenance(Middleware):
 
     def _run(self, broker: Any) -> None:
         interval = float(self.app.conf.broker_maintenance_interval)
-        failing = False
+        connected_since: float | None = None
         while not self.stopping.wait(interval):
             try:
-                run_maintenance(self.app, broker)
-                failing = False
-            except Exception as exc:
-                if not failing:
-                    logger.warning("broker maintenance failed (will keep trying): %s", exc)
-                failing = True
+                # Right after an outage every worker looks dead (nobody could heartbeat): only judge others
+                # once this process itself has been connected for a whole heartbeat timeout.
+                trusted = connected_since is not None and (
+                    time.monotonic() - connected_since >= float(self.app.conf.broker_heartbeat_timeout)
+                )
+                run_maintenance(self.app, broker, recover=trusted)
+                if connected_since is None:
+                    connected_since = time.monotonic()
+            except Exception:
+                tracker.failed()
+                connected_since = None
 
 
-def run_maintenance(app: Any, broker: Any) -> dict[str, int]:
+def run_maintenance(app: Any, broker: Any, recover: bool = True) -> dict[str, int]:
     """One maintenance pass; returns counts of what it did."""
     client = broker.client
     now = int(time.time() * 1000)
     heartbeats = f"{broker.namespace}:__heartbeats__"
     client.zadd(heartbeats, {broker.broker_id: now})
     timeout_ms = int(float(app.conf.broker_heartbeat_timeout) * 1000)
-    dead = client.zrangebyscore(heartbeats, 0, now - timeout_ms)
+    dead = client.zrangebyscore(heartbeats, 0, now - timeout_ms) if recover else []
     done = {"dead_workers": 0, "requeued": 0, "poisoned": 0, "pruned": 0}
     for worker_id in dead:
         worker_id = worker_id.decode()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -32,7 +31,7 @@ def supervise(dramatiq_args: list[str], restart_delay: float = 1.0) -> int:
         nonlocal stopping
         stopping = True
         if child is not None and child.poll() is None:
-            os.killpg(child.pid, signum)
+            child.send_signal(signum)  # the Dramatiq master passes it on to its worker processes
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)

@@ -48,15 +48,19 @@ def start_worker(
     raise RuntimeError("worker did not start within 30 s")
 
 
-def stop_worker(proc: subprocess.Popen) -> None:
-    """Stop a worker group by its process group id (SIGTERM, then SIGKILL)."""
+def stop_worker(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a worker group gracefully (SIGTERM to its master), then SIGKILL whatever is left of the group."""
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 @pytest.fixture(scope="session")

@@ -149,3 +149,27 @@ def test_dead_letter_list_show_requeue_purge(tasks, store, redis_client, worker)
         time.sleep(0.05)
     assert store.purge(task=tasks.fail.name) >= 1
     assert store.list(task=tasks.fail.name) == []
+
+
+def test_sigterm_finishes_running_task_and_requeues_prefetched(tasks, fast_env, redis_client, tmp_path):
+    key = f"{fast_env['COMPAT_TEST_NS']}:term:{uuid.uuid4().hex}"
+    namespace = tasks.app.conf.broker_namespace
+    worker = start_worker(
+        fast_env, "tests.compat.worker_app", threads=1, queues=["crash"], log=tmp_path / "t.log"
+    )
+    running = tasks.slow_once.apply_async((key, 1.5), queue="crash")
+    waiting = [tasks.add.apply_async((i, 1), queue="crash") for i in range(3)]
+    deadline = time.monotonic() + 10
+    while not redis_client.llen(key + ":started") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=30)
+    assert running.state == states.SUCCESS  # finished before the worker exited
+    assert redis_client.llen(f"{namespace}:crash") >= 1  # prefetched messages went straight back
+    second = start_worker(
+        fast_env, "tests.compat.worker_app", threads=1, queues=["crash"], log=tmp_path / "u.log"
+    )
+    try:
+        assert [result.get(timeout=20) for result in waiting] == [1, 2, 3]
+    finally:
+        stop_worker(second)
