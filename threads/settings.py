@@ -4,6 +4,7 @@ Every environment variable read here is listed, with its default, in README.md.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -80,6 +81,16 @@ else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "threads.sqlite3"}}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Web and worker processes share the file: wait for locks instead of failing, take the write
+    # lock up front (no deadlock on lock upgrade), and let readers run beside the writer (WAL).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=30, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+    )
+    # The test database is a file, so end-to-end tests can share it with real worker processes.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(tempfile.gettempdir()) / f"threads-test-{os.getpid()}.sqlite3")
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -101,11 +112,17 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("THREADS_MEDIA_ROOT") or VAR_DIR / "media")
 
 REST_FRAMEWORK = {
+    # Token first: an anonymous request then gets 401 with `WWW-Authenticate: Token`, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "EXCEPTION_HANDLER": "threads.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
 }
 
 # --- The client's guide, section 4, verbatim (comments translated) -------------------
@@ -133,6 +150,51 @@ CELERY_TASK_ROUTES = {
 # --- end of the guide's block ---------------------------------------------------------
 
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# The guide routes `threads.tasks.process_image`; the image tasks that exist are these. Exact names
+# are listed first, so they win over the guide's `threads.tasks.*` catch-all (first match wins).
+CELERY_TASK_ROUTES = {
+    **{f"threads.tasks.{name}": {"queue": "image_queue"} for name in (
+        "process_image_pipeline", "validate_image", "compress_image", "generate_thumbnails",
+        "update_image_metadata", "notify_processing_complete")},
+    **CELERY_TASK_ROUTES,
+}
+# Facade settings: prefixes of every broker / result-store key (tests set unique ones).
+CELERY_BROKER_NAMESPACE = os.environ.get("CELERY_BROKER_NAMESPACE", "dramatiq")
+CELERY_RESULT_NAMESPACE = os.environ.get("CELERY_RESULT_NAMESPACE", "compat")
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
+
+# --- Threads domain settings ------------------------------------------------------------
+# Redis for the app's own keys (counter deltas, AI rate limit); every key starts with the prefix.
+THREADS_REDIS_URL = os.environ.get("THREADS_REDIS_URL") or CELERY_BROKER_URL
+THREADS_REDIS_PREFIX = os.environ.get("THREADS_REDIS_PREFIX", "threads:")
+THREADS_POST_MAX_LENGTH = int(os.environ.get("THREADS_POST_MAX_LENGTH", 500))
+THREADS_FANOUT_BATCH = int(os.environ.get("THREADS_FANOUT_BATCH", 500))
+THREADS_DEFAULT_FOLLOWS = [n.strip() for n in os.environ.get("THREADS_DEFAULT_FOLLOWS", "alice").split(",")
+                           if n.strip()]
+# AI fact checks: the official openai SDK when OPENAI_API_KEY is set, else the offline checker.
+OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
+OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "") or None
+OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
+OPENAI_TIMEOUT = float(os.environ.get("OPENAI_TIMEOUT", 30))
+THREADS_AI_CALLS_PER_MINUTE = int(os.environ.get("THREADS_AI_CALLS_PER_MINUTE", 60))
+THREADS_AI_RATE_LIMIT_WAIT = float(os.environ.get("THREADS_AI_RATE_LIMIT_WAIT", 60))
+THREADS_AI_RETRY_COUNTDOWN = float(os.environ.get("THREADS_AI_RETRY_COUNTDOWN", 60))  # the guide's 60 s
+# Images: limits checked by validate_image before any decoding.
+THREADS_IMAGE_MAX_BYTES = int(os.environ.get("THREADS_IMAGE_MAX_BYTES", 10 * 1024 * 1024))
+THREADS_IMAGE_MAX_PIXELS = int(os.environ.get("THREADS_IMAGE_MAX_PIXELS", 40_000_000))
+THREADS_IMAGE_MAX_SIDE = int(os.environ.get("THREADS_IMAGE_MAX_SIDE", 2048))
+THREADS_THUMBNAIL_SIZES = [int(n) for n in os.environ.get("THREADS_THUMBNAIL_SIZES", "64,256,640").split(",")]
+# Search: the database's full-text engine, or Elasticsearch when ELASTICSEARCH_URL is set.
+ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
+ELASTICSEARCH_INDEX = os.environ.get("ELASTICSEARCH_INDEX", "content")
+# E-mail: Django's backends (console by default; SMTP via EMAIL_BACKEND=...smtp.EmailBackend + EMAIL_*).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Threads <noreply@threads.local>")
+ADMINS = [("ops", a.strip()) for a in os.environ.get("THREADS_ADMIN_EMAILS", "").split(",") if a.strip()]
 
 LOGGING = {
     "version": 1,

@@ -37,5 +37,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @api_view(["GET"])
 def api_root(request: Request, format: str | None = None) -> Response:
-    """The API root: links to what exists so far (the domain endpoints come with their issue)."""
-    return Response({"healthz": reverse("healthz", request=request, format=format)})
+    """The API root: links to the endpoints (those with ids show an example id of 1)."""
+    links = {"healthz": reverse("healthz", request=request, format=format)}
+    for name in ("register", "token", "posts", "feed", "notifications", "search", "images"):
+        links[name] = reverse(f"api-{name}", request=request, format=format)
+    for name, kwargs in (("post", {"post_id": 1}), ("image", {"image_id": 1}), ("task", {"task_id": "<id>"})):
+        links[name] = reverse(f"api-{name}", kwargs=kwargs, request=request, format=format)
+    return Response(links)

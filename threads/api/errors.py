@@ -1,0 +1,32 @@
+"""JSON errors for the API: DRF's handler, plus JSON 404/500 pages for unknown /api/ URLs."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc, context):
+    """DRF's handler; a bare ``Http404`` gets ``{"detail": "Not found."}`` like DRF's own."""
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, Http404):
+        response.data = {"detail": "Not found."}
+    return response
+
+
+def not_found(request: HttpRequest, exception=None):
+    """404 for URLs no view matches: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest):
+    """500: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    from django.views.defaults import server_error as django_server_error
+
+    return django_server_error(request)

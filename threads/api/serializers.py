@@ -1,0 +1,119 @@
+"""Input validation and output shapes of the API."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from threads.models import Comment, FactCheck, Image, Notification, Post
+
+
+class RegisterSerializer(serializers.Serializer):
+    username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150)
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, max_length=128)
+
+    def validate_username(self, value: str) -> str:
+        if get_user_model().objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("This username is taken.")
+        return value
+
+    def validate(self, attrs):
+        user = get_user_model()(username=attrs["username"], email=attrs["email"])
+        try:
+            validate_password(attrs["password"], user)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": list(exc.messages)}) from None
+        return attrs
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(write_only=True)
+
+
+class ContentSerializer(serializers.Serializer):
+    """A post's or comment's text: not blank, at most ``THREADS_POST_MAX_LENGTH`` characters."""
+
+    content = serializers.CharField(trim_whitespace=True)
+
+    def validate_content(self, value: str) -> str:
+        limit = settings.THREADS_POST_MAX_LENGTH
+        if len(value) > limit:
+            raise serializers.ValidationError(f"Ensure this field has no more than {limit} characters.")
+        return value
+
+
+class ImageUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False)
+    post = serializers.IntegerField(required=False)
+
+
+def fact_check_data(check: FactCheck | None) -> dict | None:
+    if check is None:
+        return None
+    return {
+        "verdict": check.verdict,
+        "confidence": check.confidence,
+        "explanation": check.explanation,
+        "provider": check.provider,
+        "checked_at": check.checked_at,
+    }
+
+
+def image_data(image: Image, request) -> dict:
+    def url(name: str) -> str | None:
+        if not name:
+            return None
+        from django.core.files.storage import default_storage
+
+        return request.build_absolute_uri(default_storage.url(name)) if request else default_storage.url(name)
+
+    return {
+        "id": image.pk,
+        "status": image.status,
+        "reason": image.reason,
+        "post": image.post_id,
+        "original": url(image.original.name),
+        "compressed": url(image.compressed.name),
+        "thumbnails": {size: url(name) for size, name in (image.thumbnails or {}).items()},
+        "metadata": image.metadata,
+    }
+
+
+def post_data(
+    post: Post,
+    counts: dict[str, int],
+    request=None,
+    fact_check: FactCheck | None = None,
+    images: list[Image] | None = None,
+) -> dict:
+    return {
+        "id": post.pk,
+        "author": {"id": post.author_id, "username": post.author.username},
+        "content": post.content,
+        "created_at": post.created_at,
+        "likes_count": counts["likes_count"],
+        "comments_count": counts["comments_count"],
+        "fact_check": fact_check_data(fact_check),
+        "images": [image_data(image, request) for image in (images or [])],
+    }
+
+
+class CommentOutSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username")
+
+    class Meta:
+        model = Comment
+        fields = ["id", "post", "author", "content", "created_at"]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "message", "actor", "post", "data", "read", "created_at"]

@@ -1,0 +1,133 @@
+"""Image work with Pillow: sniff and validate, re-encode without EXIF, thumbnails, metadata.
+
+Limits (settings): ``THREADS_IMAGE_MAX_BYTES`` (file size, checked before decoding),
+``THREADS_IMAGE_MAX_PIXELS`` (width x height from the header, checked before decoding, and Pillow's
+decompression-bomb guard set to the same figure), ``THREADS_IMAGE_MAX_SIDE`` (compressed copy's longest
+side), ``THREADS_THUMBNAIL_SIZES``. Files go through Django's storage API (``default_storage``).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
+
+ALLOWED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
+
+
+class InvalidImage(Exception):
+    """The upload is not an image this service accepts; the message is the reason shown to users."""
+
+
+@dataclass
+class Sniffed:
+    format: str
+    width: int
+    height: int
+    mode: str
+    has_exif: bool
+    size_bytes: int
+
+
+def read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+def sniff(data: bytes) -> Sniffed:
+    """Identify and fully verify ``data``; ``InvalidImage`` with a clear reason otherwise."""
+    max_bytes = settings.THREADS_IMAGE_MAX_BYTES
+    if not data:
+        raise InvalidImage("the file is empty")
+    if len(data) > max_bytes:
+        raise InvalidImage(f"the file is {len(data)} bytes; the limit is {max_bytes} bytes")
+    max_pixels = settings.THREADS_IMAGE_MAX_PIXELS
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+        try:
+            with PILImage.open(io.BytesIO(data)) as image:  # reads the header only
+                fmt, (width, height), mode = image.format, image.size, image.mode
+                has_exif = bool(image.getexif())
+                if fmt not in ALLOWED_FORMATS:
+                    raise InvalidImage(
+                        f"unsupported image format {fmt}; allowed: {', '.join(sorted(ALLOWED_FORMATS))}"
+                    )
+                if width * height > max_pixels:
+                    raise InvalidImage(
+                        f"the image is {width}x{height} = {width * height} pixels; the limit is {max_pixels} "
+                        "(decompression-bomb guard)"
+                    )
+            with PILImage.open(io.BytesIO(data)) as image:
+                image.verify()  # structure and checksums, without decoding pixels
+            with PILImage.open(io.BytesIO(data)) as image:
+                image.load()  # a truncated or corrupt pixel stream fails here
+        except InvalidImage:
+            raise
+        except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+            raise InvalidImage(f"refused as a possible decompression bomb: {exc}") from exc
+        except UnidentifiedImageError as exc:
+            raise InvalidImage("the file is not a recognised image (no image signature found)") from exc
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise InvalidImage(f"the image is damaged or truncated: {exc}") from exc
+    return Sniffed(fmt, width, height, mode, has_exif, len(data))
+
+
+def _open(data: bytes) -> PILImage.Image:
+    image = PILImage.open(io.BytesIO(data))
+    image = ImageOps.exif_transpose(image)  # keep the visible orientation once EXIF is gone
+    return image
+
+
+def _encode(image: PILImage.Image) -> tuple[bytes, str, str]:
+    """Re-encode without metadata: JPEG for opaque images, PNG when there is transparency."""
+    out = io.BytesIO()
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        image.convert("RGBA").save(out, "PNG", optimize=True)
+        return out.getvalue(), "PNG", "png"
+    image.convert("RGB").save(out, "JPEG", quality=85, optimize=True, progressive=True)
+    return out.getvalue(), "JPEG", "jpg"
+
+
+def save(name: str, data: bytes) -> str:
+    """Write ``data`` at exactly ``name`` (replacing an earlier run's file); returns the stored name."""
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    return default_storage.save(name, ContentFile(data))
+
+
+def compress(data: bytes, image_id: int) -> tuple[str, int, str]:
+    """The compressed, EXIF-free copy (longest side capped); returns (stored name, bytes, format)."""
+    with _open(data) as image:
+        image.thumbnail((settings.THREADS_IMAGE_MAX_SIDE, settings.THREADS_IMAGE_MAX_SIDE))
+        encoded, fmt, ext = _encode(image)
+    return save(f"images/compressed/{image_id}.{ext}", encoded), len(encoded), fmt
+
+
+def thumbnails(data: bytes, image_id: int) -> dict[str, str]:
+    """One thumbnail per configured size (square bounding box); {size: stored name}."""
+    made = {}
+    with _open(data) as image:
+        for size in settings.THREADS_THUMBNAIL_SIZES:
+            copy = image.copy()
+            copy.thumbnail((size, size))
+            encoded, _, ext = _encode(copy)
+            made[str(size)] = save(f"images/thumbs/{image_id}-{size}.{ext}", encoded)
+    return made
+
+
+def describe(data: bytes) -> dict:
+    """Dimensions, format and mode of stored image bytes, and whether they carry EXIF."""
+    with PILImage.open(io.BytesIO(data)) as image:
+        return {
+            "width": image.width,
+            "height": image.height,
+            "format": image.format,
+            "mode": image.mode,
+            "has_exif": bool(image.getexif()),
+        }
