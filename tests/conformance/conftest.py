@@ -7,6 +7,7 @@ compat DBs 3-4, the side channel DB 5. Workers start once per session and are st
 from __future__ import annotations
 
 import os
+import pprint
 import signal
 import subprocess
 import sys
@@ -115,7 +116,11 @@ def stacks(conformance_redis, tmp_path_factory):
     try:
         for worker in workers:
             worker.wait_ready(loaded[worker.stack])
-        yield Stacks(loaded)
+        both = Stacks(loaded)
+        yield both
+        dump = os.environ.get("CONFORMANCE_DUMP")
+        if dump:  # every outcome of the session, for reading what Celery and compat did
+            Path(dump).write_text(pprint.pformat(both.cache, width=110))
     finally:
         for worker in workers:
             worker.stop()

@@ -494,7 +494,7 @@ def request_fields_of_delay(ns):
 
 @program("core", expect={"id": None, "retries": 0, "args": (1,), "kwargs": {"x": 2}, "is_eager": False,
                          "called_directly": True, "root_id": None, "parent_id": None, "group": None,
-                         "routing_key": None, "name": "<tasks>.req"})
+                         "routing_key": None, "priority": None, "name": "<tasks>.req"})
 def request_fields_of_direct_call(ns):
     return ns.req(1, x=2)
 
@@ -552,3 +552,98 @@ def route_explicit_queue_beats_routes(ns):
 @program("core", expect="conf_routed")  # send_task is never eager
 def route_send_task_by_name(ns):
     return ns.app.send_task(f"{ns.tasks_module}.routed_req").get(timeout=T)
+
+
+@program("core", expect={"eager": (5, None), "worker": (5, 0)})
+def priority_reaches_the_request(ns):
+    explicit = ns.req.apply_async(priority=5).get(timeout=T)["priority"]
+    return explicit, ns.req.delay().get(timeout=T)["priority"]
+
+
+@program("core")
+def custom_headers_reach_the_request(ns):
+    return ns.req_header.apply_async(headers={"h": "v"}).get(timeout=T)
+
+
+# -- state store -------------------------------------------------------------------------------------
+@program("core", expect={"eager": ("done", "PROGRESS", {"done": 1}), "worker": ("done", "SUCCESS", "done")})
+def update_state_custom_state(ns):
+    r = ns.progress.delay()
+    value = r.get(timeout=T)
+    stored = ns.AsyncResult(r.id)
+    return value, stored.state, stored.result
+
+
+@program("core", expect={"eager": ("SUCCESS", "SUCCESS"), "worker": ("STARTED", "SUCCESS")})
+def track_started_state(ns):
+    r = ns.tracked.delay(0.6)
+    first = ns.wait_state(r, ("STARTED", "SUCCESS"))
+    r.get(timeout=T)
+    return first, r.state
+
+
+@program("core", expect={"eager": ("SUCCESS", "finished"),
+                         "worker": ("FAILURE", exc("SoftTimeLimitExceeded", "SoftTimeLimitExceeded()"))})
+def soft_time_limit(ns):
+    return outcome(ns, ns.soft_limited.delay(1.0))
+
+
+@program("core", expect=exc("ValueError", "soft_time_limit must be less than or equal to time_limit"))
+def soft_limit_above_hard_limit(ns):
+    return ns.catch(ns.bad_limits.delay)
+
+
+@program("core", expect={"eager": ("IGNORED", exc("Ignore", "")), "worker": ("PENDING", "PENDING")})
+def ignore_exception(ns):
+    r = ns.ignore_me.delay()
+    if ns.eager:
+        return r.state, normalize(r.result)
+    time.sleep(0.3)
+    return r.state, ns.AsyncResult(r.id).state
+
+
+@program("core", expect={"eager": None, "worker": ["AsyncResult"]})
+def children_of_a_task(ns):
+    r = ns.spawn.delay(1)
+    r.get(timeout=T)
+    children = r.children
+    return None if children is None else [type(child).__name__ for child in children]
+
+
+@program("core", expect={"eager": ("<tasks>.add", None, None), "worker": (None, None, None)})
+def extended_fields_without_result_extended(ns):
+    r = ns.add.delay(1, 1)
+    r.get(timeout=T)
+    return r.name, r.args, r.kwargs
+
+
+# -- API surface -------------------------------------------------------------------------------------
+@program("core", expect=(exc("TypeError", "@task() takes exactly 1 argument (2 given)"),
+                         exc("TypeError", "argument 1 to @task() must be a callable")))
+def task_decorator_misuse(ns):
+    return normalize(ns.catch(ns.app.task, 1, 2)), normalize(ns.catch(ns.app.task, "x"))
+
+
+@program("core", expect=[["FAILURE", "REVOKED", "SUCCESS"],
+                         ["PENDING", "RECEIVED", "REJECTED", "RETRY", "STARTED"],
+                         ["FAILURE", "RETRY", "REVOKED"], ["FAILURE", "REVOKED"]])
+def state_sets(ns):
+    s = ns.states
+    groups = (s.READY_STATES, s.UNREADY_STATES, s.EXCEPTION_STATES, s.PROPAGATE_STATES)
+    return [sorted(group) for group in groups]
+
+
+@program("core")
+def exception_hierarchy(ns):
+    e = ns.exceptions
+    names = ("MaxRetriesExceededError", "NotRegistered", "TimeoutError", "TaskRevokedError", "ChordError",
+             "Retry", "Ignore", "Reject", "SoftTimeLimitExceeded", "ImproperlyConfigured")
+    bases = ("CeleryError", "TaskError", "TaskPredicate", "KeyError", "Exception")
+    return {name: [base for base in bases if base in {c.__name__ for c in getattr(e, name).__mro__}]
+            for name in names}
+
+
+@program("core", expect=("Retry in 5s: ValueError('x')", "Retry in 5s", "custom text"))
+def retry_exception_text(ns):
+    retry = ns.exceptions.Retry
+    return str(retry(exc=ValueError("x"), when=5)), str(retry(when=5)), str(retry("custom text"))

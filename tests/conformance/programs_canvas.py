@@ -393,3 +393,82 @@ def task_starmap(ns):
 @program("canvas", expect=[[0, 2], [4, 6], [8, 10]])
 def task_chunks(ns):
     return ns.add.chunks(zip(range(6), range(6), strict=True), 2).apply_async().get(timeout=T)
+
+
+# -- more canvas -------------------------------------------------------------------------------------
+@program("canvas", expect=3)
+def empty_group_in_chain_is_skipped(ns):
+    return ns.chain(ns.add.s(1, 1), ns.group([]), ns.add.s(1)).apply_async().get(timeout=T)
+
+
+@program("canvas", expect=(True, 4))
+def chain_freeze_is_the_last_task(ns):
+    c = ns.chain(ns.add.s(1, 1), ns.add.s(2))
+    frozen = c.freeze()
+    r = c.apply_async()
+    return frozen.id == r.id, r.get(timeout=T)
+
+
+@program("canvas", expect=[5, 6])
+def group_called_with_args(ns):
+    return ns.group(ns.add.s(1), ns.add.s(2))(4).get(timeout=T)
+
+
+@program("canvas", expect=(True, [2, 4]))
+def group_result_save_and_restore(ns):
+    r = ns.group(ns.add.s(1, 1), ns.add.s(2, 2)).apply_async()
+    values = r.get(timeout=T)
+    r.save()
+    restored = ns.GroupResult.restore(r.id, app=ns.app)
+    return [c.id for c in restored.results] == [c.id for c in r.results], values
+
+
+@program("canvas", expect=9)
+def signature_by_name(ns):
+    return ns.signature(f"{ns.tasks_module}.add", args=(4, 5), app=ns.app).delay().get(timeout=T)
+
+
+@program("canvas", expect={"eager": None, "worker": "conf"})
+def call_options_override_signature_options(ns):
+    return ns.routed_req.s().set(queue="conf_explicit").apply_async(queue="conf").get(timeout=T)
+
+
+@program("canvas", expect=(True, (1, 2)))
+def set_immutable(ns):
+    sig = ns.add.s(1, 2)
+    sig.set_immutable(True)
+    return sig.immutable, tuple(sig.clone(args=(9,)).args)
+
+
+@program("canvas", expect=("xmap", "xstarmap", "chunks", "group"))
+def map_starmap_chunks_types(ns):
+    chunks = ns.add.chunks([(1, 1)], 1)
+    return ns.type_name(ns.add.map([1])), ns.type_name(ns.add.starmap([(1, 1)])), ns.type_name(chunks), \
+        ns.type_name(chunks.group())
+
+
+@program("canvas", expect=("EagerResult", 2))
+def signature_apply_runs_locally(ns):
+    r = ns.add.s(1).apply((1,))
+    return type(r).__name__, r.get()
+
+
+@program("canvas", expect={"eager": ("raised", 0), "worker": ("sent", 1)})
+def chord_header_failure_fires_body_errback(ns):
+    key = ns.key()
+    body = ns.tsum.s().on_error(ns.errback_keyed.s(key))
+    r = started(ns, ns.chord([ns.add.s(1, 1), ns.fail.s("hdr")], body))
+    if isinstance(r, tuple):
+        return "raised", len(ns.records(key, 1, wait=0.3))
+    ns.get(r, propagate=False)
+    return "sent", len(ns.records(key, 1, settle=0.2))
+
+
+@program("canvas", expect=["linked"])
+def group_link_goes_to_first_member_immutably(ns):
+    key = ns.key()
+    g = ns.group(ns.req.s(), ns.req.s())
+    g.link(ns.remember.s("linked", key))  # a mutable link would get the result prepended: too many args
+    r = g.apply_async()
+    r.get(timeout=T)
+    return ns.records(key, 1, settle=0.3)

@@ -8,6 +8,7 @@ environment the conformance conftest sets (``CONFORMANCE_<STACK>_BROKER`` ...).
 # ruff: noqa: I001  (the stack import stays on its own line, identical in both files)
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import time
@@ -58,6 +59,11 @@ def record(key: str, value) -> None:
     client = side()
     client.rpush(key, json.dumps(value, default=repr))
     client.expire(key, 600)
+
+
+def exceptions():
+    """This stack's ``exceptions`` module (``celery.exceptions`` or ``compat.exceptions``)."""
+    return importlib.import_module(f"{STACK}.exceptions")
 
 
 class CustomError(Exception):
@@ -155,7 +161,8 @@ def req(self, *args, **kwargs):
     return {
         "id": r.id, "retries": r.retries, "args": r.args, "kwargs": r.kwargs, "is_eager": r.is_eager,
         "called_directly": r.called_directly, "root_id": r.root_id, "parent_id": r.parent_id,
-        "group": r.group, "routing_key": info.get("routing_key"), "name": self.name,
+        "group": r.group, "routing_key": info.get("routing_key"), "priority": info.get("priority"),
+        "name": self.name,
     }
 
 
@@ -173,6 +180,40 @@ def spawn(self, value):
     return {"child_id_is_result_id": seen["id"] == child.id, "child_parent_is_me": seen["parent_id"] == me.id,
             "child_root_is_my_root": seen["root_id"] == me.root_id, "my_root_is_me": me.root_id == me.id,
             "child_is_eager": seen["is_eager"], "child_args": seen["args"]}
+
+
+@app.task(bind=True)
+def req_header(self):
+    """A custom message header, as an attribute and in ``request.headers``."""
+    return getattr(self.request, "h", None), (self.request.headers or {}).get("h")
+
+
+@app.task(bind=True)
+def progress(self):
+    self.update_state(state="PROGRESS", meta={"done": 1})
+    return "done"
+
+
+@app.task(track_started=True)
+def tracked(seconds):
+    time.sleep(seconds)
+    return "tracked"
+
+
+@app.task(soft_time_limit=0.2)
+def soft_limited(seconds):
+    time.sleep(seconds)
+    return "finished"
+
+
+@app.task(soft_time_limit=2, time_limit=1)
+def bad_limits():
+    return "never"
+
+
+@app.task
+def ignore_me():
+    raise exceptions().Ignore()
 
 
 @app.task
