@@ -40,7 +40,8 @@ def alert_dead_letter(app: Any, record: dict[str, Any]) -> None:
     window = int(app.conf.alert_digest_seconds or 60)
     if client.set(window_key, "1", nx=True, ex=window):
         deliver(app, f"Task {record.get('task')}[{record.get('id')}] failed for good", [summary(record)])
-        app.tasks["compat.alert_digest"].apply_async(countdown=window)
+        # On the failed task's queue: a worker that consumes it is certainly running.
+        app.tasks["compat.alert_digest"].apply_async(countdown=window, queue=record.get("queue") or None)
         return
     with client.pipeline(transaction=False) as pipe:
         pipe.rpush(pending_key, serialization.dumps(summary(record)))

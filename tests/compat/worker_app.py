@@ -25,6 +25,8 @@ app.conf.update(
     broker_heartbeat_timeout=float(os.environ.get("COMPAT_TEST_HEARTBEAT_TIMEOUT", 60)),
     broker_maintenance_interval=float(os.environ.get("COMPAT_TEST_MAINTENANCE_INTERVAL", 10)),
     worker_max_redeliveries=int(os.environ.get("COMPAT_TEST_MAX_REDELIVERIES", 3)),
+    alert_webhook_url=os.environ.get("COMPAT_TEST_ALERT_WEBHOOK") or None,
+    alert_digest_seconds=int(os.environ.get("COMPAT_TEST_ALERT_WINDOW", 60)),
 )
 
 for _queue in filter(None, os.environ.get("COMPAT_TEST_EXTRA_QUEUES", "").split(",")):

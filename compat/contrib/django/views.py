@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import wraps
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from compat.app import get_current_app
 from compat.deadletters import store_for
+
+
+def staff_member_required(view: Callable) -> Callable:
+    """JSON errors instead of a login page: 401 without a session, 403 for users who are not staff."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return JsonResponse({"error": "authentication required"}, status=401)
+        if not request.user.is_staff:
+            return JsonResponse({"error": "staff only"}, status=403)
+        return view(request, *args, **kwargs)
+
+    return guarded
 
 
 def _store():

@@ -1,0 +1,105 @@
+"""The Django integration: dead-letter command and staff JSON API, rundramatiq's command line."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from dramatiq.message import Message
+
+import compat.app
+from compat import Celery
+from compat.contrib.django.management.commands.rundramatiq import worker_args
+from compat.deadletters import build_record, store_for
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.compat.django_urls")]
+
+
+@pytest.fixture
+def app(redis_url, redis_client):
+    """A compat app on the test Redis, made current for the duration of one test."""
+    previous = compat.app._current_app
+    namespace = f"djtest:{uuid.uuid4().hex[:8]}"
+    app = Celery("djtest", broker=redis_url, backend=redis_url)
+    app.conf.update(broker_namespace=namespace, result_namespace=namespace + "-res", task_default_queue="q")
+    yield app
+    compat.app._current_app = previous
+    keys = list(redis_client.scan_iter(match=namespace + "*"))
+    if keys:
+        redis_client.delete(*keys)
+
+
+@pytest.fixture
+def dead(app):
+    """Three dead letters of two tasks."""
+    store = store_for(app)
+    for index, name in enumerate(["proj.tasks.a", "proj.tasks.a", "proj.tasks.b"]):
+        message = Message(
+            queue_name="q",
+            actor_name=name,
+            args=(index,),
+            kwargs={},
+            options={"retries": 2},
+            message_id=f"id-{index}",
+        )
+        store.add(build_record(message, reason="failed", exception=ValueError(f"bad {index}")))
+    return store
+
+
+def test_command_lists_shows_requeues_and_purges(app, dead):
+    out = io.StringIO()
+    call_command("deadletters", "list", "--task", "proj.tasks.a", stdout=out)
+    assert "3 dead letter(s)" in out.getvalue()
+    assert "id-0" in out.getvalue() and "id-1" in out.getvalue() and "id-2" not in out.getvalue()
+    out = io.StringIO()
+    call_command("deadletters", "show", "id-2", stdout=out)
+    assert "ValueError: bad 2" in out.getvalue()
+    out = io.StringIO()
+    call_command("deadletters", "requeue", "--task", "proj.tasks.a", stdout=out)
+    assert "requeued 2 task(s)" in out.getvalue()
+    assert app.broker.client.llen(f"{app.conf.broker_namespace}:q") == 2
+    assert [record["id"] for record in dead.iter()] == ["id-2"]
+    with pytest.raises(Exception, match="--yes"):
+        call_command("deadletters", "purge", "--all", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("deadletters", "purge", "--all", "--yes", stdout=out)
+    assert "purged 1" in out.getvalue() and dead.count() == 0
+
+
+def test_requeued_message_keeps_its_id_and_gets_fresh_retries(app, dead):
+    dead.requeue("id-0", app)
+    raw = app.broker.client.hvals(f"{app.conf.broker_namespace}:q.msgs")[0]
+    message = Message.decode(raw)
+    assert message.message_id == "id-0" and "retries" not in message.options
+
+
+def test_api_is_staff_only(client, app, dead):
+    assert client.get("/ops/api/deadletters/").status_code == 401
+    User.objects.create_user("joe", password="pw")
+    client.login(username="joe", password="pw")
+    assert client.get("/ops/api/deadletters/").status_code == 403
+
+
+def test_api_lists_shows_requeues_and_purges(client, app, dead):
+    User.objects.create_user("ops", password="pw", is_staff=True)
+    client.login(username="ops", password="pw")
+    page = client.get("/ops/api/deadletters/?task=proj.tasks.a&limit=1").json()
+    assert page["count"] == 3 and len(page["results"]) == 1 and "message" not in page["results"][0]
+    assert client.get("/ops/api/deadletters/id-2/").json()["exception"]["exc_type"] == "ValueError"
+    assert client.get("/ops/api/deadletters/nope/").status_code == 404
+    assert client.post("/ops/api/deadletters/id-2/requeue/").json() == {"requeued": ["id-2"]}
+    bad = client.post("/ops/api/deadletters/bulk/", data={"action": "purge"}, content_type="application/json")
+    assert bad.status_code == 400
+    done = client.post(
+        "/ops/api/deadletters/bulk/", data={"action": "purge", "all": True}, content_type="application/json"
+    )
+    assert done.json() == {"purged": 2}
+
+
+def test_rundramatiq_command_line():
+    args = worker_args(2, 4, ["default", "ai_queue"], shutdown_timeout=30000, path="/app")
+    assert args[:5] == ["compat.contrib.django.worker", "--processes", "2", "--threads", "4"]
+    assert "--queues" in args and args[-2:] == ["--worker-shutdown-timeout", "30000"]
