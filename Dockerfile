@@ -1,0 +1,19 @@
+# One image for every process of the system: web, workers, scheduler (see docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 THREADS_VAR_DIR=/var/lib/threads
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY compat ./compat
+COPY actors ./actors
+COPY threads ./threads
+COPY scheduler ./scheduler
+COPY manage.py ./
+RUN pip install --no-cache-dir . gunicorn \
+    && useradd --system --home /app threads \
+    && mkdir -p /var/lib/threads && chown threads /var/lib/threads
+USER threads
+
+EXPOSE 8000
+CMD ["gunicorn", "threads.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
