@@ -168,6 +168,8 @@ CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
 # Redis for the app's own keys (counter deltas, AI rate limit); every key starts with the prefix.
 THREADS_REDIS_URL = os.environ.get("THREADS_REDIS_URL") or CELERY_BROKER_URL
 THREADS_REDIS_PREFIX = os.environ.get("THREADS_REDIS_PREFIX", "threads:")
+# Seconds between counter flushes scheduled by `manage.py scheduler` (0 disables the default entry).
+THREADS_COUNTER_FLUSH_INTERVAL = float(os.environ.get("THREADS_COUNTER_FLUSH_INTERVAL", 5))
 THREADS_POST_MAX_LENGTH = int(os.environ.get("THREADS_POST_MAX_LENGTH", 500))
 THREADS_FANOUT_BATCH = int(os.environ.get("THREADS_FANOUT_BATCH", 500))
 THREADS_DEFAULT_FOLLOWS = [n.strip() for n in os.environ.get("THREADS_DEFAULT_FOLLOWS", "alice").split(",")

@@ -26,8 +26,14 @@ def test_the_short_names_send_task_uses_are_unambiguous():
 def test_routes_keep_the_guide_and_send_image_work_to_image_queue():
     assert app.route_for("threads.tasks.fact_check_content")["queue"] == "ai_queue"
     assert app.route_for("threads.tasks.process_image")["queue"] == "image_queue"
-    for name in ("process_image_pipeline", "validate_image", "compress_image", "generate_thumbnails",
-                 "update_image_metadata", "notify_processing_complete"):
+    for name in (
+        "process_image_pipeline",
+        "validate_image",
+        "compress_image",
+        "generate_thumbnails",
+        "update_image_metadata",
+        "notify_processing_complete",
+    ):
         assert app.route_for(f"threads.tasks.{name}")["queue"] == "image_queue"
     assert app.route_for("threads.tasks.notify_followers")["queue"] == "default"
     assert {"ai_queue", "image_queue", "default"} <= app.routed_queues()
@@ -38,7 +44,10 @@ def test_check_task_status_of_an_eager_failure_and_an_unknown_id(threads_current
     assert check_task_status("never-sent") == {"status": "PENDING", "result": None, "traceback": None}
 
 
-@pytest.mark.xfail(reason="compat bug: an eager chain inside a .delay()-started eager task raises "
-                          "'Never call result.get() within a task!' (Celery 5.7 runs it)", strict=False)
+@pytest.mark.xfail(
+    reason="compat bug: an eager chain inside a .delay()-started eager task raises "
+    "'Never call result.get() within a task!' (Celery 5.7 runs it)",
+    strict=False,
+)
 def test_eager_chain_inside_an_eager_task_runs_as_in_celery(db):
     assert compat_eager_chain_bug() is False

@@ -25,7 +25,10 @@ def test_increment_and_pending(posts):
     counters.increment(a.pk, "comments_count", 1)
     counters.increment(b.pk, "likes_count", -1)
     assert counters.pending([a.pk, b.pk, 999]) == {
-        a.pk: {"likes_count": 2, "comments_count": 1}, b.pk: {"likes_count": -1}, 999: {}}
+        a.pk: {"likes_count": 2, "comments_count": 1},
+        b.pk: {"likes_count": -1},
+        999: {},
+    }
     assert counters.current(a) == {"likes_count": 2, "comments_count": 1}
     with pytest.raises(ValueError):
         counters.increment(a.pk, "views", 1)

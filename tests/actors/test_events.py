@@ -31,13 +31,17 @@ def test_registration_chain_and_the_welcome_email_is_sent_once(eager):
     assert send_welcome_email.delay(newcomer.pk).get() == {"user_id": newcomer.pk, "sent": False}
     assert [m.to for m in mail.outbox] == [["newcomer@example.com"]]
     assert "Welcome" in mail.outbox[0].subject
-    assert list(Follow.objects.filter(follower=newcomer).values_list("followee__username", flat=True)) == ["alice"]
+    assert list(Follow.objects.filter(follower=newcomer).values_list("followee__username", flat=True)) == [
+        "alice"
+    ]
     assert newcomer.statistics.__class__.objects.get(user=newcomer).following_count == 1
 
 
 def test_a_failed_send_releases_the_claim(eager, monkeypatch):
     user = make_user()
-    monkeypatch.setattr("actors.emails.send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("smtp down")))
+    monkeypatch.setattr(
+        "actors.emails.send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("smtp down"))
+    )
     with pytest.raises(OSError):
         send_welcome_email.delay(user.pk)
     monkeypatch.undo()
@@ -47,7 +51,9 @@ def test_a_failed_send_releases_the_claim(eager, monkeypatch):
 def test_chained_steps_take_the_previous_result_first(eager):
     make_user("alice")
     user = make_user()
-    assert create_default_follows.delay({"user_id": user.pk, "sent": True}, user.pk).get()["following"] == ["alice"]
+    assert create_default_follows.delay({"user_id": user.pk, "sent": True}, user.pk).get()["following"] == [
+        "alice"
+    ]
     assert create_default_follows.delay(user.pk).get()["following"] == ["alice"]  # alone: idempotent
     assert update_user_statistics.delay(None, user.pk).get()["following_count"] == 1
 
@@ -82,7 +88,9 @@ def test_post_liked_group(eager):
     post_liked_event.delay(post.pk, liker.pk)
     post_liked_event.delay(post.pk, liker.pk)
     assert Notification.objects.filter(recipient=author, kind="like").count() == 1
-    assert InteractionLog.objects.filter(kind="like", post=post, user=liker).count() == 2  # two events, two ids
+    assert (
+        InteractionLog.objects.filter(kind="like", post=post, user=liker).count() == 2
+    )  # two events, two ids
     assert notify_post_author.delay(post.pk, author.pk).get()["notified"] is False  # no self-notification
 
 

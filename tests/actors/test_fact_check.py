@@ -1,4 +1,4 @@
-"""fact_check_content: the offline checker, the official openai SDK against a local server, retries, rate limit."""
+"""fact_check_content: offline checker, the openai SDK against a local server, retries, rate limit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from actors.fact_check import ai_rate_limiter, wait_for_ai_slot
 from tests.threads.support import ChatCompletionsServer, make_user
 from threads.models import FactCheck, Notification, Post
-from threads.services.ai import FactCheckError, FactChecker, offline_fact_check, parse_verdict
+from threads.services.ai import FactChecker, FactCheckError, offline_fact_check, parse_verdict
 from threads.tasks import fact_check_content
 
 pytestmark = pytest.mark.django_db

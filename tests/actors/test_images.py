@@ -29,8 +29,14 @@ def test_a_jpeg_with_exif_is_compressed_thumbnailed_and_stripped(eager):
     image.refresh_from_db()
     assert image.status == "done" and image.reason == ""
     meta = image.metadata
-    assert meta["original"] == {"format": "JPEG", "width": 3000, "height": 1000, "mode": "RGB",
-                                "bytes": default_storage.size(image.original.name), "had_exif": True}
+    assert meta["original"] == {
+        "format": "JPEG",
+        "width": 3000,
+        "height": 1000,
+        "mode": "RGB",
+        "bytes": default_storage.size(image.original.name),
+        "had_exif": True,
+    }
     assert (meta["width"], meta["height"], meta["format"]) == (2048, 683, "JPEG")  # longest side capped
     assert meta["exif_stripped"] is True and meta["thumbnail_sizes"] == [64, 256, 640]
     with default_storage.open(image.compressed.name) as handle, PILImage.open(handle) as stored:
@@ -51,12 +57,15 @@ def test_a_png_with_transparency_stays_png(eager):
     assert image.compressed.name.endswith(".png")
 
 
-@pytest.mark.parametrize("data, reason", [
-    (b"I am a text file pretending to be an image", "not a recognised image"),
-    (b"", "the file is empty"),
-    (image_bytes("PNG")[:60], "damaged or truncated"),
-    (image_bytes("BMP"), "unsupported image format BMP"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"I am a text file pretending to be an image", "not a recognised image"),
+        (b"", "the file is empty"),
+        (image_bytes("PNG")[:60], "damaged or truncated"),
+        (image_bytes("BMP"), "unsupported image format BMP"),
+    ],
+)
 def test_non_images_are_rejected_with_a_reason(eager, data, reason):
     image = upload(data, "fake.png")
     process_image_pipeline.delay(image.pk)

@@ -18,7 +18,10 @@ def test_both_call_shapes_index_a_post(eager):
     post = Post.objects.create(author=author, content="Queues and workers in harmony")
     assert update_search_index.delay(post.pk, "post").get()["content_type"] == "post"
     assert update_search_index.delay({"previous": "result"}, post.pk).get() == {
-        "content_id": post.pk, "content_type": "post", "indexed": True}
+        "content_id": post.pk,
+        "content_type": "post",
+        "indexed": True,
+    }
     assert SearchEntry.objects.filter(content_id=post.pk).count() == 1  # upserted, not duplicated
     comment = Comment.objects.create(post=post, author=author, content="harmony indeed")
     update_search_index.delay(comment.pk, "comment")

@@ -145,8 +145,14 @@ class ChatCompletionsServer:
     with ``verdict``; ``always`` makes every answer that status. ``requests`` records each request body.
     """
 
-    def __init__(self, verdict: dict | None = None, script: list[int] | None = None, always: int | None = None):
-        self.verdict = verdict or {"verdict": "false", "confidence": 0.97, "explanation": "The Earth is round."}
+    def __init__(
+        self, verdict: dict | None = None, script: list[int] | None = None, always: int | None = None
+    ):
+        self.verdict = verdict or {
+            "verdict": "false",
+            "confidence": 0.97,
+            "explanation": "The Earth is round.",
+        }
         self.script = list(script or [])
         self.always = always
         self.requests: list[dict] = []
@@ -160,20 +166,33 @@ class ChatCompletionsServer:
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 with outer.lock:
-                    outer.requests.append({"path": self.path, "body": body,
-                                           "auth": self.headers.get("Authorization")})
+                    outer.requests.append(
+                        {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+                    )
                     status = outer.always or (outer.script.pop(0) if outer.script else 200)
                 if status != 200:
-                    payload = {"error": {"message": f"scripted {status}", "type": "server_error", "code": None}}
+                    payload = {
+                        "error": {"message": f"scripted {status}", "type": "server_error", "code": None}
+                    }
                     self._send(status, payload, {"retry-after-ms": "10"} if status == 429 else {})
                     return
-                self._send(200, {
-                    "id": "chatcmpl-test", "object": "chat.completion", "created": 1700000000,
-                    "model": body.get("model", "test-model"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": json.dumps(outer.verdict)}}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-                })
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion",
+                        "created": 1700000000,
+                        "model": body.get("model", "test-model"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": json.dumps(outer.verdict)},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                    },
+                )
 
             def _send(self, status, payload, headers=None):
                 data = json.dumps(payload).encode()

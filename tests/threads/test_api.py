@@ -21,12 +21,17 @@ def run_jobs(django_capture_on_commit_callbacks):
 
 # --- accounts --------------------------------------------------------------------------------------------
 
-def test_register_creates_user_token_and_runs_the_registration_chain(eager, django_capture_on_commit_callbacks):
+
+def test_register_creates_user_token_and_runs_the_registration_chain(
+    eager, django_capture_on_commit_callbacks
+):
     make_user("alice")
     with run_jobs(django_capture_on_commit_callbacks):
-        response = client_for().post("/api/auth/register",
-                                     {"username": "dora", "email": "dora@example.com", "password": "pl4ne-Tree-x"},
-                                     format="json")
+        response = client_for().post(
+            "/api/auth/register",
+            {"username": "dora", "email": "dora@example.com", "password": "pl4ne-Tree-x"},
+            format="json",
+        )
     assert response.status_code == 201, response.content
     body = response.json()
     user = get_user_model().objects.get(username="dora")
@@ -35,18 +40,23 @@ def test_register_creates_user_token_and_runs_the_registration_chain(eager, djan
     assert [m.to for m in mail.outbox] == [["dora@example.com"]]
     assert Follow.objects.filter(follower=user, followee__username="alice").exists()
     assert user.statistics.following_count == 1
-    token = client_for().post("/api/auth/token", {"username": "dora", "password": "pl4ne-Tree-x"}, format="json")
+    token = client_for().post(
+        "/api/auth/token", {"username": "dora", "password": "pl4ne-Tree-x"}, format="json"
+    )
     assert token.status_code == 200 and token.json()["token"] == user.auth_token.key
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"email": "x@example.com", "password": "pl4ne-Tree-x"}, "username"),
-    ({"username": "erin", "password": "pl4ne-Tree-x"}, "email"),
-    ({"username": "erin", "email": "x@example.com"}, "password"),
-    ({"username": "erin", "email": "not-an-email", "password": "pl4ne-Tree-x"}, "email"),
-    ({"username": "erin", "email": "x@example.com", "password": "123"}, "password"),
-    ({"username": "taken", "email": "x@example.com", "password": "pl4ne-Tree-x"}, "username"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"email": "x@example.com", "password": "pl4ne-Tree-x"}, "username"),
+        ({"username": "erin", "password": "pl4ne-Tree-x"}, "email"),
+        ({"username": "erin", "email": "x@example.com"}, "password"),
+        ({"username": "erin", "email": "not-an-email", "password": "pl4ne-Tree-x"}, "email"),
+        ({"username": "erin", "email": "x@example.com", "password": "123"}, "password"),
+        ({"username": "taken", "email": "x@example.com", "password": "pl4ne-Tree-x"}, "username"),
+    ],
+)
 def test_register_rejects_bad_input_and_writes_nothing(eager, payload, field):
     make_user("taken")
     before = get_user_model().objects.count()
@@ -63,6 +73,7 @@ def test_token_with_wrong_password_is_400(eager):
 
 # --- posts ------------------------------------------------------------------------------------------------
 
+
 def test_create_post_runs_the_post_created_chain(eager, django_capture_on_commit_callbacks):
     author, fan, fan_of_fan = make_user(), make_user(), make_user()
     Follow.objects.create(follower=fan, followee=author)
@@ -77,8 +88,16 @@ def test_create_post_runs_the_post_created_chain(eager, django_capture_on_commit
     assert author.statistics.__class__.objects.get(user=author).posts_count == 1
     detail = client_for().get(f"/api/posts/{post.pk}").json()
     assert detail["author"]["username"] == author.username and detail["likes_count"] == 0
-    assert set(detail) >= {"id", "author", "content", "created_at", "likes_count", "comments_count",
-                           "fact_check", "images"}
+    assert set(detail) >= {
+        "id",
+        "author",
+        "content",
+        "created_at",
+        "likes_count",
+        "comments_count",
+        "fact_check",
+        "images",
+    }
 
 
 @pytest.mark.parametrize("content", ["", "   ", "x" * 10_000, None])
@@ -132,9 +151,14 @@ def test_comment_counts_and_validation(eager, django_capture_on_commit_callbacks
     author, other = make_user(), make_user()
     post = Post.objects.create(author=author, content="comment me")
     with run_jobs(django_capture_on_commit_callbacks):
-        response = client_for(other).post(f"/api/posts/{post.pk}/comments", {"content": "nice"}, format="json")
+        response = client_for(other).post(
+            f"/api/posts/{post.pk}/comments", {"content": "nice"}, format="json"
+        )
     assert response.status_code == 201 and response.json()["author"] == other.username
-    assert client_for(other).post(f"/api/posts/{post.pk}/comments", {"content": ""}, format="json").status_code == 400
+    assert (
+        client_for(other).post(f"/api/posts/{post.pk}/comments", {"content": ""}, format="json").status_code
+        == 400
+    )
     assert Comment.objects.count() == 1
     assert client_for().get(f"/api/posts/{post.pk}").json()["comments_count"] == 1
     assert [c["content"] for c in client_for().get(f"/api/posts/{post.pk}/comments").json()] == ["nice"]
@@ -162,7 +186,9 @@ def test_search_finds_indexed_posts_and_requires_q(eager, django_capture_on_comm
     author = make_user()
     with run_jobs(django_capture_on_commit_callbacks):
         client_for(author).post("/api/posts", {"content": "Dramatiq workers are quick"}, format="json")
-        client_for(author).post("/api/posts", {"content": "Celery beat replaced by APScheduler"}, format="json")
+        client_for(author).post(
+            "/api/posts", {"content": "Celery beat replaced by APScheduler"}, format="json"
+        )
     found = client_for().get("/api/search", {"q": "worker"}).json()
     assert [p["content"] for p in found["results"]] == ["Dramatiq workers are quick"]
     assert client_for().get("/api/search").status_code == 400
@@ -187,14 +213,19 @@ def test_fact_check_view_returns_202_and_stores_the_offline_verdict(eager):
 def test_image_upload_202_then_done_or_rejected(eager, django_capture_on_commit_callbacks):
     owner = make_user()
     with run_jobs(django_capture_on_commit_callbacks):
-        png = client_for(owner).post("/api/images", {"file": SimpleUploadedFile("a.png", image_bytes("PNG"))},
-                                     format="multipart")
-        fake = client_for(owner).post("/api/images", {"file": SimpleUploadedFile("b.jpg", b"just text")},
-                                      format="multipart")
+        png = client_for(owner).post(
+            "/api/images", {"file": SimpleUploadedFile("a.png", image_bytes("PNG"))}, format="multipart"
+        )
+        fake = client_for(owner).post(
+            "/api/images", {"file": SimpleUploadedFile("b.jpg", b"just text")}, format="multipart"
+        )
     assert png.status_code == 202 and fake.status_code == 202 and png.json()["task_id"]
     done = client_for().get(f"/api/images/{png.json()['id']}").json()
-    assert done["status"] == "done" and done["metadata"]["width"] == 120 and set(done["thumbnails"]) == {
-        "64", "256", "640"}
+    assert (
+        done["status"] == "done"
+        and done["metadata"]["width"] == 120
+        and set(done["thumbnails"]) == {"64", "256", "640"}
+    )
     assert done["compressed"].startswith("http://testserver/media/images/compressed/")
     rejected = client_for().get(f"/api/images/{fake.json()['id']}").json()
     assert rejected["status"] == "rejected" and "not a recognised image" in rejected["reason"]
@@ -205,7 +236,10 @@ def test_image_upload_without_file_is_400_and_writes_nothing(eager):
     assert client_for(owner).post("/api/images", {}, format="multipart").status_code == 400
     post = Post.objects.create(author=other, content="not yours")
     response = client_for(owner).post(
-        "/api/images", {"file": SimpleUploadedFile("a.png", image_bytes()), "post": post.pk}, format="multipart")
+        "/api/images",
+        {"file": SimpleUploadedFile("a.png", image_bytes()), "post": post.pk},
+        format="multipart",
+    )
     assert response.status_code == 403
     assert Image.objects.count() == 0
 

@@ -69,8 +69,10 @@ def flush(batch: int = 1000) -> dict[str, int]:
     Placeholder for the counters issue. Claim: ``RENAME`` of each dirty hash to a per-run key is
     atomic, so increments landing meanwhile go to a fresh hash and none is lost. The claimed deltas
     are applied in one transaction and the claim keys deleted only after commit; claims left by a run
-    that died are picked up by the next. Known gap (for the counters issue): a run that dies after
-    commit but before deleting its claims gets those deltas applied twice.
+    that died are picked up by the next. Runs must not overlap (the scheduler enqueues one at a time).
+    Known gaps, for the counters issue: a run that dies after commit but before deleting its claims gets
+    those deltas applied twice; and a read between claim and commit sees neither the pending delta nor
+    the updated column, so a count dips for a moment.
     """
     client = redis_client.client()
     run = uuid.uuid4().hex[:12]
