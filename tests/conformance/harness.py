@@ -110,7 +110,10 @@ class Stack:
 
     @classmethod
     def load(cls, name: str, side: Any) -> Stack:
+        current = _current_app_of(name)
         module = importlib.import_module(f"tests.conformance.stacks.{name}_tasks")
+        # Importing made the conformance app current; give other suites in this session theirs back.
+        _set_current_app(name, current)
         stack = cls(name, module, side=side)
         if name == "celery":
             import celery
@@ -205,10 +208,31 @@ class Stack:
         return TYPE_ALIASES.get(name, name)
 
 
+def _current_app_of(stack: str) -> Any:
+    if stack == "compat":
+        import compat.app
+
+        return compat.app._current_app
+    from celery._state import _tls, default_app
+
+    return getattr(_tls, "current_app", None) or default_app
+
+
+def _set_current_app(stack: str, app: Any) -> None:
+    if stack == "compat":
+        import compat.app
+
+        compat.app._current_app = app
+    elif app is not None:
+        app.set_current()
+
+
 # -- running and comparing ---------------------------------------------------------------------------
 def run_program(stack: Stack, prog: Program, mode: str) -> dict:
     """Run ``prog`` on ``stack`` in ``mode``; the normalized outcome."""
     stack.mode = mode
+    previous = _current_app_of(stack.name)
+    _set_current_app(stack.name, stack.app)  # AsyncResult(id) and shared_task use the current app
     conf = stack.app.conf
     saved = {key: conf.get(key) for key in ("task_always_eager", "task_eager_propagates")}
     conf.update(task_always_eager=(mode == "eager"), task_eager_propagates=False)
@@ -220,6 +244,7 @@ def run_program(stack: Stack, prog: Program, mode: str) -> dict:
         outcome = {"raised": normalize(error)}
     finally:
         conf.update(saved)
+        _set_current_app(stack.name, previous)
     return outcome
 
 

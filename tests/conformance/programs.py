@@ -647,3 +647,18 @@ def exception_hierarchy(ns):
 def retry_exception_text(ns):
     retry = ns.exceptions.Retry
     return str(retry(exc=ValueError("x"), when=5)), str(retry(when=5)), str(retry("custom text"))
+
+
+def _named_encode_error(celery, mode):
+    if mode == "eager":
+        return celery
+    return {"returned": ("EncodeError", "<tasks>.identity: positional argument 0 ({1, 2}) cannot be sent: "
+                                        "Object of type set is not JSON serializable")}
+
+
+@differs("the EncodeError raised when sending names the task and the argument JSON cannot carry (DESIGN: "
+         "'a clear TypeError/EncodeError naming the task and the argument')", compat=_named_encode_error)
+@program("core", expect=("EncodeError", "Object of type set is not JSON serializable"))
+def encode_error_message(ns):
+    error = ns.catch(ns.identity.delay, {1, 2})
+    return class_name(error), normalize(str(getattr(error, "error", "")))
