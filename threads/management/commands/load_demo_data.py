@@ -1,35 +1,16 @@
-"""Load idempotent demo data: a few users to log in with.
+"""Load idempotent demo data (see ``threads.demo``): users, follows, posts, likes, a fact check, an image."""
 
-Follows and posts are not loaded yet: their models arrive with the domain issue, which
-extends this command (issue 2 asks for users, follows and posts).
-"""
-
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-DEMO_USERS = ("alice", "bob", "carol")
-DEMO_PASSWORD = "demo-password"
-
-
-def load_demo_users(password: str = DEMO_PASSWORD) -> list[str]:
-    """Create the demo users that do not exist yet; return the names created."""
-    user_model = get_user_model()
-    created = []
-    for name in DEMO_USERS:
-        user, was_created = user_model.objects.get_or_create(
-            username=name, defaults={"email": f"{name}@example.com"}
-        )
-        if was_created:
-            user.set_password(password)
-            user.save(update_fields=["password"])
-            created.append(name)
-    return created
+from threads.demo import DEMO_PASSWORD, DEMO_USERS, load_demo_data, load_demo_users  # noqa: F401
 
 
 class Command(BaseCommand):
-    help = "Create the demo users (alice, bob, carol; password demo-password) if missing."
+    help = "Create missing demo data (users alice, bob, carol; password demo-password) and enqueue its jobs."
 
     def handle(self, *args, **options):
-        created = load_demo_users()
-        existing = len(DEMO_USERS) - len(created)
-        self.stdout.write(f"demo data: {len(created)} user(s) created, {existing} already present")
+        report = load_demo_data()
+        created = ", ".join(f"{n} {kind}" for kind, n in report.created.items() if n) or "nothing new"
+        self.stdout.write(f"demo data: created {created}; users: {', '.join(DEMO_USERS)} / {DEMO_PASSWORD}")
+        for job in report.enqueued:
+            self.stdout.write(f"  enqueued {job}")
