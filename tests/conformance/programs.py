@@ -69,17 +69,20 @@ def signature_call_runs_inline(ns):
     return ns.add.s(1)(2)
 
 
-@program("core")
+@program("core", expect={"eager": {"args": (10, 2), "kwargs": {"j": 2, "k": 1}},
+                         "worker": {"args": [10, 2], "kwargs": {"j": 2, "k": 1}}})
 def partial_args_are_prepended(ns):
     return ns.echo.s(2, k=1).delay(10, j=2).get(timeout=T)
 
 
-@program("core")
+@program("core", expect={"eager": {"args": (), "kwargs": {"a": 1, "b": 3, "c": 4}},
+                         "worker": {"args": [], "kwargs": {"a": 1, "b": 3, "c": 4}}})
 def partial_kwargs_merge_call_wins(ns):
     return ns.echo.s(a=1, b=2).apply_async(kwargs={"b": 3, "c": 4}).get(timeout=T)
 
 
-@program("core")
+@program("core", expect={"eager": {"args": (1,), "kwargs": {"k": "v"}},
+                         "worker": {"args": [1], "kwargs": {"k": "v"}}})
 def immutable_signature_ignores_call_args(ns):
     return ns.echo.si(1, k="v").delay(2, k="w").get(timeout=T)
 
@@ -106,7 +109,7 @@ def typing_unexpected_keyword(ns):
     return ns.catch(ns.add.delay, 1, 2, c=3)
 
 
-@program("core")
+@program("core", expect=exc("TypeError", "add() takes 2 positional arguments but 3 were given"))
 def typing_checked_on_signature_delay(ns):
     return ns.catch(ns.add.s(1, 2).delay, 3)
 
@@ -116,7 +119,7 @@ def typing_disabled_fails_at_run(ns):
     return outcome(ns, ns.loose.delay(1))
 
 
-@program("core")
+@program("core", expect=exc("TypeError", "<tasks>.add() argument after * must be an iterable, not int"))
 def args_not_iterable(ns):
     return ns.catch(ns.add.apply_async, 5)
 
@@ -127,7 +130,7 @@ def args_string_is_not_a_list(ns):
     return ns.catch(lambda: ns.echo.apply_async("ab").get(timeout=T))
 
 
-@program("core")
+@program("core", expect=exc("TypeError", "<tasks>.echo() argument after ** must be a mapping, not list"))
 def kwargs_not_a_mapping(ns):
     return ns.catch(ns.echo.apply_async, (), [1])
 
@@ -374,7 +377,8 @@ def retries_exhausted_with_exc(ns):
     return normalize(ns.get(ns.retry_exhaust.delay(key, True))), ns.counter(key)
 
 
-@program("core")
+@program("core", expect=(exc("MaxRetriesExceededError", "Can't retry <tasks>.retry_exhaust[<id>] "
+                                                        "args:('conformance:k:<id>', False) kwargs:{}"), 3))
 def retries_exhausted_without_exc(ns):
     key = ns.key()
     value = ns.get(ns.retry_exhaust.delay(key, False))

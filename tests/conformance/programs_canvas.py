@@ -26,7 +26,8 @@ def chain_result_is_first_argument(ns):
     return ns.chain(ns.add.s(10, 1), ns.kw_only.s(scale=0, offset=3)).apply_async().get(timeout=T)
 
 
-@program("canvas")
+@program("canvas", expect={"eager": {"args": (None, 1), "kwargs": {"k": 2}},
+                           "worker": {"args": [None, 1], "kwargs": {"k": 2}}})
 def chain_prepends_none(ns):
     return ns.chain(ns.identity.s(None), ns.echo.s(1, k=2)).apply_async().get(timeout=T)
 
@@ -94,7 +95,7 @@ def chain_link_error_option_fires_once(ns):
     return len(ns.records(key, 1, settle=0.3))
 
 
-@program("canvas")
+@program("canvas", expect=(3, [3]))  # the link goes to the last task only
 def chain_link_option(ns):
     key = ns.key()
     r = ns.chain(ns.add.s(1, 1), ns.add.s(1)).apply_async(link=ns.remember.s(key))
