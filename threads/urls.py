@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/", views.api_root, name="api-root"),
     path("api/", include("threads.api.urls")),
     path("admin/", admin.site.urls),
+    # Dead letters: staff-only JSON API of the facade (see docs/operations.md).
+    path("ops/api/", include("compat.contrib.django.urls")),
     # Uploaded media (development server; put a real web server or object storage in front in production).
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
 ]

@@ -256,3 +256,14 @@ def test_notifications_list_is_the_users_own(eager):
     Notification.objects.create(recipient=me, kind="x", message="for me")
     Notification.objects.create(recipient=other, kind="x", message="not for me")
     assert [n["message"] for n in client_for(me).get("/api/notifications").json()] == ["for me"]
+
+
+def test_dead_letter_api_is_mounted_for_staff_only(eager):
+    assert client_for().get("/ops/api/deadletters/").status_code == 401
+    staff = make_user()
+    staff.is_staff = True
+    staff.save()
+    session = client_for()
+    session.force_login(staff)
+    response = session.get("/ops/api/deadletters/")
+    assert response.status_code == 200, response.content
