@@ -21,7 +21,8 @@ from .backend import store_from_url
 from .broker import lane_for
 from .builtins import register_builtins
 from .config import Settings
-from .exceptions import AlwaysEagerIgnored, EncodeError, NotRegistered, OperationalError
+from .exceptions import AlwaysEagerIgnored, EncodeError, ImproperlyConfigured, NotRegistered, OperationalError
+from .middleware.rate_limit import parse_rate
 from .routing import build_routers, route
 from .task import Task
 
@@ -224,6 +225,11 @@ class Celery:
         if name in self.tasks:
             return self.tasks[name]
         base = base or self.Task
+        serializer = options.get("serializer") or self.conf.task_serializer
+        if serializer != "json":
+            raise ImproperlyConfigured(f"{name}: serializer {serializer!r} is not supported; only 'json' is")
+        if options.get("rate_limit") is not None:
+            parse_rate(options["rate_limit"])
         if not issubclass(base, Task):
             raise TypeError(f"base={base!r} must be a compat.Task subclass")
         attrs = {

@@ -250,11 +250,30 @@ class Signature(dict):
         return Signature.from_dict(copy.deepcopy(dict(self), memo), app=self._app)
 
     def __repr__(self) -> str:
-        parts = [repr(arg) for arg in self.args] + [f"{key}={value!r}" for key, value in self.kwargs.items()]
+        return self.reprcall()
+
+    def reprcall(self, *args: Any, **kwargs: Any) -> str:
+        """``name(args, kwargs)`` with ``args`` prepended, as Celery prints a call."""
+        new_args, new_kwargs, _ = (
+            self._merge(args, kwargs)
+            if not self.immutable
+            else (args + self.args, {**self.kwargs, **kwargs}, None)
+        )
+        parts = [repr(arg) for arg in new_args] + [f"{key}={value!r}" for key, value in new_kwargs.items()]
         return f"{self.task}({', '.join(parts)})"
 
-    def reprcall(self) -> str:
-        return repr(self)
+
+def without_repeated_module(task_name: str | None, text: str) -> str:
+    """Keep the first ``module.`` prefix of ``task_name`` in ``text`` and drop the repeats (Celery's repr)."""
+    module = (task_name or "").rpartition(".")[0]
+    if not module:
+        return text
+    prefix = module + "."
+    first = text.find(prefix)
+    if first < 0:
+        return text
+    head, tail = text[: first + len(prefix)], text[first + len(prefix) :]
+    return head + tail.replace(prefix, "")
 
 
 def signature(varies: Any, *args: Any, **kwargs: Any) -> Signature:
@@ -386,12 +405,20 @@ class _chain(Signature):
         return result
 
     def apply(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
-        """Run every step inline; a failed step raises from here (Celery's eager chain)."""
+        """Run every step inline; a failed step raises from here (Celery's eager chain).
+
+        Errbacks of the chain go to every step (only the failing one calls them); ``link`` callbacks
+        go to the last step only.
+        """
+        options = {**self.options, **options}
+        link = options.pop("link", None)
         last = None
         args = tuple(args or ())
-        for task in self.steps():
+        steps = self.steps()
+        for index, task in enumerate(steps):
             step_args = (last.get(),) if last is not None else args
-            result = task.clone(step_args, kwargs if last is None else None).apply(**options)
+            step_options = dict(options, link=link) if link and index == len(steps) - 1 else options
+            result = task.clone(step_args, kwargs if last is None else None).apply(**step_options)
             if isinstance(result, AsyncResult):
                 result.parent = last
             last = result
@@ -413,7 +440,7 @@ class _chain(Signature):
     def __repr__(self) -> str:
         if not self.tasks:
             return f"{type(self).__name__}()"
-        return " | ".join(repr(task) for task in self.tasks)
+        return without_repeated_module(self.tasks[0].task, " | ".join(repr(task) for task in self.tasks))
 
 
 class chain(_chain):
@@ -548,7 +575,9 @@ class group(Signature):
         return NotImplemented
 
     def __repr__(self) -> str:
-        return f"group([{', '.join(repr(task) for task in self.tasks)}])"
+        if not self.tasks:
+            return "group(<empty>)"
+        return without_repeated_module(self.tasks[0].task, f"group({tuple(self.tasks)!r})")
 
 
 def _chain_with_member_options(task: _chain, group_id: str, index: int) -> _chain:
@@ -663,8 +692,15 @@ class chord(Signature):
         values = header_result.get(propagate=True, disable_sync_subtasks=False)
         return self.body.clone((values,)).apply(**options)
 
+    def __or__(self, other: Any) -> Any:
+        if isinstance(other, Signature) and not isinstance(other, group) and self.body is not None:
+            return self.with_body(self.body | other)
+        return super().__or__(other)
+
     def __repr__(self) -> str:
-        return f"chord({self.header!r}, {self.body!r})"
+        if self.body is None:
+            return f"chord({list(self.tasks)!r})"
+        return "%" + without_repeated_module(self.body.task, self.body.reprcall(list(self.tasks)))
 
 
 def apply_callbacks(

@@ -35,6 +35,7 @@ def apply_task(
     from .canvas import apply_callbacks, run_errbacks
 
     app = task.app
+    given_args = args if args is not None else ()
     args = tuple(args or ())
     kwargs = dict(kwargs or {})
     task_id = task_id or app.new_id()
@@ -46,7 +47,7 @@ def apply_task(
         id=task_id,
         task=task.name,
         retries=retries,
-        args=list(args),
+        args=given_args,
         kwargs=kwargs,
         is_eager=True,
         called_directly=False,
@@ -73,8 +74,8 @@ def apply_task(
             if exc.sig is not None:
                 return exc.sig.apply(retries=retries + 1)
             return _finish(task, EagerResult(task_id, exc, states.RETRY, name=task.name, app=app))
-        except Ignore:
-            return EagerResult(task_id, None, states.IGNORED, name=task.name, app=app)
+        except Ignore as exc:
+            return EagerResult(task_id, exc, states.IGNORED, name=task.name, app=app)
         except Exception as exc:
             if throw:
                 raise

@@ -80,7 +80,7 @@ class Task(dramatiq.Actor):
         message = take_pending(self.actor_name)
         if message is not None:
             return self._execute_message(message, args, kwargs)
-        request = Context(args=list(args), kwargs=dict(kwargs), called_directly=True, id=None)
+        request = Context(args=args, kwargs=dict(kwargs), called_directly=True, id=None)
         with requests.executing(self, request):
             return self.run(*args, **kwargs)
 
@@ -141,7 +141,7 @@ class Task(dramatiq.Actor):
             delivery_info={
                 "exchange": "",
                 "routing_key": message.queue_name,
-                "priority": options.get("priority"),
+                "priority": options.get("priority", 0),
                 "redelivered": False,
             },
             hostname=self.app.worker_hostname if self.app else socket.gethostname(),
@@ -284,6 +284,12 @@ class Task(dramatiq.Actor):
         if throw:
             raise signal
         return signal
+
+    def replace(self, sig: Any) -> None:
+        """Celery's ``Task.replace`` is not supported: return ``sig.delay()``'s id or chain instead."""
+        raise NotImplementedError(
+            "Task.replace() is not supported by compat; chain the follow-up task or call sig.delay() instead"
+        )
 
     # -- state -------------------------------------------------------------------------------------
     def update_state(

@@ -13,7 +13,11 @@ _KIND_PREFIX = {
 
 
 def header_of(fn: Callable[..., Any], *, bound: bool = False) -> Callable[..., None]:
-    """A do-nothing function with ``fn``'s parameters and name, for checking calls the way Python does."""
+    """A do-nothing function with ``fn``'s parameters, name and module, for checking calls as Python does.
+
+    Python's "missing argument" errors name ``__qualname__``; its "argument after * must be an iterable"
+    errors name ``__module__.__qualname__``, so both are copied.
+    """
     parameters = list(inspect.signature(fn).parameters.values())
     if bound and parameters:
         parameters = parameters[1:]
@@ -45,5 +49,6 @@ def header_of(fn: Callable[..., Any], *, bound: bool = False) -> Callable[..., N
     header = namespace["_header"]
     header.__code__ = header.__code__.replace(co_name=fn.__name__, co_qualname=fn.__qualname__)
     header.__name__ = fn.__name__
+    header.__module__ = fn.__module__
     header.__qualname__ = fn.__qualname__
     return header

@@ -24,7 +24,15 @@ from . import serialization
 from .broker import CompatRedisBroker
 from .exceptions import ImproperlyConfigured
 from .maintenance import Maintenance, bury_raw
-from .middleware import CanvasContinuation, CeleryRetries, DeadLetters, Revocation, SoftTimeLimit, TaskState
+from .middleware import (
+    CanvasContinuation,
+    CeleryRetries,
+    DeadLetters,
+    RateLimit,
+    Revocation,
+    SoftTimeLimit,
+    TaskState,
+)
 from .task import Task
 
 
@@ -45,6 +53,7 @@ def facade_middleware(app: Any = None) -> list:
         CeleryRetries(),
         CanvasContinuation(),
         Revocation(),
+        RateLimit(),
         TaskState(app),
         SoftTimeLimit(),
         DeadLetters(app),

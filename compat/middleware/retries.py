@@ -22,5 +22,5 @@ class CeleryRetries(Retries):
         if is_facade_task(broker, message) is None:
             return super().after_process_message(broker, message, result=result, exception=exception)
         if isinstance(exception, Reject) and exception.requeue:
-            broker.enqueue(message.message.copy())
+            broker.enqueue(message.copy())
         return None

@@ -96,3 +96,7 @@ def worker(worker_env, tasks, tmp_path_factory):
     proc = start_worker(worker_env, "tests.compat.worker_app", log=log)
     yield proc
     stop_worker(proc)
+    # Dramatiq logs (and swallows) exceptions raised inside middleware hooks at CRITICAL: any such line
+    # is a facade bug that no assertion would otherwise see.
+    critical = [line for line in log.read_text().splitlines() if "[CRITICAL]" in line]
+    assert not critical, "\n".join(critical)

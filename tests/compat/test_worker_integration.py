@@ -241,3 +241,16 @@ def test_map_and_chunks_on_worker(tasks):
         [4, 6],
         [8, 10],
     ]
+
+
+def test_rate_limit_spaces_starts_per_worker(tasks):
+    results = [tasks.limited.delay(i) for i in range(12)]
+    times = sorted(result.get(timeout=20) for result in results)
+    assert times[-1] - times[0] >= 0.9  # 10/s: the 12th start comes at least ~1 s after the first
+
+
+def test_pickle_serializer_is_refused_at_declaration(tasks):
+    from compat.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="only 'json'"):
+        tasks.app.task(serializer="pickle", name="tests.pickled")(lambda: None)

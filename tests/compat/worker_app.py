@@ -175,3 +175,8 @@ def fail_once(key):
     if app.backend.client.set(key, "1", nx=True, ex=600):
         raise RuntimeError("first run fails")
     return "second run"
+
+
+@app.task(rate_limit="10/s")
+def limited(n):
+    return time.time()
