@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth import authenticate, get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from rest_framework import status
 from rest_framework.authtoken.models import Token
@@ -62,7 +62,10 @@ def register(request: Request) -> Response:
     """Create a user (fires ``user_registered_event`` once the user is committed)."""
     serializer = s.RegisterSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    user = register_user(serializer.validated_data)
+    try:
+        user = register_user(serializer.validated_data)
+    except IntegrityError:  # a concurrent registration took the name after validation
+        raise ValidationError({"username": ["This username is taken."]}) from None
     return Response(
         {"id": user.pk, "username": user.username, "token": user.auth_token.key},
         status=status.HTTP_201_CREATED,
