@@ -60,6 +60,14 @@ DEFAULTS: dict[str, Any] = {
     "alert_webhook_url": None,
     "alert_mailer": None,
     "alert_digest_seconds": 60,
+    # Ops dashboard and metrics (compat.metrics, compat.contrib.django.ops); see docs/ops-dashboard.md.
+    "worker_metrics": True,
+    "worker_metrics_interval": 1.0,
+    "worker_metrics_window": 3600,
+    "worker_metrics_recent": 1000,
+    "metrics_token": None,
+    "ops_scheduler_prefix": None,
+    "ops_scheduler_entries": None,
 }
 
 #: Celery 3 spellings that Celery still reads, mapped to their new names.

@@ -33,6 +33,7 @@ from .middleware import (
     SoftTimeLimit,
     TaskState,
 )
+from .middleware.metrics import WorkerMetrics
 from .task import Task
 
 
@@ -41,9 +42,11 @@ def facade_middleware(app: Any = None) -> list:
 
     After-hooks run in reverse order: TaskState stores the outcome first, then CanvasContinuation
     continues the canvas (a chord body reads its header's stored results), then CeleryRetries decides
-    whether the message is acknowledged or dead-lettered.
+    whether the message is acknowledged or dead-lettered. WorkerMetrics is first so that the runtime it
+    records spans every other hook.
     """
     return [
+        WorkerMetrics(app),
         AgeLimit(),
         TimeLimit(),
         ShutdownNotifications(),

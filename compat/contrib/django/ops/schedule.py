@@ -1,0 +1,89 @@
+"""What the scheduler daemon keeps in Redis, read for the dashboard: entries, leader, last and next runs.
+
+The scheduler is imported here, in the Django layer, never by compat's core modules. Entries come from the
+app (``beat_schedule`` and periodiq actors) plus ``ops_scheduler_entries`` (a dotted path to a callable
+``(app) -> list[Entry]`` for entries a project adds in its own ``scheduler`` command); Redis keys use the
+daemon's prefix, ``ops_scheduler_prefix`` or its default ``scheduler:<app main name>``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from compat.config import load_object
+from compat.metrics import prom_labels
+
+
+def key_prefix(app: Any) -> str:
+    """The scheduler daemon's Redis key prefix for ``app``."""
+    return app.conf.ops_scheduler_prefix or f"scheduler:{getattr(app, 'main', None) or 'default'}"
+
+
+def scheduler_info(app: Any, runs: int = 3) -> dict[str, Any]:
+    """Entries with trigger, last run and next ``runs`` run times; the current leader and its lease TTL."""
+    try:
+        from scheduler.cli import app_timezone
+        from scheduler.runs import RunLedger
+        from scheduler.sources import app_entries, merge
+        from scheduler.triggers import build_trigger, describe, next_fire_times
+    except ImportError as exc:  # the scheduler (APScheduler) is not installed here
+        return {"available": False, "error": str(exc), "entries": [], "leader": None}
+    client = app.broker.client
+    prefix = key_prefix(app)
+    info: dict[str, Any] = {"available": True, "prefix": prefix, "entries": [], "error": None}
+    token, ttl = client.get(f"{prefix}:leader"), client.pttl(f"{prefix}:leader")
+    info["leader"] = None if token is None else {"token": token.decode(), "ttl": max(0, ttl) / 1000}
+    try:
+        extra = app.conf.ops_scheduler_entries
+        extra_entries = load_object(extra)(app) if isinstance(extra, str) else list(extra or ())
+        entries = merge(app_entries(app), extra_entries)
+        tz = app_timezone(app)
+    except Exception as exc:  # a broken schedule is shown, not a 500
+        info["error"] = f"{type(exc).__name__}: {exc}"
+        return info
+    ledger = RunLedger(client, prefix)
+    now = datetime.now(UTC)
+    for entry in entries:
+        trigger = build_trigger(entry.schedule, tz)
+        last = ledger.last(entry.name)
+        info["entries"].append(
+            {
+                "name": entry.name,
+                "task": entry.task,
+                "trigger": describe(trigger),
+                "source": entry.source,
+                "last_run": last.isoformat() if last else None,
+                "next_runs": [moment.isoformat() for moment in next_fire_times(trigger, now, runs)],
+            }
+        )
+    return info
+
+
+def prometheus_lines(app: Any) -> list[str]:
+    """Scheduler gauges: leader present, last and next run per entry (epoch seconds)."""
+    info = scheduler_info(app, runs=1)
+    if not info["available"]:
+        return []
+    lines = [
+        "# HELP compat_scheduler_leader 1 while a scheduler daemon holds the leader lease.",
+        "# TYPE compat_scheduler_leader gauge",
+        f"compat_scheduler_leader {1 if info['leader'] else 0}",
+        "# HELP compat_scheduler_last_run_timestamp_seconds Latest scheduled run enqueued, per entry.",
+        "# TYPE compat_scheduler_last_run_timestamp_seconds gauge",
+    ]
+    for entry in info["entries"]:
+        if entry["last_run"]:
+            stamp = datetime.fromisoformat(entry["last_run"]).timestamp()
+            name = prom_labels(entry=entry["name"])
+            lines.append(f"compat_scheduler_last_run_timestamp_seconds{name} {stamp}")
+    lines += [
+        "# HELP compat_scheduler_next_run_timestamp_seconds Next scheduled run, per entry.",
+        "# TYPE compat_scheduler_next_run_timestamp_seconds gauge",
+    ]
+    for entry in info["entries"]:
+        if entry["next_runs"]:
+            stamp = datetime.fromisoformat(entry["next_runs"][0]).timestamp()
+            name = prom_labels(entry=entry["name"])
+            lines.append(f"compat_scheduler_next_run_timestamp_seconds{name} {stamp}")
+    return lines

@@ -1,0 +1,211 @@
+"""The dashboard page, its JSON API and the Prometheus endpoint.
+
+The page is for staff: anonymous visitors are sent to the login page (``LOGIN_URL`` when the project sets
+it, else the admin's), other users get 403. The JSON views answer 401/403 as JSON instead, like the
+dead-letter API they sit beside. ``/metrics`` accepts ``Authorization: Bearer <metrics_token>`` (the
+``CELERY_METRICS_TOKEN`` setting) or a staff session.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from compat import metrics
+from compat.app import get_current_app
+from compat.contrib.django.views import staff_member_required as staff_json
+from compat.deadletters import store_for
+
+from .schedule import prometheus_lines as scheduler_prometheus_lines
+from .schedule import scheduler_info
+
+POLL_SECONDS = 3
+RECENT_LIMIT = 50
+DEAD_LETTER_LIMIT = 50
+
+
+def login_url() -> str:
+    """``LOGIN_URL`` if the project set it, else the admin login, else Django's default."""
+    if not settings.is_overridden("LOGIN_URL"):
+        try:
+            return reverse("admin:login")
+        except NoReverseMatch:
+            pass
+    return str(settings.LOGIN_URL)
+
+
+def staff_page(view: Callable) -> Callable:
+    """Login redirect for anonymous visitors, 403 for users who are not staff."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), login_url())
+        if not request.user.is_staff:
+            return HttpResponseForbidden("staff only")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+def _int(request: HttpRequest, name: str, default: int, low: int, high: int) -> int:
+    try:
+        return min(high, max(low, int(request.GET.get(name, default))))
+    except ValueError:
+        return default
+
+
+def _public(record: dict) -> dict:
+    return {key: value for key, value in record.items() if key != "message"}
+
+
+def dead_letters(app: Any, limit: int = DEAD_LETTER_LIMIT) -> dict[str, Any]:
+    """The newest dead letters and their total count."""
+    store = store_for(app)
+    if store is None:
+        return {"count": 0, "results": []}
+    return {"count": store.count(), "results": [_public(record) for record in store.list(limit=limit)]}
+
+
+def overview(request: HttpRequest) -> dict[str, Any]:
+    """Everything the page shows, honouring ``minutes``, ``state``, ``task`` and ``limit`` filters."""
+    app = get_current_app()
+    minutes = _int(request, "minutes", 15, 1, 60)
+    state, task = request.GET.get("state") or None, request.GET.get("task") or None
+    return {
+        "queues": metrics.queue_stats(app),
+        "workers": metrics.workers(app),
+        "minutes": minutes,
+        "tasks": metrics.task_stats(app, minutes),
+        "recent": metrics.recent_tasks(app, state, task, _int(request, "limit", RECENT_LIMIT, 1, 1000)),
+        "dead_letters": dead_letters(app),
+        "scheduler": scheduler_info(app),
+    }
+
+
+def _metrics_json(view: Callable) -> Callable:
+    """Staff-only JSON; a broker without Redis (``memory://``) answers 404 instead of a 500."""
+
+    @staff_json
+    @require_GET
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        try:
+            return JsonResponse(view(request, *args, **kwargs), safe=False)
+        except LookupError as exc:
+            return JsonResponse({"error": str(exc)}, status=404)
+
+    return wrapped
+
+
+@staff_page
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The dashboard page, rendered with current data; its script refreshes it from ``api/overview``."""
+    try:
+        data, error = overview(request), None
+    except LookupError as exc:
+        data, error = {}, str(exc)
+    return render(
+        request,
+        "compat_ops/dashboard.html",
+        {"data": data, "error": error, "poll_seconds": POLL_SECONDS, "states": STATES},
+    )
+
+
+STATES = ("SUCCESS", "FAILURE", "RETRY", "REVOKED", "IGNORED", "REJECTED")
+
+
+@_metrics_json
+def api_overview(request: HttpRequest) -> dict:
+    """``GET ?minutes=&state=&task=&limit=``: everything the page shows."""
+    return overview(request)
+
+
+@_metrics_json
+def api_queues(request: HttpRequest) -> list:
+    return metrics.queue_stats(get_current_app())
+
+
+@_metrics_json
+def api_workers(request: HttpRequest) -> list:
+    return metrics.workers(get_current_app())
+
+
+@_metrics_json
+def api_stats(request: HttpRequest) -> dict:
+    """``GET ?minutes=``: throughput, mean, p50 and p95 per task."""
+    minutes = _int(request, "minutes", 15, 1, 60)
+    return {"minutes": minutes, "tasks": metrics.task_stats(get_current_app(), minutes)}
+
+
+@_metrics_json
+def api_tasks(request: HttpRequest) -> list:
+    """``GET ?state=&task=&limit=``: recent finished tasks, newest first."""
+    limit = _int(request, "limit", 100, 1, 1000)
+    return metrics.recent_tasks(get_current_app(), request.GET.get("state"), request.GET.get("task"), limit)
+
+
+@staff_json
+@require_GET
+def api_task(request: HttpRequest, task_id: str) -> JsonResponse:
+    """One task: state, args, kwargs, result or traceback, runs seen, dead letter."""
+    try:
+        detail = metrics.task_detail(get_current_app(), task_id)
+    except LookupError as exc:
+        return JsonResponse({"error": str(exc)}, status=404)
+    if detail is None:
+        return JsonResponse({"error": f"no task with id {task_id}"}, status=404)
+    return JsonResponse(detail)
+
+
+@_metrics_json
+def api_scheduler(request: HttpRequest) -> dict:
+    return scheduler_info(get_current_app())
+
+
+@staff_json
+@require_POST
+def api_dead_letter_purge(request: HttpRequest, task_id: str) -> JsonResponse:
+    """``POST``: delete one dead letter."""
+    store = store_for(get_current_app())
+    if store is None or store.get(task_id) is None:
+        return JsonResponse({"error": f"no dead letter with id {task_id}"}, status=404)
+    store.remove(task_id)
+    return JsonResponse({"purged": [task_id]})
+
+
+def _bearer_ok(request: HttpRequest) -> bool:
+    token = get_current_app().conf.metrics_token
+    header = request.headers.get("Authorization", "")
+    if not token or not header.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), str(token).encode())
+
+
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text: queue depths, tasks by state, runtimes, retries, dead letters, workers, schedule."""
+    if not _bearer_ok(request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            response = HttpResponse("authentication required\n", status=401, content_type="text/plain")
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        if not user.is_staff:
+            return HttpResponse("staff only\n", status=403, content_type="text/plain")
+    app = get_current_app()
+    try:
+        lines = metrics.prometheus_lines(app) + scheduler_prometheus_lines(app)
+    except LookupError as exc:
+        return HttpResponse(f"{exc}\n", status=404, content_type="text/plain")
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,92 @@
+"""Records every finished message (task, id, state, runtime, retries, queue) for the ops dashboard.
+
+It makes no Redis call per message: events go to an in-process buffer that ``compat.metrics`` flushes
+once per ``worker_metrics_interval`` in one pipeline, together with this worker's heartbeat. It is first
+in the middleware list, so the runtime it measures is the whole time the worker spent on the message.
+Turn it off with ``worker_metrics = False`` (read when the worker boots).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dramatiq.middleware import Middleware
+
+from ..exceptions import Ignore, Reject, Retry
+from ..metrics import MetricsRecorder
+
+
+def outcome(exception: BaseException | None) -> str:
+    """The Celery state name a message's processing ended in."""
+    if exception is None:
+        return "SUCCESS"
+    if isinstance(exception, Retry):
+        return "RETRY"
+    if isinstance(exception, Ignore):
+        return "IGNORED"
+    if isinstance(exception, Reject):
+        return "REJECTED"
+    return "FAILURE"
+
+
+class WorkerMetrics(Middleware):
+    """Buffers task events and runs the flush thread of each worker process.
+
+    Parameters:
+      app: the compat app (its ``worker_metrics*`` settings are read at worker boot).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.recorder: MetricsRecorder | None = None
+
+    def after_worker_boot(self, broker, worker):
+        if self.app is None:
+            return
+        conf = self.app.conf
+        if not conf.worker_metrics or getattr(broker, "client", None) is None:
+            return
+        recorder = MetricsRecorder(
+            broker.client,
+            broker.namespace,
+            broker.broker_id,
+            window=float(conf.worker_metrics_window),
+            recent=int(conf.worker_metrics_recent),
+        )
+        recorder.queues = lambda: {name.removesuffix(".DQ") for name in list(worker.consumers)}
+        recorder.start(float(conf.worker_metrics_interval))
+        self.recorder = recorder
+
+    def before_worker_shutdown(self, broker, worker):
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            recorder.stop()
+
+    def before_process_message(self, broker, message):
+        if self.recorder is not None:
+            message._compat_metrics_start = time.perf_counter()
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        self._record(message, outcome(exception))
+
+    def after_skip_message(self, broker, message):
+        self._record(message, "REVOKED")
+
+    def _record(self, message: Any, state: str) -> None:
+        recorder = self.recorder
+        if recorder is None:
+            return
+        started = getattr(message, "_compat_metrics_start", None)
+        recorder.record(
+            {
+                "id": message.message_id,
+                "task": message.actor_name,
+                "state": state,
+                "runtime": None if started is None else round(time.perf_counter() - started, 6),
+                "retries": message.options.get("retries", 0),
+                "queue": message.queue_name.removesuffix(".DQ"),
+                "finished": time.time(),
+                "worker": recorder.worker_id,
+            }
+        )

@@ -1,0 +1,12 @@
+"""URLconf for the ops tests: the admin (to log in), the dashboard and /metrics, as a project mounts them."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from compat.contrib.django.ops.views import metrics_view
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("ops/", include("compat.contrib.django.ops.urls")),
+    path("metrics", metrics_view, name="metrics"),
+]
