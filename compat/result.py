@@ -198,7 +198,13 @@ class AsyncResult:
         self.backend.set_state(self.id, meta)
 
     def then(self, callback: Any, on_error: Any = None, weak: bool = False) -> None:
-        raise NotImplementedError("AsyncResult.then() needs a promise library; use link= instead")
+        raise NotImplementedError("AsyncResult.then() is not supported by compat; use link= instead")
+
+    def collect(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError("AsyncResult.collect() is not supported by compat; walk .children instead")
+
+    def build_graph(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError("AsyncResult.build_graph() is not supported by compat")
 
     def as_tuple(self) -> Any:
         parent = self.parent

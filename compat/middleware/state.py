@@ -77,28 +77,31 @@ class TaskState(Middleware):
         if task is None:
             return
         take_pending(message.actor_name)
-        backend = task.app.backend
-        if not backend.enabled:
+        if isinstance(exception, (Ignore, Reject)):
             return
-        task_id = message.message_id
+        store = task.app.backend if task.app.backend.enabled else None
+        task_id, args, kwargs = message.message_id, message.args, message.kwargs
         if exception is None:
-            if not message.options.get("ignore_result"):
-                backend.set_state(
+            if store is not None and not message.options.get("ignore_result"):
+                store.set_state(
                     task_id,
                     self.success_meta(task, message),
                     result_json=getattr(message, "_compat_result_json", None),
                 )
-            task.on_success(result, task_id, message.args, message.kwargs)
+            task.on_success(result, task_id, args, kwargs)
+            task.after_return("SUCCESS", result, task_id, args, kwargs, None)
         elif isinstance(exception, Retry):
             cause = exception.exc if exception.exc is not None else exception
-            backend.set_state(task_id, self.extend(task, message, failure_meta(task_id, cause, "RETRY")))
-            task.on_retry(cause, task_id, message.args, message.kwargs, None)
-        elif isinstance(exception, (Ignore, Reject)):
-            return
+            if store is not None:
+                store.set_state(task_id, self.extend(task, message, failure_meta(task_id, cause, "RETRY")))
+            task.on_retry(cause, task_id, args, kwargs, None)
+            task.after_return("RETRY", cause, task_id, args, kwargs, None)
         else:
-            if not message.options.get("ignore_result") or task.store_errors_even_if_ignored:
-                backend.set_state(task_id, self.extend(task, message, failure_meta(task_id, exception)))
-            task.on_failure(exception, task_id, message.args, message.kwargs, None)
+            keep = not message.options.get("ignore_result") or task.store_errors_even_if_ignored
+            if store is not None and keep:
+                store.set_state(task_id, self.extend(task, message, failure_meta(task_id, exception)))
+            task.on_failure(exception, task_id, args, kwargs, None)
+            task.after_return("FAILURE", exception, task_id, args, kwargs, None)
 
     def success_meta(self, task: Task, message: Any) -> dict[str, Any]:
         request = getattr(message, "_compat_request", None)

@@ -147,9 +147,9 @@ def test_dead_letter_list_show_requeue_purge(tasks, store, redis_client, worker)
     fresh = tasks.app.AsyncResult(result.id)
     assert fresh.get(timeout=10) == "second run"
     assert fresh.state == states.SUCCESS
-    tasks.fail.delay("purge me")
+    doomed = tasks.fail.delay("purge me")
     deadline = time.monotonic() + 5
-    while not store.list(task=tasks.fail.name) and time.monotonic() < deadline:
+    while store.get(doomed.id) is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert store.purge(task=tasks.fail.name) >= 1
     assert store.list(task=tasks.fail.name) == []
