@@ -13,13 +13,17 @@
     return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, (c) =>
       ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   }
-  function num(value) { return value === null || value === undefined ? "–" : esc(value); }
   function ago(epoch) {
     const seconds = Math.max(0, Date.now() / 1000 - epoch);
     if (seconds < 60) return seconds.toFixed(0) + " s ago";
     if (seconds < 3600) return (seconds / 60).toFixed(0) + " min ago";
     return new Date(epoch * 1000).toLocaleString();
   }
+  function dur(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    return seconds < 1 ? (seconds * 1000).toFixed(1) + " ms" : seconds.toFixed(2) + " s";
+  }
+  function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
   function clock(epoch) { return new Date(epoch * 1000).toLocaleTimeString(); }
   function shortId(id) { return id && id.length > 13 ? id.slice(0, 12) + "…" : id; }
   function rows(selector, items, columns, render) {
@@ -40,16 +44,16 @@
     rows("#tasks", data.tasks, 8, (t) =>
       `<tr data-task="${esc(t.task)}"><td><code>${esc(t.task)}</code></td><td class="num">${t.per_minute}</td>` +
       `<td class="num">${t.states.SUCCESS || 0}</td><td class="num">${t.states.FAILURE || 0}</td>` +
-      `<td class="num">${t.states.RETRY || 0}</td><td class="num">${num(t.mean)}</td>` +
-      `<td class="num">${num(t.p50)}</td><td class="num">${num(t.p95)}</td></tr>`);
+      `<td class="num">${t.states.RETRY || 0}</td><td class="num">${dur(t.mean)}</td>` +
+      `<td class="num">${dur(t.p50)}</td><td class="num">${dur(t.p95)}</td></tr>`);
     $("#task-names").innerHTML = data.tasks.map((t) => `<option value="${esc(t.task)}">`).join("");
     rows("#recent", data.recent, 7, (e) =>
       `<tr class="clickable" data-id="${esc(e.id)}"><td>${clock(e.finished)}</td><td><code>${esc(e.task)}</code></td>` +
       `<td><code>${esc(shortId(e.id))}</code></td><td class="state ${esc(e.state)}">${esc(e.state)}</td>` +
-      `<td class="num">${num(e.runtime)}</td><td class="num">${e.retries}</td><td>${esc(e.queue)}</td></tr>`);
+      `<td class="num">${dur(e.runtime)}</td><td class="num">${e.retries}</td><td>${esc(e.queue)}</td></tr>`);
     $("#dead-count").textContent = data.dead_letters.count;
     rows("#dead-letters", data.dead_letters.results, 7, (d) =>
-      `<tr data-id="${esc(d.id)}"><td>${esc(d.failed_at)}</td><td><code>${esc(d.task)}</code></td>` +
+      `<tr data-id="${esc(d.id)}"><td>${esc(when(d.failed_at))}</td><td><code>${esc(d.task)}</code></td>` +
       `<td class="clickable"><code>${esc(shortId(d.id))}</code></td><td>${esc(d.queue)}</td><td>${esc(d.reason)}</td>` +
       `<td>${esc(d.exception_repr)}</td><td><button type="button" class="requeue">Requeue</button> ` +
       `<button type="button" class="purge danger">Purge</button></td></tr>`);
@@ -117,9 +121,15 @@
         `retries ${esc(t.retries)}${t.date_done ? ", done " + esc(t.date_done) : ""}</p>` +
         block("args", t.args) + block("kwargs", t.kwargs) +
         (t.state === "SUCCESS" ? block("result", t.result) : "") +
-        block("traceback", t.traceback) + block("runs", t.runs)
+        (t.state !== "SUCCESS" && t.result && t.result.exc_type
+          ? block("exception", t.result.exc_type + ": " + [].concat(t.result.exc_message).join(", ")) : "") +
+        block("traceback", t.traceback) +
+        (t.runs.length ? block("runs seen by workers", t.runs.map((r) =>
+          `${new Date(r.finished * 1000).toLocaleString()}  ${r.state}  ${dur(r.runtime)}  ` +
+          `retries=${r.retries}  worker=${r.worker}`).join("\n")) : "")
       : `<p class="error">${esc(t.error)}</p>`;
     $("#task-detail").showModal();
+    $("#task-detail").scrollTop = 0;
   }
 
   document.addEventListener("click", (event) => {
@@ -139,6 +149,8 @@
       if (confirm("Delete every dead letter (" + $("#dead-count").textContent + ") for good?")) {
         deadLetterAction("purged", () => post(cfg.bulkUrl, { action: "purge", all: true }));
       }
+    } else if (target.matches("#detail-close")) {
+      $("#task-detail").close();
     } else if (row && (row.classList.contains("clickable") || target.closest("td.clickable"))) {
       showTask(row.dataset.id);
     }
