@@ -101,6 +101,11 @@ class Celery:
     def __repr__(self) -> str:
         return f"<Celery {self.main} broker={self.conf.broker_url!r}>"
 
+    def set_current(self) -> None:
+        """Make this the app ``current_app`` and ``shared_task`` use (Celery's ``app.set_current()``)."""
+        global _current_app
+        _current_app = self
+
     # -- configuration -----------------------------------------------------------------------------
     def config_from_object(
         self, obj: Any, silent: bool = False, force: bool = False, namespace: str | None = None
@@ -249,6 +254,8 @@ class Celery:
         actor_options: dict[str, Any] = {"time_limit": time_limit * 1000 if time_limit else float("inf")}
         if options.get("throws"):
             actor_options["throws"] = tuple(options["throws"])
+        if options.get("periodic") is not None:  # periodiq's option: the scheduler daemon reads it here
+            actor_options["periodic"] = options["periodic"]
         task = cls(
             fun,
             broker=self.broker,

@@ -15,6 +15,7 @@ from typing import Any
 
 from dramatiq.message import Message
 
+from . import request as requests
 from .result import AsyncResult, EagerResult, GroupResult
 
 Items = list[tuple[Message, Any]]
@@ -356,7 +357,8 @@ class _chain(Signature):
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         app = self.app
         if app.conf.task_always_eager:
-            return self.apply(args, kwargs, **options)
+            with requests.allowed_join():  # an eager step is already finished: joining it never blocks
+                return self.apply(args, kwargs, **options)
         if not self.tasks:
             return None
         result, items = self.build(args, kwargs, options)
@@ -416,7 +418,7 @@ class _chain(Signature):
         args = tuple(args or ())
         steps = self.steps()
         for index, task in enumerate(steps):
-            step_args = (last.get(),) if last is not None else args
+            step_args = (last.get(disable_sync_subtasks=False),) if last is not None else args
             step_options = dict(options, link=link) if link and index == len(steps) - 1 else options
             result = task.clone(step_args, kwargs if last is None else None).apply(**step_options)
             if isinstance(result, AsyncResult):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.threads.support import compat_eager_chain_bug
+from tests.threads.support import threads_app_eager
 from threads.celery import app
 from threads.monitoring import check_task_status
 from threads.tasks import process_large_data
@@ -44,10 +44,17 @@ def test_check_task_status_of_an_eager_failure_and_an_unknown_id(threads_current
     assert check_task_status("never-sent") == {"status": "PENDING", "result": None, "traceback": None}
 
 
-@pytest.mark.xfail(
-    reason="compat bug: an eager chain inside a .delay()-started eager task raises "
-    "'Never call result.get() within a task!' (Celery 5.7 runs it)",
-    strict=False,
-)
 def test_eager_chain_inside_an_eager_task_runs_as_in_celery(db):
-    assert compat_eager_chain_bug() is False
+    """A chain applied inside a ``.delay()``-started eager task runs (each step gets the previous result)."""
+    from compat import chain, shared_task
+
+    @shared_task(name="tests.actors.probe_step")
+    def probe_step(x=0, y=1):
+        return x * y + 1
+
+    @shared_task(name="tests.actors.probe_outer")
+    def probe_outer():
+        return chain(probe_step.s(1), probe_step.s(10)).apply_async().result  # EagerResult: already done
+
+    with threads_app_eager():
+        assert probe_outer.delay().get() == 21  # probe_step(1) == 2, then probe_step(2, 10) == 21

@@ -63,11 +63,22 @@ def stop_worker(proc: subprocess.Popen, timeout: float = 20) -> None:
     proc.wait()
 
 
+@pytest.fixture(autouse=True)
+def explicit_broker_urls(monkeypatch):
+    """Like Celery, compat lets env CELERY_BROKER_URL/CELERY_RESULT_BACKEND override an app's URLs; these
+    tests give their apps explicit URLs (in-memory, private servers), so the variables are hidden here."""
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    monkeypatch.delenv("CELERY_RESULT_BACKEND", raising=False)
+
+
 @pytest.fixture(scope="session")
 def worker_env(redis_url):
     namespace = f"test:{uuid.uuid4().hex[:10]}"
+    inherited = {
+        k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+    }
     env = {
-        **os.environ,
+        **inherited,
         "COMPAT_TEST_BROKER": redis_url,
         "COMPAT_TEST_NS": namespace,
         "PYTHONPATH": str(ROOT),

@@ -200,3 +200,28 @@ def test_signature_json_round_trip(app, t):
     again = signature(json.loads(json.dumps(sig)), app=app)
     assert again.task == t.add.name and again.args == (1,) and again.options == {"countdown": 5}
     assert again.delay(2).get() == 3
+
+
+def test_eager_chain_inside_an_eager_task(app):
+    app.conf.task_eager_propagates = True
+
+    @app.task
+    def first(x):
+        return x + 1
+
+    @app.task
+    def second(previous, x):
+        return previous * x
+
+    @app.task
+    def outer(x):
+        return chain(first.s(x), second.s(3)).apply_async().get()
+
+    with pytest.raises(RuntimeError, match="Never call result.get"):
+        outer.delay(1)  # the chain itself runs; joining its result inside a task is still refused
+
+    @app.task
+    def outer_without_join(x):
+        return chain(first.s(x), second.s(3)).apply_async().id
+
+    assert outer_without_join.delay(1).successful()

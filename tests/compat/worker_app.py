@@ -5,6 +5,7 @@ Broker and namespaces come from the environment so that each test session uses i
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -180,3 +181,9 @@ def fail_once(key):
 @app.task(rate_limit="10/s")
 def limited(n):
     return time.time()
+
+
+@app.task
+def chord_body(values, index, key):
+    app.backend.client.rpush(key, json.dumps([index, values]))
+    return index

@@ -43,32 +43,6 @@ def threads_current(monkeypatch):
     return threads_app
 
 
-def compat_eager_chain_bug() -> bool:
-    """True while compat refuses an eager chain inside an eager task (Celery 5.7 runs it).
-
-    ``task.delay()`` under ``task_always_eager`` runs the body with joins denied, and compat's
-    ``chain.apply`` joins each step with ``EagerResult.get()``, so ``chain(...).apply_async()`` inside a
-    ``.delay()``-started task raises "Never call result.get() within a task!"; Celery returns the chain's
-    result. Reported to the compat owner; see tests/actors/test_call_sites.py.
-    """
-    from compat import chain, shared_task
-
-    @shared_task(name="tests.threads.support.probe_step")
-    def probe_step(x=0):
-        return x
-
-    @shared_task(name="tests.threads.support.probe_outer")
-    def probe_outer():
-        chain(probe_step.s(1), probe_step.s()).apply_async()
-
-    with threads_app_eager():
-        try:
-            probe_outer.delay()
-        except RuntimeError:
-            return True
-    return False
-
-
 class threads_app_eager:  # noqa: N801 - used like a function
     """Eager mode on the Threads app for a block (without pytest's settings fixture)."""
 
@@ -87,17 +61,9 @@ class threads_app_eager:  # noqa: N801 - used like a function
 
 @pytest.fixture
 def eager(domain, threads_current, monkeypatch):
-    """The guide's unit-test mode: ``CELERY_TASK_ALWAYS_EAGER`` with exceptions propagating.
-
-    Works around compat's eager-chain bug (``compat_eager_chain_bug``) only while it exists, by letting
-    eager chain steps join their predecessor as Celery does.
-    """
+    """The guide's unit-test mode: ``CELERY_TASK_ALWAYS_EAGER`` with exceptions propagating."""
     domain.CELERY_TASK_ALWAYS_EAGER = True
     domain.CELERY_TASK_EAGER_PROPAGATES = True
-    if compat_eager_chain_bug():
-        import compat.result
-
-        monkeypatch.setattr(compat.result, "assert_will_not_block", lambda: None)
     return domain
 
 
