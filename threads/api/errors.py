@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import redis
 from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from compat.exceptions import OperationalError
+
+UNAVAILABLE = {"detail": "The task queue is unavailable right now; try again shortly."}
 
 
 def exception_handler(exc, context):
-    """DRF's handler; a bare ``Http404`` gets ``{"detail": "Not found."}`` like DRF's own."""
+    """DRF's handler; a bare ``Http404`` gets ``{"detail": "Not found."}`` like DRF's own; a broker outage
+    (``.delay()`` cannot reach Redis) is 503 with ``Retry-After``, not a 500 with a traceback."""
+    if isinstance(exc, (OperationalError, redis.ConnectionError, redis.TimeoutError)):
+        return Response(UNAVAILABLE, status=503, headers={"Retry-After": "5"})
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, Http404):
         response.data = {"detail": "Not found."}
