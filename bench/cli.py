@@ -143,8 +143,16 @@ class Run:
             self.run_dir.rmdir()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    # Ctrl-C, and SIGTERM from a supervisor, both end in the same cleanup (also when started in the
+    # background by a shell that ignores SIGINT).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     repeats = args.repeats or (1 if args.quick else 3)
     stacks = [s for s in args.stacks.split(",") if s]
     unknown = set(stacks) - set(STACKS)

@@ -81,6 +81,9 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    code = main(sys.argv[1:])
+    try:
+        code = main(sys.argv[1:])
+    except KeyboardInterrupt:  # the workers were stopped on the way out
+        code = 130
     sys.stderr.flush()
     os._exit(code)  # skip Celery's result finalizers, which reconnect to Redis at interpreter exit

@@ -48,7 +48,7 @@ class Sizes:
             payload_100k=100,
             retry=400,
             idle_samples=15,
-            idle_window=3.0,
+            idle_window=6.0,
             chain_samples=10,
             group_size=1_000,
             chord_size=100,
