@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
@@ -162,13 +163,21 @@ class Daemon:
     def keep_lease(self) -> None:
         """Loop: renew or acquire the lease; on election run a catch-up pass."""
         leading = False
+        outage_since: float | None = None  # one log line when Redis goes away, one when it is back
         while not self._stop.is_set():
             try:
                 self.lease.keep()
+                if outage_since is not None:
+                    log.warning("lease: redis reachable again after %.1fs", time.monotonic() - outage_since)
+                    outage_since = None
             except redis.RedisError as exc:
-                log.warning(
-                    "lease: redis error (%s); fenced validity left %.1fs", exc, self.lease.remaining()
-                )
+                if outage_since is None:
+                    outage_since = time.monotonic()
+                    log.warning(
+                        "lease: redis unreachable (%s); fenced validity left %.1fs; retrying quietly",
+                        exc,
+                        self.lease.remaining(),
+                    )
             held = self.lease.is_held()
             if held and not leading:
                 log.info("leader: lease %s acquired; firing", self.lease.key)
