@@ -40,7 +40,8 @@ METRICS: list[tuple[str, str, str, str]] = [
     ("stored_bytes_per_msg", "Redis bytes stored per queued msg", "B", "low"),
     ("wire_bytes_per_msg", "wire bytes per no-op msg", "B", "low"),
     ("p1k_wire_bytes_per_msg", "wire bytes per 1 KB msg", "B", "low"),
-    ("idle_redis_calls_per_s", "idle worker Redis calls/s", "calls/s", "low"),
+    ("idle_redis_calls_per_s", "idle worker Redis commands/s", "cmds/s", "low"),
+    ("idle_polls_per_s", "  of which polls (EVALSHA/BLPOP/BRPOP)", "calls/s", "low"),
 ]
 
 STACK_ORDER = ["compat", "dramatiq", "celery"]

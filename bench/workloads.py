@@ -200,6 +200,10 @@ def idle_calls(ctx: Ctx) -> None:
     time.sleep(window)
     delta = env.commands_between(before, env.command_count(ctx.r))
     ctx.out["idle_redis_calls_per_s"] = sum(delta.values()) / window
+    # Round trips that poll: script calls and blocking pops (commandstats also counts each command a
+    # Lua script runs, so the figure above is Redis's work, this one the clients' requests).
+    polls = sum(delta.get(name, 0) for name in ("evalsha", "eval", "blpop", "brpop", "bzpopmin"))
+    ctx.out["idle_polls_per_s"] = polls / window
     ctx.out["_idle_commands"] = delta
 
 
