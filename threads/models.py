@@ -49,6 +49,9 @@ class Post(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     likes_count = models.IntegerField(default=0)
     comments_count = models.IntegerField(default=0)
+    # The newest counter claim applied to this row, written with the counts (see services/counters.py):
+    # it tells a reader which claims still in Redis are already in the columns.
+    counters_claim = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -56,6 +59,21 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return f"post {self.pk} by {self.author_id}"
+
+
+class AppliedCounterClaim(models.Model):
+    """A counter claim (``<prefix>claim:<seq>`` in Redis) applied to the counter columns.
+
+    Inserted in the transaction that applies the claim, so a claim is applied at most once even if the
+    flush dies before deleting it from Redis (the next flush finds the row and only deletes the claim).
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    posts = models.IntegerField(default=0)
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"counter claim {self.seq}"
 
 
 class Comment(models.Model):

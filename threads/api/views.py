@@ -22,9 +22,9 @@ from rest_framework.response import Response
 
 from compat.contrib.django import apply_async_on_commit, delay_on_commit
 from threads.api import serializers as s
-from threads.models import Comment, FactCheck, Follow, Image, Like, Notification, Post
+from threads.models import Comment, FactCheck, Follow, Image, Notification, Post
 from threads.monitoring import check_task_status
-from threads.services import counters, search
+from threads.services import counters, interactions, search
 from threads.services.accounts import register_user
 from threads.services.content import get_post
 from threads.tasks import fact_check_content, post_created_event, post_liked_event, process_image_pipeline
@@ -40,15 +40,16 @@ def _limit(request: Request, default: int = PAGE, maximum: int = 100) -> int:
 
 
 def render_posts(posts: list[Post], request: Request) -> list[dict]:
-    """Posts with live counters (column + pending delta, one Redis round trip), fact checks and images."""
+    """Posts with live counters (column + pending delta: one Redis round trip), fact checks and images."""
     ids = [post.pk for post in posts]
-    deltas = counters.pending(ids)
+    live = counters.counts(ids)  # re-reads the columns after Redis: a flush never shows twice or not at all
     checks = {c.content_id: c for c in FactCheck.objects.filter(content_type="post", content_id__in=ids)}
     images: dict[int, list[Image]] = {}
     for image in Image.objects.filter(post_id__in=ids).order_by("pk"):
         images.setdefault(image.post_id, []).append(image)
     return [
-        s.post_data(post, counters.current(post, deltas), request, checks.get(post.pk), images.get(post.pk))
+        s.post_data(post, live.get(post.pk) or counters.current(post, {}), request, checks.get(post.pk),
+                    images.get(post.pk))
         for post in posts
     ]
 
@@ -111,16 +112,12 @@ def post_detail(request: Request, post_id: int) -> Response:
 def like(request: Request, post_id: int) -> Response:
     """POST likes (idempotent per user), DELETE unlikes; each change is one counter increment after commit."""
     post = get_post(post_id)
-    with transaction.atomic():
-        if request.method == "POST":
-            _, changed = Like.objects.get_or_create(user=request.user, post=post)
-            if changed:
-                counters.increment_on_commit(post.pk, "likes_count", 1)
-                delay_on_commit(post_liked_event, post.pk, request.user.pk)
-        else:
-            changed = Like.objects.filter(user=request.user, post=post).delete()[0] > 0
-            if changed:
-                counters.increment_on_commit(post.pk, "likes_count", -1)
+    if request.method == "POST":
+        changed = interactions.like(request.user, post)
+        if changed:
+            delay_on_commit(post_liked_event, post.pk, request.user.pk)
+    else:
+        changed = interactions.unlike(request.user, post)
     body = {
         "post": post.pk,
         "liked": request.method == "POST",
@@ -140,11 +137,7 @@ def comments(request: Request, post_id: int) -> Response:
         return Response(s.CommentOutSerializer(rows, many=True).data)
     serializer = s.ContentSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    with transaction.atomic():
-        comment = Comment.objects.create(
-            post=post, author=request.user, content=serializer.validated_data["content"]
-        )
-        counters.increment_on_commit(post.pk, "comments_count", 1)
+    comment = interactions.comment(request.user, post, serializer.validated_data["content"])
     return Response(s.CommentOutSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
