@@ -21,7 +21,16 @@ from .backend import store_from_url
 from .broker import lane_for
 from .builtins import register_builtins
 from .config import Settings
-from .exceptions import AlwaysEagerIgnored, EncodeError, ImproperlyConfigured, NotRegistered, OperationalError
+from .exceptions import (
+    AlwaysEagerIgnored,
+    EncodeError,
+    Ignore,
+    ImproperlyConfigured,
+    NotRegistered,
+    OperationalError,
+    Reject,
+    Retry,
+)
 from .middleware.rate_limit import parse_rate
 from .routing import build_routers, route
 from .task import Task
@@ -252,8 +261,9 @@ class Celery:
         queue = options.get("queue") or self.route_for(name).get("queue") or self.conf.task_default_queue
         time_limit = options.get("time_limit", self.conf.task_time_limit)
         actor_options: dict[str, Any] = {"time_limit": time_limit * 1000 if time_limit else float("inf")}
-        if options.get("throws"):
-            actor_options["throws"] = tuple(options["throws"])
+        # Dramatiq's worker logs "expected" exceptions at INFO without a traceback: Celery's retry/ignore/
+        # reject signals are control flow, not errors, and the user's ``throws`` are expected failures.
+        actor_options["throws"] = (Retry, Ignore, Reject, *tuple(options.get("throws") or ()))
         if options.get("periodic") is not None:  # periodiq's option: the scheduler daemon reads it here
             actor_options["periodic"] = options["periodic"]
         task = cls(

@@ -92,7 +92,7 @@ class TaskState(Middleware):
             task.after_return("SUCCESS", result, task_id, args, kwargs, None)
         elif isinstance(exception, Retry):
             cause = exception.exc if exception.exc is not None else exception
-            if store is not None:
+            if store is not None and not message.options.get("ignore_result"):
                 store.set_state(task_id, self.extend(task, message, failure_meta(task_id, cause, "RETRY")))
             task.on_retry(cause, task_id, args, kwargs, None)
             task.after_return("RETRY", cause, task_id, args, kwargs, None)
