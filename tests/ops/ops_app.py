@@ -24,12 +24,19 @@ app.conf.update(
     ops_scheduler_prefix=NS + ":scheduler",
     beat_schedule={"nightly-add": {"task": "tests.ops.ops_app.add", "schedule": 3600.0, "args": (1, 2)}},
     alert_digest_seconds=3600,
+    worker_metrics=os.environ.get("OPS_TEST_METRICS", "1") != "0",
 )
 
 
 @app.task
 def add(x, y):
     return x + y
+
+
+@app.task(ignore_result=True)
+def noop(counter):
+    """Counts its completion (the overhead benchmark waits for the count)."""
+    app.backend.client.incr(counter)
 
 
 @app.task
