@@ -1,0 +1,107 @@
+"""The recorder: one pipeline per flush, capped and expiring keys, percentiles, and the off switch."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from compat import Celery
+from compat.exceptions import Ignore, Retry
+from compat.metrics import RUNTIME_BUCKETS, MetricsRecorder, _quantile, metrics_key, runtime_bucket
+from compat.middleware.metrics import WorkerMetrics, outcome
+
+
+def event(task="t", state="SUCCESS", runtime=0.02, finished=None):
+    return {
+        "id": "x",
+        "task": task,
+        "state": state,
+        "runtime": runtime,
+        "retries": 0,
+        "queue": "q",
+        "finished": finished or time.time(),
+        "worker": "w",
+    }
+
+
+class CountingClient:
+    """Wraps a redis-py client and counts the pipelines it opens."""
+
+    def __init__(self, client):
+        self.client, self.pipelines = client, 0
+
+    def pipeline(self, *args, **kwargs):
+        self.pipelines += 1
+        return self.client.pipeline(*args, **kwargs)
+
+
+def test_flush_is_one_round_trip_and_everything_is_bounded(redis_client, redis_namespace):
+    ns = redis_namespace.rstrip(":")
+    client = CountingClient(redis_client)
+    recorder = MetricsRecorder(client, ns, "w1", window=600, recent=100)
+    for index in range(250):
+        recorder.record(event(state="FAILURE" if index % 50 == 0 else "SUCCESS"))
+    assert recorder.flush() == 250 and client.pipelines == 1
+    assert redis_client.llen(metrics_key(ns, "recent")) == 100
+    for key in ("recent", "totals", "worker:w1"):
+        assert 0 < redis_client.ttl(metrics_key(ns, key)), key
+    bucket = metrics_key(ns, "b", int(time.time() // 10))
+    assert 600 <= redis_client.ttl(bucket) <= 610
+    assert int(redis_client.hget(bucket, "t|n|SUCCESS")) == 245
+    assert int(redis_client.hget(bucket, "t|n|FAILURE")) == 5
+    worker = redis_client.hgetall(metrics_key(ns, "worker", "w1"))
+    assert worker[b"done"] == b"245" and worker[b"failed"] == b"5"
+    assert redis_client.zscore(metrics_key(ns, "workers"), "w1")
+
+
+def test_idle_flush_only_refreshes_the_heartbeat(redis_client, redis_namespace):
+    ns = redis_namespace.rstrip(":")
+    recorder = MetricsRecorder(redis_client, ns, "w2")
+    assert recorder.flush() == 0
+    assert not redis_client.exists(metrics_key(ns, "recent"), metrics_key(ns, "totals"))
+    assert redis_client.exists(metrics_key(ns, "worker", "w2"))
+    recorder.stop()  # never started: flushes and leaves the registry
+    assert not redis_client.exists(metrics_key(ns, "worker", "w2"))
+
+
+def test_buffer_is_capped():
+    recorder = MetricsRecorder(None, "ns", "w")
+    for _ in range(recorder.events.maxlen + 10):
+        recorder.record(event())
+    assert len(recorder.events) == recorder.events.maxlen
+
+
+def test_histogram_and_percentiles():
+    assert runtime_bucket(0.001) == 0 and runtime_bucket(0.3) == 6
+    assert runtime_bucket(1e6) == len(RUNTIME_BUCKETS)
+    histogram = [0] * (len(RUNTIME_BUCKETS) + 1)
+    histogram[runtime_bucket(0.02)] = 90  # (0.01, 0.025]
+    histogram[runtime_bucket(2.0)] = 10  # (1.0, 2.5]
+    assert 0.01 < _quantile(histogram, 0.5) <= 0.025
+    assert 1.0 < _quantile(histogram, 0.95) <= 2.5
+    assert _quantile([0] * len(histogram), 0.5) is None
+
+
+def test_outcomes():
+    assert outcome(None) == "SUCCESS" and outcome(ValueError()) == "FAILURE"
+    assert outcome(Retry()) == "RETRY" and outcome(Ignore()) == "IGNORED"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_worker_metrics_setting_turns_recording_on_and_off(redis_url, redis_namespace, enabled):
+    app = Celery("rec", broker=redis_url, set_as_current=False)
+    app.conf.update(broker_namespace=redis_namespace.rstrip(":"), worker_metrics=enabled)
+    middleware = next(m for m in app.broker.middleware if isinstance(m, WorkerMetrics))
+
+    class FakeWorker:
+        consumers = {"q": None, "q.DQ": None}
+
+    middleware.after_worker_boot(app.broker, FakeWorker())
+    try:
+        assert (middleware.recorder is not None) is enabled
+        if enabled:
+            assert middleware.recorder.queues() == {"q"}
+    finally:
+        middleware.before_worker_shutdown(app.broker, FakeWorker())
+        app.close()
