@@ -163,6 +163,11 @@ CELERY_BROKER_NAMESPACE = os.environ.get("CELERY_BROKER_NAMESPACE", "dramatiq")
 CELERY_RESULT_NAMESPACE = os.environ.get("CELERY_RESULT_NAMESPACE", "compat")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
+# Operations: alerts for tasks that fail for good (also mailed to ADMINS), /metrics token, and the
+# scheduler entries the dashboard shows (see docs/operations.md, docs/ops-dashboard.md).
+CELERY_ALERT_WEBHOOK_URL = os.environ.get("CELERY_ALERT_WEBHOOK_URL") or None
+CELERY_METRICS_TOKEN = os.environ.get("CELERY_METRICS_TOKEN") or None
+CELERY_OPS_SCHEDULER_ENTRIES = "threads.management.commands.scheduler:default_entries"
 
 # --- Threads domain settings ------------------------------------------------------------
 # Redis for the app's own keys (counter deltas, AI rate limit); every key starts with the prefix.
