@@ -23,6 +23,7 @@ from threads.models import Comment, FactCheck, Follow, Image, Like, Post, Profil
 from threads.services import counters
 
 DEMO_USERS = ("alice", "bob", "carol")
+STAFF_USER = "alice"
 DEMO_PASSWORD = "demo-password"
 FOLLOWS = [("bob", "alice"), ("carol", "alice"), ("alice", "bob"), ("carol", "bob")]
 POSTS = [
@@ -62,7 +63,8 @@ def load_demo_users(password: str = DEMO_PASSWORD, report: Report | None = None)
     created = []
     for name in DEMO_USERS:
         user, was_created = user_model.objects.get_or_create(
-            username=name, defaults={"email": f"{name}@example.com"}
+            # alice is staff so that the demo's operations dashboard (/ops/) can be opened.
+            username=name, defaults={"email": f"{name}@example.com", "is_staff": name == STAFF_USER}
         )
         if was_created:
             user.set_password(password)

@@ -160,7 +160,7 @@ def banner(web: str, broker: str, database: str, logs: list[Path], procs: dict[s
     lines = [
         "Threads is starting:",
         f"  web        {web}",
-        "  dashboard  (dashboard: not built yet)",
+        f"  dashboard  {web.rstrip('/')}/ops/ (staff; demo staff user: alice)",
         f"  broker     {broker}",
         f"  database   {database}",
         f"  logs       {', '.join(str(p) for p in logs)}",
