@@ -10,6 +10,8 @@ from threads.services import counters
 def batch_update_counters():
     """Periodically apply counter deltas in batches (the guide's 3.2, without its hget/hdel race).
 
-    See ``threads.services.counters.flush`` for the atomic claim; returns ``{"posts", "claims"}``.
+    Scheduled every ``THREADS_COUNTER_FLUSH_INTERVAL`` seconds by ``manage.py scheduler``. Each delta is
+    applied exactly once, also when a run dies mid-flush or two runs overlap: see
+    ``threads.services.counters``. Returns ``{"posts", "claims"}`` (plus ``skipped``/``busy`` when so).
     """
     return counters.flush()
