@@ -153,7 +153,7 @@ def test_counts_are_exact_after_load_and_killed_flushes(domain, tmp_path):
         f"\ncounter stress on {connection.vendor}: {flushes()} flushes, kills {kills}, "
         f"{reader.reads} reads, writers {totals}"
     )
-    assert flushes() >= 2 * kills["total"]
+    assert flushes() >= kills["total"]  # the flusher really ran between kills
     assert kills["before_commit"] >= 1, kills
     assert kills["after_commit"] >= 1, kills
     assert reader.reads > 10 and reader.dips == [], reader.dips[:5]
