@@ -63,7 +63,7 @@ def ran(ops_worker, ops_tasks):
 
 
 def recent_ids(app) -> set[str]:
-    from compat.metrics import recent_tasks
+    from compat.monitoring import recent_tasks
 
     return {event["id"] for event in recent_tasks(app, limit=1000)}
 

@@ -8,8 +8,9 @@ import pytest
 
 from compat import Celery
 from compat.exceptions import Ignore, Retry
-from compat.metrics import RUNTIME_BUCKETS, MetricsRecorder, _quantile, metrics_key, runtime_bucket
+from compat.metrics import RUNTIME_BUCKETS, MetricsRecorder, metrics_key, runtime_bucket
 from compat.middleware.metrics import WorkerMetrics, outcome
+from compat.monitoring import _quantile
 
 
 def event(task="t", state="SUCCESS", runtime=0.02, finished=None):

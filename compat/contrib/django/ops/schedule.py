@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from compat.config import load_object
-from compat.metrics import prom_labels
+from compat.monitoring import prom_labels
 
 
 def key_prefix(app: Any) -> str:

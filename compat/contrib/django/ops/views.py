@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from compat import metrics
+from compat import monitoring as metrics
 from compat.app import get_current_app
 from compat.contrib.django.views import staff_member_required as staff_json
 from compat.deadletters import store_for

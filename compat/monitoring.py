@@ -1,0 +1,334 @@
+"""Reading what workers record (``compat.metrics``) and what Redis holds, for dashboards and Prometheus.
+
+Queue depths (ready / delayed / in progress / dead), live workers, per-task throughput and p50/p95 over
+the last minutes, recent tasks and a task's details, all rendered as Prometheus text too. Nothing here
+imports the scheduler: the Django layer adds what it reports.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from dramatiq.common import dq_name
+
+from .broker import lane_queue
+from .metrics import (
+    BUCKET_SECONDS,
+    DEAD_LETTER_SCAN_LIMIT,
+    RUNTIME_BUCKETS,
+    WORKER_TTL,
+    metrics_key,
+)
+
+
+def _client_and_namespace(app: Any) -> tuple[Any, str]:
+    broker = app.broker
+    client = getattr(broker, "client", None)
+    if client is None:
+        raise LookupError("the in-memory broker keeps no metrics")
+    return client, broker.namespace
+
+
+def known_queues(app: Any, extra: Iterable[str] = ()) -> list[str]:
+    """Queue names the app routes to or declares, that live workers consume, or that ``extra`` names."""
+    names = set(app.routed_queues()) | set(app.broker.get_declared_queues()) | set(extra)
+    for worker in workers(app):
+        names.update(worker.get("queues") or ())
+    return sorted({name.removesuffix(".DQ") for name in names if name and not name.endswith(".XQ")})
+
+
+def dead_letters_by_queue(app: Any) -> tuple[Counter, int]:
+    """Dead-letter counts per queue (of the newest ``DEAD_LETTER_SCAN_LIMIT``) and the total count."""
+    from .deadletters import store_for
+
+    store = store_for(app)
+    if store is None:
+        return Counter(), 0
+    counts: Counter = Counter()
+    for index, record in enumerate(store.iter()):
+        if index >= DEAD_LETTER_SCAN_LIMIT:
+            break
+        counts[record.get("queue") or "(unknown)"] += 1
+    return counts, store.count()
+
+
+def queue_stats(app: Any) -> list[dict[str, Any]]:
+    """Every known queue with ``ready``, ``delayed``, ``in_progress`` and ``dead`` counts.
+
+    ``ready`` counts the queue's lists and priority lanes; ``delayed`` the ``.DQ`` lists plus delayed
+    messages workers hold in memory until due; ``in_progress`` what workers hold from the queue (running or
+    prefetched), read from their ack sets.
+    """
+    client, ns = _client_and_namespace(app)
+    dead, _ = dead_letters_by_queue(app)
+    queues = known_queues(app, extra=[q for q in dead if q != "(unknown)"])
+    with client.pipeline(transaction=False) as pipe:
+        pipe.zrange(f"{ns}:__heartbeats__", 0, -1)
+        for queue in queues:
+            pipe.smembers(f"{ns}:{queue}.lanes")
+        first = pipe.execute()
+    holders = [item.decode() for item in first[0]]
+    layout: list[tuple[str, list[str]]] = []
+    for queue, lanes in zip(queues, first[1:], strict=True):
+        layout.append((queue, ["", *sorted(lane.decode() for lane in lanes)]))
+    with client.pipeline(transaction=False) as pipe:
+        for queue, lanes in layout:
+            for lane in lanes:
+                name = lane_queue(queue, lane)
+                pipe.llen(f"{ns}:{name}")
+                pipe.llen(f"{ns}:{dq_name(name)}")
+                for holder in holders:
+                    pipe.scard(f"{ns}:__acks__.{holder}.{name}")
+                    pipe.scard(f"{ns}:__acks__.{holder}.{dq_name(name)}")
+        counts = iter(pipe.execute())
+    stats = []
+    for queue, lanes in layout:
+        ready = delayed = held = 0
+        for _ in lanes:
+            ready += next(counts)
+            delayed += next(counts)
+            for _ in holders:
+                held += next(counts)
+                delayed += next(counts)
+        stats.append(
+            {
+                "name": queue,
+                "ready": ready,
+                "delayed": delayed,
+                "in_progress": held,
+                "dead": dead.get(queue, 0),
+                "lanes": [lane for lane in lanes if lane],
+            }
+        )
+    return stats
+
+
+def workers(app: Any) -> list[dict[str, Any]]:
+    """Worker processes seen in the last ``WORKER_TTL`` seconds, newest heartbeat first."""
+    client, ns = _client_and_namespace(app)
+    ids = client.zrevrangebyscore(metrics_key(ns, "workers"), "+inf", time.time() - WORKER_TTL)
+    if not ids:
+        return []
+    with client.pipeline(transaction=False) as pipe:
+        for worker_id in ids:
+            pipe.hgetall(metrics_key(ns, "worker", worker_id.decode()))
+        rows = pipe.execute()
+    found = []
+    for raw in rows:
+        if not raw:
+            continue
+        row = {key.decode(): value.decode() for key, value in raw.items()}
+        found.append(
+            {
+                "id": row.get("id"),
+                "host": row.get("host"),
+                "pid": int(row.get("pid", 0)),
+                "queues": json.loads(row.get("queues") or "[]"),
+                "started": float(row.get("started", 0)),
+                "heartbeat": float(row.get("heartbeat", 0)),
+                "done": int(row.get("done", 0)),
+                "failed": int(row.get("failed", 0)),
+            }
+        )
+    return found
+
+
+def _quantile(histogram: list[int], q: float) -> float | None:
+    """The ``q`` quantile of a ``RUNTIME_BUCKETS`` histogram, interpolated inside its bucket."""
+    total = sum(histogram)
+    if not total:
+        return None
+    rank = q * total
+    seen = 0
+    for index, count in enumerate(histogram):
+        if count and seen + count >= rank:
+            low = RUNTIME_BUCKETS[index - 1] if index else 0.0
+            high = RUNTIME_BUCKETS[index] if index < len(RUNTIME_BUCKETS) else RUNTIME_BUCKETS[-1]
+            return low + (high - low) * (rank - seen) / count
+        seen += count
+    return RUNTIME_BUCKETS[-1]
+
+
+def _parse_fields(raw: dict) -> Iterable[tuple[str, str, str, int]]:
+    for field, value in raw.items():
+        parts = field.decode().rsplit("|", 2)
+        if len(parts) == 3:
+            yield parts[0], parts[1], parts[2], int(value)
+
+
+def _aggregate(hashes: Iterable[dict]) -> dict[str, dict[str, Any]]:
+    tasks: dict[str, dict[str, Any]] = {}
+    for raw in hashes:
+        for task, kind, key, value in _parse_fields(raw or {}):
+            entry = tasks.setdefault(
+                task, {"states": Counter(), "histogram": [0] * (len(RUNTIME_BUCKETS) + 1), "runtime_ms": 0}
+            )
+            if kind == "n":
+                entry["states"][key] += value
+            elif kind == "h" and key.isdigit() and int(key) < len(entry["histogram"]):
+                entry["histogram"][int(key)] += value
+            elif kind == "s":
+                entry["runtime_ms"] += value
+    return tasks
+
+
+def task_stats(app: Any, minutes: float = 15) -> list[dict[str, Any]]:
+    """Per task over the last ``minutes``: counts by state, throughput per minute, mean, p50 and p95 (s)."""
+    client, ns = _client_and_namespace(app)
+    now = int(time.time() // BUCKET_SECONDS)
+    span = max(1, int(minutes * 60 // BUCKET_SECONDS))
+    with client.pipeline(transaction=False) as pipe:
+        for bucket in range(now - span + 1, now + 1):
+            pipe.hgetall(metrics_key(ns, "b", bucket))
+        hashes = pipe.execute()
+    stats = []
+    for task, entry in sorted(_aggregate(hashes).items()):
+        timed = sum(entry["histogram"])
+        finished = sum(count for state, count in entry["states"].items() if state != "RETRY")
+        stats.append(
+            {
+                "task": task,
+                "states": dict(entry["states"]),
+                "finished": finished,
+                "per_minute": round(finished / minutes, 2),
+                "mean": round(entry["runtime_ms"] / timed / 1000, 6) if timed else None,
+                "p50": _round(_quantile(entry["histogram"], 0.50)),
+                "p95": _round(_quantile(entry["histogram"], 0.95)),
+            }
+        )
+    return stats
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def recent_tasks(
+    app: Any, state: str | None = None, task: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The newest finished tasks (up to ``worker_metrics_recent`` are kept), optionally by state/task."""
+    client, ns = _client_and_namespace(app)
+    found = []
+    for raw in client.lrange(metrics_key(ns, "recent"), 0, -1):
+        event = json.loads(raw)
+        if state and event.get("state") != state.upper():
+            continue
+        if task and event.get("task") != task:
+            continue
+        found.append(event)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def task_detail(app: Any, task_id: str) -> dict[str, Any] | None:
+    """What is known of one task: its stored state (args, result or traceback), runs seen, dead letter."""
+    from .deadletters import store_for
+
+    client, ns = _client_and_namespace(app)
+    runs = [
+        event
+        for event in map(json.loads, client.lrange(metrics_key(ns, "recent"), 0, -1))
+        if event.get("id") == task_id
+    ]
+    meta = app.backend.get_meta(task_id) if app.backend.enabled else None
+    store = store_for(app)
+    dead = store.get(task_id) if store is not None else None
+    if meta is None and not runs and dead is None:
+        return None
+    detail: dict[str, Any] = {"id": task_id, "runs": runs}
+    if meta is not None:
+        detail.update(
+            state=meta.get("status"),
+            result=meta.get("result"),
+            traceback=meta.get("traceback"),
+            date_done=meta.get("date_done"),
+            task=meta.get("name"),
+            args=meta.get("args"),
+            kwargs=meta.get("kwargs"),
+            retries=meta.get("retries"),
+            queue=meta.get("queue"),
+        )
+    if dead is not None:
+        detail["dead_letter"] = {key: value for key, value in dead.items() if key != "message"}
+        for key in ("task", "args", "kwargs", "queue", "traceback", "retries"):
+            if detail.get(key) is None:
+                detail[key] = dead.get(key)
+        detail.setdefault("state", "FAILURE")
+    if runs:
+        latest = runs[0]
+        for key in ("task", "queue", "retries"):
+            if detail.get(key) is None:
+                detail[key] = latest.get(key)
+        detail.setdefault("state", latest.get("state"))
+    return detail
+
+
+# -- Prometheus --------------------------------------------------------------------------------------
+def _label(value: Any) -> str:
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def prom_labels(**labels: Any) -> str:
+    """Prometheus label text ``{a="1",b="x"}`` with values escaped."""
+    return "{" + ",".join(f'{key}="{_label(value)}"' for key, value in labels.items()) + "}"
+
+
+def prometheus_lines(app: Any) -> list[str]:
+    """Queue depths, task counts by state, runtime histogram, retries, dead letters and workers."""
+    client, ns = _client_and_namespace(app)
+    lines = [
+        "# HELP compat_queue_messages Messages per queue and state (ready, delayed, in_progress, dead).",
+        "# TYPE compat_queue_messages gauge",
+    ]
+    for queue in queue_stats(app):
+        for state in ("ready", "delayed", "in_progress", "dead"):
+            labels = prom_labels(queue=queue["name"], state=state)
+            lines.append(f"compat_queue_messages{labels} {queue[state]}")
+    totals = _aggregate([client.hgetall(metrics_key(ns, "totals"))])
+    lines += [
+        "# HELP compat_tasks_total Task executions finished, by task and state.",
+        "# TYPE compat_tasks_total counter",
+    ]
+    for task, entry in sorted(totals.items()):
+        for state, count in sorted(entry["states"].items()):
+            lines.append(f"compat_tasks_total{prom_labels(task=task, state=state)} {count}")
+    lines += [
+        "# HELP compat_task_retries_total Task executions that ended in a retry.",
+        "# TYPE compat_task_retries_total counter",
+    ]
+    for task, entry in sorted(totals.items()):
+        lines.append(f"compat_task_retries_total{prom_labels(task=task)} {entry['states'].get('RETRY', 0)}")
+    lines += [
+        "# HELP compat_task_duration_seconds Task runtime in the worker.",
+        "# TYPE compat_task_duration_seconds histogram",
+    ]
+    for task, entry in sorted(totals.items()):
+        cumulative = 0
+        for index, count in enumerate(entry["histogram"]):
+            cumulative += count
+            bound = RUNTIME_BUCKETS[index] if index < len(RUNTIME_BUCKETS) else "+Inf"
+            labels = prom_labels(task=task, le=bound)
+            lines.append(f"compat_task_duration_seconds_bucket{labels} {cumulative}")
+        lines.append(f"compat_task_duration_seconds_sum{prom_labels(task=task)} {entry['runtime_ms'] / 1000}")
+        lines.append(f"compat_task_duration_seconds_count{prom_labels(task=task)} {cumulative}")
+    _, dead_total = dead_letters_by_queue(app)
+    alive = workers(app)
+    lines += [
+        "# HELP compat_dead_letters Tasks in the dead-letter store.",
+        "# TYPE compat_dead_letters gauge",
+        f"compat_dead_letters {dead_total}",
+        "# HELP compat_workers Worker processes alive (heartbeat within the last 30 s).",
+        "# TYPE compat_workers gauge",
+        f"compat_workers {len(alive)}",
+        "# HELP compat_worker_tasks_done Tasks finished by each live worker process since it started.",
+        "# TYPE compat_worker_tasks_done gauge",
+    ]
+    for worker in alive:
+        labels = prom_labels(worker=worker["id"], host=worker["host"], pid=worker["pid"])
+        lines.append(f"compat_worker_tasks_done{labels} {worker['done']}")
+    return lines
