@@ -9,7 +9,6 @@ callbacks, chord barrier, failure propagation) is done by ``compat.middleware.ca
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Iterable
 from typing import Any
 
@@ -703,91 +702,3 @@ class chord(Signature):
         if self.body is None:
             return f"chord({list(self.tasks)!r})"
         return "%" + without_repeated_module(self.body.task, self.body.reprcall(list(self.tasks)))
-
-
-def apply_callbacks(
-    app: Any, callbacks: Any, value: Any, *, parent_id: str | None, root_id: str | None
-) -> None:
-    """Send each ``link`` callback with the result prepended (immutable ones ignore it)."""
-    for callback in _listify(callbacks):
-        sig = Signature.from_any(callback, app=app)
-        sig.apply_async((value,), parent_id=parent_id, root_id=root_id)
-
-
-def errback_is_new_style(app: Any, sig: Signature) -> bool:
-    """Celery calls an errback inline as ``(request, exc, traceback)`` when it takes more than one arg."""
-    task = app.tasks.get(sig.task)
-    if task is None or task.bind:
-        return False
-    try:
-        parameters = inspect.signature(task._function).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
-        return False
-    return len(positional) - len(sig.args) > 1
-
-
-def run_errbacks(
-    app: Any, errbacks: Any, request: Any, exc: BaseException, traceback_text: str, *, eager: bool = False
-) -> None:
-    """Run ``link_error`` errbacks in both of Celery's styles; an errback's own failure is only logged."""
-    import logging
-
-    for errback in _listify(errbacks):
-        sig = Signature.from_any(errback, app=app)
-        try:
-            if errback_is_new_style(app, sig):
-                sig.type(request, exc, traceback_text)
-            elif eager:
-                sig.clone((request.id,)).apply()
-            else:
-                sig.apply_async((request.id,), parent_id=request.id, root_id=request.root_id)
-        except Exception:
-            logging.getLogger("compat.canvas").exception("errback %r raised", sig)
-
-
-class xmap(Signature):
-    """``task.map(it)``: one task that applies the task's function to each item."""
-
-    def __init__(self, task: Signature, it: Iterable, app: Any = None) -> None:
-        Signature.__init__(self, "celery.map", (), {"task": dict(task), "it": list(it)}, app=app)
-
-    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
-        return self.app.tasks["celery.map"].apply_async((), dict(self.kwargs), **options)
-
-
-class xstarmap(Signature):
-    """``task.starmap(it)``: one task that applies the task's function to each argument tuple."""
-
-    def __init__(self, task: Signature, it: Iterable, app: Any = None) -> None:
-        Signature.__init__(
-            self, "celery.starmap", (), {"task": dict(task), "it": [list(i) for i in it]}, app=app
-        )
-
-    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
-        return self.app.tasks["celery.starmap"].apply_async((), dict(self.kwargs), **options)
-
-
-class chunks(Signature):
-    """``task.chunks(it, n)``: a group of ``starmap`` tasks, each over ``n`` items."""
-
-    def __init__(self, task: Signature, it: Iterable, n: int, app: Any = None) -> None:
-        Signature.__init__(
-            self, "celery.chunks", (), {"task": dict(task), "it": [list(i) for i in it], "n": n}, app=app
-        )
-
-    def group(self) -> group:
-        items, n, task = self.kwargs["it"], self.kwargs["n"], self.kwargs["task"]
-        parts = [items[i : i + n] for i in range(0, len(items), n)]
-        return group(
-            [xstarmap(Signature.from_dict(task, app=self._app), part, app=self._app) for part in parts],
-            app=self._app,
-        )
-
-    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
-        return self.group().apply_async(**options)
-
-    def __call__(self, **options: Any) -> Any:
-        return self.apply_async(**options)

@@ -339,17 +339,17 @@ class Task(dramatiq.Actor):
         return self.signature(args, kwargs, immutable=True)
 
     def map(self, it: Any) -> Any:
-        from .canvas import xmap
+        from .builtins import xmap
 
         return xmap(self.s(), it, app=self.app)
 
     def starmap(self, it: Any) -> Any:
-        from .canvas import xstarmap
+        from .builtins import xstarmap
 
         return xstarmap(self.s(), it, app=self.app)
 
     def chunks(self, it: Any, n: int) -> Any:
-        from .canvas import chunks
+        from .builtins import chunks
 
         return chunks(self.s(), it, n, app=self.app)
 

@@ -15,7 +15,8 @@ from typing import Any
 from dramatiq.middleware import Middleware
 
 from .. import states
-from ..canvas import Signature, apply_callbacks, group, run_errbacks
+from ..callbacks import apply_callbacks, run_errbacks
+from ..canvas import Signature, group
 from ..exceptions import ChordError, Ignore, Reject, Retry
 from ..serialization import exception_from_meta
 from .state import failure_meta, is_facade_task
