@@ -147,7 +147,7 @@ def flush_table(n: int, batch: int) -> list[tuple[str, ...]]:
          f"{n:,} hashes, {batch:,} per claim"),
         ("load claims (HGETALL)", f"{steps['_load']:.2f}", ""),
         ("apply: one transaction", f"{steps['_apply']:.2f}",
-         f"{result['posts']:,} rows, grouped F() updates"),
+         f"{result['posts']:,} rows, grouped F() updates (SQLite) or UPDATE ... FROM unnest (PostgreSQL)"),
         ("release claims", f"{steps['_release']:.2f}", "DEL + SREM in MULTI"),
         ("flush() total", f"{total:.2f}", f"{n / total:,.0f} posts/s; target < 5 s"),
         ("columns == deltas", "yes" if exact else "NO",
