@@ -35,6 +35,8 @@ RUNTIME_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 TOTALS_TTL = 30 * 86400
 RECENT_TTL = 7 * 86400
 WORKER_TTL = 30
+#: An idle worker refreshes its entry this often (seconds), well inside ``WORKER_TTL``.
+IDLE_HEARTBEAT = 10
 BUFFER_LIMIT = 50_000
 FINAL_STATES = ("SUCCESS", "FAILURE")
 DEAD_LETTER_SCAN_LIMIT = 5000
@@ -69,6 +71,7 @@ class MetricsRecorder:
         self, client: Any, namespace: str, worker_id: str, *, window: float = 3600, recent: int = 1000
     ) -> None:
         self.client, self.namespace, self.worker_id = client, namespace, worker_id
+        self.last_heartbeat = 0.0
         self.window, self.recent = int(window), int(recent)
         self.events: deque[dict[str, Any]] = deque(maxlen=BUFFER_LIMIT)
         self.info: dict[str, Any] = {
@@ -132,6 +135,9 @@ class MetricsRecorder:
         """Write buffered events and this worker's heartbeat in one round trip; returns how many events."""
         events = self.drain()
         ns, now = self.namespace, time.time()
+        if not events and now - self.last_heartbeat < IDLE_HEARTBEAT:
+            return 0  # idle: nothing to write, and the worker entry is still fresh
+        self.last_heartbeat = now
         buckets: dict[int, Counter] = {}
         totals: Counter = Counter()
         for event in events:
