@@ -349,7 +349,7 @@ class Celery:
         broker = self.broker
         try:
             if hasattr(broker, "enqueue_many"):
-                return broker.enqueue_many(items)
+                return broker.enqueue_many(items, owned=True)  # messages built for this send only
             return [broker.enqueue(message, delay=delay) for message, delay in items]
         except redis.ConnectionError as exc:
             raise OperationalError(

@@ -28,6 +28,7 @@ from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis, dq_name
 from dramatiq.errors import ConnectionClosed, DecodeError
 from dramatiq.message import Message
+from dramatiq.middleware import Middleware
 
 from .exceptions import EncodeError
 from .outage import tracker
@@ -113,6 +114,7 @@ class CompatRedisBroker(RedisBroker):
         self.known_lanes: set[tuple[str, str]] = set()
         self.consumers_by_queue: dict[str, _LaneConsumer] = {}
         self._enqueue_script = self.client.register_script(_ENQUEUE)
+        self._hook_cache: dict[tuple[str, int], list] = {}
         self._fetch_script = self.client.register_script(_FETCH)
 
     def fetch(self, list_name: str, count: int) -> list[tuple[str, bytes | None]]:
@@ -159,8 +161,16 @@ class CompatRedisBroker(RedisBroker):
         return f"{self.namespace}:{base_queue}.lanes"
 
     # -- enqueue -----------------------------------------------------------------------------------
-    def _prepare(self, message: Message, delay: int | None) -> tuple[Message, bytes]:
-        message = message.copy(options={"redis_message_id": str(uuid4())})
+    def _prepare(self, message: Message, delay: int | None, owned: bool) -> tuple[Message, bytes]:
+        """The message as stored: a fresh ``redis_message_id`` (and the delay queue when delayed).
+
+        ``owned`` messages were just built by the caller for this one send, so their options are updated
+        in place; any other message is copied first (a retry re-sends a message still being processed).
+        """
+        if owned and delay is None:
+            message.options["redis_message_id"] = str(uuid4())
+        else:
+            message = message.copy(options={"redis_message_id": str(uuid4())})
         if delay is not None:
             message = message.copy(
                 queue_name=dq_name(message.queue_name), options={"eta": current_millis() + delay}
@@ -171,19 +181,36 @@ class CompatRedisBroker(RedisBroker):
             raise EncodeError(f"{message.actor_name}: message cannot be encoded as JSON: {exc}") from exc
         return message, data
 
+    def _hooks(self, name: str) -> list:
+        """The bound ``name`` hooks of the middleware that define one (most define no enqueue hooks)."""
+        key = (name, len(self.middleware))
+        hooks = self._hook_cache.get(key)
+        if hooks is None:
+            hooks = [
+                getattr(m, name)
+                for m in self.middleware
+                if getattr(type(m), name, None) is not getattr(Middleware, name)
+            ]
+            self._hook_cache[key] = hooks
+        return hooks
+
     def enqueue(self, message: Message, *, delay: int | None = None) -> Message:
         return self.enqueue_many([(message, delay)])[0]
 
-    def enqueue_many(self, items: Iterable[tuple[Message, int | None]]) -> list[Message]:
+    def enqueue_many(
+        self, items: Iterable[tuple[Message, int | None]], *, owned: bool = False
+    ) -> list[Message]:
         """Enqueue several messages in one round trip; nothing is sent if one of them cannot be encoded.
 
         One script call stores the messages and then pushes the wake tokens (a consumer woken early would
         find only part of the batch and go back to sleep), one per message up to ``WAKE_TOKENS_KEPT``, so
         as many idle consumers wake as there is work for.
         """
-        prepared = [(self._prepare(message, delay), delay) for message, delay in items]
+        prepared = [(self._prepare(message, delay, owned), delay) for message, delay in items]
+        before = self._hooks("before_enqueue")
         for (message, _), delay in prepared:
-            self.emit_before("enqueue", message, delay)
+            for hook in before:
+                hook(self, message, delay)
         args: list = [self.namespace, len(prepared)]
         wakes: dict[str, list[str]] = {}
         for (message, data), _ in prepared:
@@ -199,8 +226,12 @@ class CompatRedisBroker(RedisBroker):
         for base, tokens in wakes.items():
             args += [f"{base}.wake", len(tokens), *tokens]
         self._enqueue_script(keys=[], args=args)
-        for (message, _), delay in prepared:
-            self.emit_after("enqueue", message, delay)
+        for hook in self._hooks("after_enqueue"):
+            for (message, _), delay in prepared:
+                try:
+                    hook(self, message, delay)
+                except Exception:  # as Dramatiq's emit_after: a failing after-hook is logged, not raised
+                    self.logger.critical("Unexpected failure in after_enqueue.", exc_info=True)
         return [message for (message, _), _ in prepared]
 
     # -- lanes -------------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ class _FacadeResultsNotice(logging.Filter):
 class CompatStubBroker(StubBroker):
     """In-memory broker for ``memory://``; ``enqueue_many`` simply loops."""
 
-    def enqueue_many(self, items):
+    def enqueue_many(self, items, *, owned=False):
         return [self.enqueue(message, delay=delay) for message, delay in items]
 
 
