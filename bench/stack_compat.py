@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from compat import Celery
@@ -13,6 +14,8 @@ app.conf.update(
     broker_namespace=f"{counters.PREFIX}-compat",
     result_namespace=f"{counters.PREFIX}-compat-r",
     task_default_queue="bench",
+    # BENCH_COMPAT_METRICS=0 turns the dashboard's recorder off, to measure what it costs (issue 9).
+    worker_metrics=os.environ.get("BENCH_COMPAT_METRICS", "1") != "0",
 )
 
 
