@@ -24,9 +24,7 @@ class Revocation(Middleware):
         self.revoked: set[str] = set()
         self.listening = False
         self.lock = threading.Lock()
-
-    def revoke_locally(self, task_ids: Any) -> None:
-        self.revoked.update(task_ids)
+        self.in_process_store: Any = None  # the in-memory store (memory:// apps) is read directly
 
     def _listen(self, app: Any) -> None:
         with self.lock:
@@ -39,10 +37,8 @@ class Revocation(Middleware):
         horizon = app.conf.result_expires
         horizon = horizon.total_seconds() if hasattr(horizon, "total_seconds") else float(horizon or 86400)
         self.revoked.update(backend.revoked_since(time.time() - horizon))
-        client = getattr(backend, "client", None)
-        if client is None:
-            memory = backend
-            self.revoked_source = memory
+        if getattr(backend, "client", None) is None:
+            self.in_process_store = backend
             return
         thread = threading.Thread(
             target=self._follow, args=(backend,), name="compat-revocations", daemon=True
@@ -66,11 +62,9 @@ class Revocation(Middleware):
             return
         if not self.listening:
             self._listen(task.app)
-        source = getattr(self, "revoked_source", None)
-        if source is not None:
-            self.revoked.update(source.revoked)
+        local = self.in_process_store
         reason = None
-        if message.message_id in self.revoked:
+        if message.message_id in self.revoked or (local is not None and message.message_id in local.revoked):
             reason = "revoked"
         else:
             expires = message.options.get("expires")

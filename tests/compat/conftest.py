@@ -63,6 +63,13 @@ def stop_worker(proc: subprocess.Popen, timeout: float = 20) -> None:
     proc.wait()
 
 
+def assert_no_swallowed_errors(log: Path) -> None:
+    """Fail on CRITICAL lines in a worker log: Dramatiq logs (and swallows) exceptions raised inside
+    middleware hooks there, so such a line is a facade bug that no assertion would otherwise see."""
+    critical = [line for line in log.read_text().splitlines() if "[CRITICAL]" in line]
+    assert not critical, "\n".join(critical)
+
+
 @pytest.fixture(autouse=True)
 def explicit_broker_urls(monkeypatch):
     """Like Celery, compat lets env CELERY_BROKER_URL/CELERY_RESULT_BACKEND override an app's URLs; these
@@ -107,7 +114,4 @@ def worker(worker_env, tasks, tmp_path_factory):
     proc = start_worker(worker_env, "tests.compat.worker_app", log=log)
     yield proc
     stop_worker(proc)
-    # Dramatiq logs (and swallows) exceptions raised inside middleware hooks at CRITICAL: any such line
-    # is a facade bug that no assertion would otherwise see.
-    critical = [line for line in log.read_text().splitlines() if "[CRITICAL]" in line]
-    assert not critical, "\n".join(critical)
+    assert_no_swallowed_errors(log)

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 import compat.app
-from tests.compat.conftest import ROOT, start_worker, stop_worker
+from tests.compat.conftest import ROOT, assert_no_swallowed_errors, start_worker, stop_worker
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +46,7 @@ def ops_worker(ops_env, ops_tasks, tmp_path_factory):
     proc = start_worker(ops_env, "tests.ops.ops_app", log=log)
     yield proc
     stop_worker(proc)
-    critical = [line for line in log.read_text().splitlines() if "[CRITICAL]" in line]
-    assert not critical, "\n".join(critical)
+    assert_no_swallowed_errors(log)
 
 
 @pytest.fixture(scope="session")
