@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from uuid import uuid4
@@ -28,9 +29,9 @@ from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis, dq_name
 from dramatiq.errors import ConnectionClosed, DecodeError
 from dramatiq.message import Message
-from dramatiq.middleware import Middleware
 
 from .exceptions import EncodeError
+from .hooks import DefinedHooks
 from .outage import tracker
 
 WAKE_TOKENS_KEPT = 16
@@ -84,6 +85,25 @@ return out
 """
 
 
+class FieldsProxy(MessageProxy):
+    """A ``MessageProxy`` holding the message's fields as its own attributes.
+
+    Dramatiq's proxy forwards every attribute read through ``__getattr__``; the middleware reads a
+    message's fields a few dozen times while processing it. ``Message`` is frozen, so copying them once
+    is safe.
+    """
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message)
+        self.queue_name = message.queue_name
+        self.actor_name = message.actor_name
+        self.args = message.args
+        self.kwargs = message.kwargs
+        self.options = message.options
+        self.message_id = message.message_id
+        self.message_timestamp = message.message_timestamp
+
+
 def lane_for(priority: int | None, steps: Sequence[int]) -> str:
     """The lane for ``priority``: ``''`` (the queue itself) for the top step, else ``'p<step>'``."""
     if priority is None or not steps:
@@ -101,7 +121,7 @@ def lane_queue(queue_name: str, lane: str) -> str:
     return f"{queue_name}.{lane}"
 
 
-class CompatRedisBroker(RedisBroker):
+class CompatRedisBroker(DefinedHooks, RedisBroker):
     """RedisBroker with wake tokens, ``enqueue_many`` in one round trip, and priority lanes."""
 
     def __init__(
@@ -114,7 +134,6 @@ class CompatRedisBroker(RedisBroker):
         self.known_lanes: set[tuple[str, str]] = set()
         self.consumers_by_queue: dict[str, _LaneConsumer] = {}
         self._enqueue_script = self.client.register_script(_ENQUEUE)
-        self._hook_cache: dict[tuple[str, int], list] = {}
         self._fetch_script = self.client.register_script(_FETCH)
 
     def fetch(self, list_name: str, count: int) -> list[tuple[str, bytes | None]]:
@@ -180,19 +199,6 @@ class CompatRedisBroker(RedisBroker):
         except TypeError as exc:
             raise EncodeError(f"{message.actor_name}: message cannot be encoded as JSON: {exc}") from exc
         return message, data
-
-    def _hooks(self, name: str) -> list:
-        """The bound ``name`` hooks of the middleware that define one (most define no enqueue hooks)."""
-        key = (name, len(self.middleware))
-        hooks = self._hook_cache.get(key)
-        if hooks is None:
-            hooks = [
-                getattr(m, name)
-                for m in self.middleware
-                if getattr(type(m), name, None) is not getattr(Middleware, name)
-            ]
-            self._hook_cache[key] = hooks
-        return hooks
 
     def enqueue(self, message: Message, *, delay: int | None = None) -> Message:
         return self.enqueue_many([(message, delay)])[0]
@@ -354,12 +360,13 @@ class _LaneConsumer(_RedisConsumer):
                     eta = message.options.get("eta")
                     if isinstance(eta, (int, float)):
                         heapq.heappush(self.etas, (int(eta), message.message_id))
-                    return MessageProxy(message)
+                    return FieldsProxy(message)
                 if self.outstanding_message_count >= self.prefetch:
-                    # Full: back off like Dramatiq's consumer (5 ms doubling, capped), not a 200 Hz spin
-                    # that takes the GIL from the worker threads.
-                    self.full_waits = min(self.full_waits + 1, 4)
-                    time.sleep(0.0025 * (2**self.full_waits))
+                    # Full: back off like Dramatiq's consumer (5-10 ms, doubling, capped at 40-80 ms), not
+                    # a 200 Hz spin that takes the GIL from the worker threads; the wait lets the next
+                    # fetch take a bigger batch.
+                    time.sleep(0.005 * (2**self.full_waits) * random.uniform(1, 2))
+                    self.full_waits = min(self.full_waits + 1, 3)
                     return None
                 self.full_waits = 0
                 self.message_cache = self._fetch(self.prefetch - self.outstanding_message_count)

@@ -40,6 +40,14 @@ class Context:
         self.children: list = []
         self.__dict__.update(fields)
 
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Context:
+        """A request over ``fields`` (taken as is, not copied): the worker builds one per message."""
+        request = cls.__new__(cls)
+        fields["children"] = []
+        request.__dict__ = fields
+        return request
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
@@ -93,6 +101,22 @@ def request_of(task: Any) -> Context | None:
 def join_denied() -> bool:
     """True inside a worker task or an eager ``apply_async``: ``result.get()`` would deadlock there."""
     return getattr(_local, "deny_join", 0) > 0
+
+
+def run_as_worker(task: Any, request: Context, body: Any, *args: Any) -> Any:
+    """``body(request, *args)`` as ``task``'s execution in this thread, with joins denied.
+
+    What ``executing`` and ``denied_join`` do together, without two generator context managers per
+    message on the worker's hot path.
+    """
+    stack = _stack()
+    stack.append((task, request))
+    _local.deny_join = getattr(_local, "deny_join", 0) + 1
+    try:
+        return body(request, *args)
+    finally:
+        _local.deny_join -= 1
+        stack.pop()
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from typing import Any
 import dramatiq
 
 from . import request as requests
+from . import serialization
 from .exceptions import Ignore, MaxRetriesExceededError, Reject, Retry
 from .request import Context
 from .typing_check import header_of
@@ -89,8 +90,6 @@ class Task(dramatiq.Actor):
 
     def _execute_message(self, message: Any, args: Any, kwargs: Any) -> Any:
         """Worker path: run as ``message``; a result JSON cannot carry fails the task with EncodeError."""
-        from . import serialization
-
         request = self.request_from_message(message)
         message._compat_request = request
         result = self.execute(request, args, kwargs)
@@ -100,8 +99,7 @@ class Task(dramatiq.Actor):
 
     def execute(self, request: Context, args: Any, kwargs: Any) -> Any:
         """Run the body with ``request`` pushed, applying ``autoretry_for``; results are checked elsewhere."""
-        with requests.executing(self, request), requests.denied_join():
-            return self._run_with_autoretry(request, args, kwargs)
+        return requests.run_as_worker(self, request, self._run_with_autoretry, args, kwargs)
 
     def _run_with_autoretry(self, request: Context, args: Any, kwargs: Any) -> Any:
         if not self.autoretry_for:
@@ -125,37 +123,42 @@ class Task(dramatiq.Actor):
     def request_from_message(self, message: Any) -> Context:
         """Build Celery's request for a message a worker is processing."""
         options = message.options
-        return Context(
-            id=message.message_id,
-            task=self.name,
-            retries=options.get("retries", 0),
-            args=list(message.args),
-            kwargs=dict(message.kwargs),
-            is_eager=False,
-            called_directly=False,
-            root_id=options.get("root_id") or message.message_id,
-            parent_id=options.get("parent_id"),
-            group=options.get("group_id"),
-            group_index=options.get("group_index"),
-            headers=options.get("headers"),
-            delivery_info={
+        get = options.get
+        message_id = message.message_id
+        headers = get("headers")
+        fields = {
+            "id": message_id,
+            "task": self.name,
+            "retries": get("retries", 0),
+            "args": list(message.args),
+            "kwargs": dict(message.kwargs),
+            "is_eager": False,
+            "called_directly": False,
+            "root_id": get("root_id") or message_id,
+            "parent_id": get("parent_id"),
+            "group": get("group_id"),
+            "group_index": get("group_index"),
+            "headers": headers,
+            "delivery_info": {
                 "exchange": "",
                 "routing_key": message.queue_name,
-                "priority": options.get("priority", 0),
+                "priority": get("priority", 0),
                 "redelivered": False,
             },
-            hostname=self.app.worker_hostname if self.app else socket.gethostname(),
-            eta=options.get("eta_iso"),
-            expires=options.get("expires_iso"),
-            chain=options.get("chain"),
-            chord=options.get("chord"),
-            callbacks=options.get("link"),
-            errbacks=options.get("link_error"),
-            ignore_result=options.get("ignore_result", False),
-            _options=options,
-            _message=message,
-            **(options.get("headers") or {}),
-        )
+            "hostname": self.app.worker_hostname if self.app else socket.gethostname(),
+            "eta": get("eta_iso"),
+            "expires": get("expires_iso"),
+            "chain": get("chain"),
+            "chord": get("chord"),
+            "callbacks": get("link"),
+            "errbacks": get("link_error"),
+            "ignore_result": get("ignore_result", False),
+            "_options": options,
+            "_message": message,
+        }
+        if headers:
+            fields.update(headers)
+        return Context.from_fields(fields)
 
     # -- request -----------------------------------------------------------------------------------
     @property

@@ -23,6 +23,7 @@ from dramatiq.middleware import (
 from . import serialization
 from .broker import CompatRedisBroker
 from .exceptions import ImproperlyConfigured
+from .hooks import DefinedHooks
 from .maintenance import Maintenance, bury_raw
 from .middleware import (
     CanvasContinuation,
@@ -83,7 +84,7 @@ class _FacadeResultsNotice(logging.Filter):
         return not isinstance(self.broker.actors.get(name), Task)
 
 
-class CompatStubBroker(StubBroker):
+class CompatStubBroker(DefinedHooks, StubBroker):
     """In-memory broker for ``memory://``; ``enqueue_many`` simply loops."""
 
     def enqueue_many(self, items, *, owned=False):
