@@ -143,15 +143,24 @@ def flush_table(n: int, batch: int) -> list[tuple[str, ...]]:
         ("flush of dirty posts", "seconds", "note"),
         ("create posts (setup)", f"{setup:.2f}", f"{n:,} rows"),
         ("HINCRBY deltas (setup)", f"{dirty:.2f}", "pipelined"),
-        ("claim: SCAN + Lua move", f"{steps['_leftovers'] + steps['_claim_dirty']:.2f}",
-         f"{n:,} hashes, {batch:,} per claim"),
+        (
+            "claim: SCAN + Lua move",
+            f"{steps['_leftovers'] + steps['_claim_dirty']:.2f}",
+            f"{n:,} hashes, {batch:,} per claim",
+        ),
         ("load claims (HGETALL)", f"{steps['_load']:.2f}", ""),
-        ("apply: one transaction", f"{steps['_apply']:.2f}",
-         f"{result['posts']:,} rows, grouped F() updates (SQLite) or UPDATE ... FROM unnest (PostgreSQL)"),
+        (
+            "apply: one transaction",
+            f"{steps['_apply']:.2f}",
+            f"{result['posts']:,} rows, grouped F() updates (SQLite) or UPDATE ... FROM unnest (PostgreSQL)",
+        ),
         ("release claims", f"{steps['_release']:.2f}", "DEL + SREM in MULTI"),
         ("flush() total", f"{total:.2f}", f"{n / total:,.0f} posts/s; target < 5 s"),
-        ("columns == deltas", "yes" if exact else "NO",
-         f"likes {got['likes']:,}, comments {got['comments']:,}"),
+        (
+            "columns == deltas",
+            "yes" if exact else "NO",
+            f"likes {got['likes']:,}, comments {got['comments']:,}",
+        ),
     ]
     counters.flush()  # nothing left: a no-op run
     return rows
@@ -244,8 +253,13 @@ def like_table(n: int) -> list[tuple[str, ...]]:
     return [
         ("per like", "p50 ms", "p95 ms", "Redis round trips", "commands run by Redis"),
         ("row change only (Like get_or_create)", ms(base, 50), ms(base, 95), "0", ""),
-        ("service like: row + HINCRBY after commit", ms(with_counter, 50), ms(with_counter, 95),
-         str(like_trips), ran(like_ran)),
+        (
+            "service like: row + HINCRBY after commit",
+            ms(with_counter, 50),
+            ms(with_counter, 95),
+            str(like_trips),
+            ran(like_ran),
+        ),
         ("  added by the counter (p50)", f"{added:.3f}", "", "target: 1", ""),
         ("HINCRBY alone", ms(hincrby, 50), ms(hincrby, 95), "1", "hincrby x1"),
         ("read counts, 1 post (Lua + SELECT)", ms(read, 50), ms(read, 95), "1", ""),

@@ -35,7 +35,7 @@ class Sizes:
     chain_samples: int = 20
     group_size: int = 1_000
     chord_size: int = 100
-    chord_samples: int = 5
+    chord_samples: int = 15  # single pairs vary 0.7-1.8x on a 2-core VM; the median needs many
     load_rate: int = 300
     load_seconds: float = 5.0
 

@@ -20,24 +20,30 @@ from .exceptions import TimeoutError
 
 READY = ("SUCCESS", "FAILURE", "REVOKED")
 
-_SET_STATE = """
+#: Writes a state record unless the stored one is ready (``force`` overrides), and publishes ready
+#: states. KEYS: meta, done channel. ARGV: record, ttl ms, 'force' or '', '1' when ready, status.
+_WRITE_STATE = """
+local written = 1
 if ARGV[3] ~= 'force' then
   local current = redis.call('GET', KEYS[1])
   if current then
     local ok, doc = pcall(cjson.decode, current)
     if ok and (doc.status == 'SUCCESS' or doc.status == 'FAILURE' or doc.status == 'REVOKED') then
-      return 0
+      written = 0
     end
   end
 end
-if tonumber(ARGV[2]) > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-else
-  redis.call('SET', KEYS[1], ARGV[1])
+if written == 1 then
+  if tonumber(ARGV[2]) > 0 then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  else
+    redis.call('SET', KEYS[1], ARGV[1])
+  end
+  if ARGV[4] == '1' then redis.call('PUBLISH', KEYS[2], ARGV[5]) end
 end
-if ARGV[4] == '1' then redis.call('PUBLISH', KEYS[2], ARGV[5]) end
-return 1
 """
+
+_SET_STATE = _WRITE_STATE + "return written\n"
 
 _BARRIER = """
 redis.call('SADD', KEYS[1], ARGV[1])
@@ -48,6 +54,35 @@ end
 return 0
 """
 
+#: A chord header member's state write and its barrier in one call. KEYS: meta, done channel, barrier set,
+#: fired key, group record. ARGV: the five of ``_SET_STATE``, then member, size, ttl, claimant, meta key
+#: prefix. Returns ``{0}`` while the chord is incomplete; the one member that completes it gets
+#: ``{1, group record, meta of member 1, ...}`` (metas only when the record reads as expected).
+_SET_STATE_JOIN = (
+    _WRITE_STATE
+    + """
+redis.call('SADD', KEYS[3], ARGV[6])
+redis.call('PEXPIRE', KEYS[3], ARGV[8])
+if redis.call('SCARD', KEYS[3]) < tonumber(ARGV[7]) then return {0} end
+if not redis.call('SET', KEYS[4], ARGV[9], 'NX', 'PX', ARGV[8]) then return {0} end
+local raw = redis.call('GET', KEYS[5])
+if not raw then return {1, false} end
+local ok, doc = pcall(cjson.decode, raw)
+if not ok or type(doc[2]) ~= 'table' then return {1, raw} end
+local keys = {}
+for i, node in ipairs(doc[2]) do
+  if type(node[1]) ~= 'table' or type(node[1][1]) ~= 'string' then return {1, raw} end
+  keys[i] = ARGV[10] .. node[1][1]
+end
+local out = {1, raw}
+for first = 1, #keys, 500 do
+  local values = redis.call('MGET', unpack(keys, first, math.min(first + 499, #keys)))
+  for j = 1, #values do out[#out + 1] = values[j] end
+end
+return out
+"""
+)
+
 
 def encode_meta(meta: dict[str, Any], result_json: str | None = None) -> str:
     """JSON of a state record, with ``result_json`` as its ``result`` when given."""
@@ -55,6 +90,32 @@ def encode_meta(meta: dict[str, Any], result_json: str | None = None) -> str:
         return serialization.dumps(meta)
     rest = {key: value for key, value in meta.items() if key != "result"}
     return serialization.dumps(rest)[:-1] + ',"result":' + result_json + "}"
+
+
+#: A completed chord's header: its task ids and their state records, in header order.
+ChordHeader = tuple[list[str], list[dict[str, Any] | None]]
+
+
+def member_key(chord: dict[str, Any], task_id: str) -> str:
+    """How a header member is counted in its chord's barrier (its index, so a retry counts once)."""
+    return str(chord.get("index", task_id))
+
+
+def header_ids(stored: Any) -> list[str]:
+    """The member task ids of a saved group record (``GroupResult.as_tuple()``)."""
+    return [node[0][0] for node in stored[1]] if stored else []
+
+
+def join_chord(store: Any, chord: dict[str, Any], task_id: str) -> ChordHeader | None:
+    """Count a succeeded header member in its chord's barrier.
+
+    Returns None unless this member completes the chord; exactly one member gets the header's task ids
+    and state records, also when members finish at once on different workers or are redelivered.
+    """
+    if not store.barrier(chord["id"], member_key(chord, task_id), chord["size"], task_id):
+        return None
+    member_ids = header_ids(store.restore_group(chord["id"]))
+    return member_ids, store.get_many(member_ids)
 
 
 class DisabledStore:
@@ -100,6 +161,7 @@ class RedisStore:
         self.expires_ms = int(expires * 1000) if expires else 0
         self._set_state = self.client.register_script(_SET_STATE)
         self._barrier = self.client.register_script(_BARRIER)
+        self._set_state_join = self.client.register_script(_SET_STATE_JOIN)
 
     # -- keys --------------------------------------------------------------------------------------
     def meta_key(self, task_id: str) -> str:
@@ -191,6 +253,40 @@ class RedisStore:
                 args=[member, size, ttl, claimant],
             )
         )
+
+    def set_state_joining(
+        self, task_id: str, meta: dict[str, Any], chord: dict[str, Any], *, result_json: str | None = None
+    ) -> ChordHeader | None:
+        """``set_state`` for a chord header member, and ``join_chord``, in one round trip."""
+        group_id, ns = chord["id"], self.namespace
+        out = self._set_state_join(
+            keys=[
+                self.meta_key(task_id),
+                self.done_channel(task_id),
+                f"{ns}:chord:{group_id}:done",
+                f"{ns}:chord:{group_id}:fired",
+                f"{ns}:group:{group_id}",
+            ],
+            args=[
+                encode_meta(meta, result_json),
+                self.expires_ms,
+                "",
+                "1" if meta["status"] in READY else "0",
+                meta["status"],
+                member_key(chord, task_id),
+                chord["size"],
+                self.expires_ms or 86400000,
+                task_id,
+                f"{ns}:meta:",
+            ],
+        )
+        if not out[0]:
+            return None
+        member_ids = header_ids(serialization.loads(out[1]) if out[1] else None)
+        raws = out[2:]
+        if len(raws) != len(member_ids):  # the record was not in the shape the script reads
+            return member_ids, self.get_many(member_ids)
+        return member_ids, [serialization.loads(raw) if raw else None for raw in raws]
 
     def claim(self, group_id: str, claimant: str) -> bool:
         """Claim a chord's outcome without waiting for the barrier (a header member failed)."""
@@ -292,6 +388,12 @@ class MemoryStore:
                 self.claims.add(group_id)
                 return True
             return False
+
+    def set_state_joining(
+        self, task_id: str, meta: dict[str, Any], chord: dict[str, Any], *, result_json: str | None = None
+    ) -> ChordHeader | None:
+        self.set_state(task_id, meta, result_json=result_json)
+        return join_chord(self, chord, task_id)
 
     def claim(self, group_id: str, claimant: str) -> bool:
         with self.changed:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from uuid import uuid4
@@ -56,12 +56,13 @@ i = i + 1
 for _ = 1, wakes do
   local key = ns .. ':' .. ARGV[i]
   local count = tonumber(ARGV[i + 1])
-  for t = 1, count do
-    redis.call('LPUSH', key, ARGV[i + 1 + t])
-  end
-  redis.call('LTRIM', key, 0, """
+  if redis.call('LPUSH', key, unpack(ARGV, i + 2, i + 1 + count)) > """
+    + str(WAKE_TOKENS_KEPT)
+    + """ then
+    redis.call('LTRIM', key, 0, """
     + str(WAKE_TOKENS_KEPT - 1)
     + """)
+  end
   i = i + 2 + count
 end
 return 1
@@ -269,6 +270,7 @@ class _LaneConsumer(_RedisConsumer):
     """
 
     LANE_REFRESH_SECONDS = 10.0
+    FULL_WAIT = 0.05
 
     def __init__(self, broker, queue_name, prefetch, timeout):
         super().__init__(broker, queue_name, prefetch, timeout)
@@ -276,7 +278,11 @@ class _LaneConsumer(_RedisConsumer):
         self.lanes_checked = 0.0
         self.wake_key = broker.wake_key(queue_name)
         self.etas: list[tuple[int, str]] = []
-        self.full_waits = 0
+        # Full prefetch: wait for a quarter of it to free up, then fetch that many in one call.
+        self.refill_at = max(1, prefetch // 4)
+        self.slots_freed = threading.Event()
+        self.waiting_for_slots = False
+        self.waited = False
 
     def _refresh_lanes(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -293,7 +299,7 @@ class _LaneConsumer(_RedisConsumer):
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None
         finally:
-            self.queued_message_ids.discard(message.message_id)
+            self._release(message)
 
     def nack(self, message):
         try:
@@ -301,7 +307,31 @@ class _LaneConsumer(_RedisConsumer):
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None
         finally:
-            self.queued_message_ids.discard(message.message_id)
+            self._release(message)
+
+    def _release(self, message) -> None:
+        """Forget a finished message; wake the consumer once enough prefetch slots are free."""
+        self.queued_message_ids.discard(message.message_id)
+        if self.waiting_for_slots and self.prefetch - self.outstanding_message_count >= self.refill_at:
+            self.slots_freed.set()
+
+    def _wait_for_slots(self) -> bool:
+        """True (after waiting) when the prefetch is too full to fetch now.
+
+        Waits until worker threads free ``refill_at`` slots, so the next fetch takes a batch, or
+        ``FULL_WAIT`` passes; after one such wait any free slot is enough (delayed messages held in
+        memory can keep the prefetch nearly full for a long time).
+        """
+        self.waiting_for_slots = True
+        self.slots_freed.clear()
+        free = self.prefetch - self.outstanding_message_count
+        if free >= self.refill_at or (free > 0 and self.waited):
+            self.waiting_for_slots = self.waited = False
+            return False
+        self.slots_freed.wait(self.FULL_WAIT)
+        self.waiting_for_slots = False
+        self.waited = True
+        return True
 
     def requeue(self, messages):
         by_lane: dict[str, list[str]] = {}
@@ -361,14 +391,8 @@ class _LaneConsumer(_RedisConsumer):
                     if isinstance(eta, (int, float)):
                         heapq.heappush(self.etas, (int(eta), message.message_id))
                     return FieldsProxy(message)
-                if self.outstanding_message_count >= self.prefetch:
-                    # Full: back off like Dramatiq's consumer (5-10 ms, doubling, capped at 40-80 ms), not
-                    # a 200 Hz spin that takes the GIL from the worker threads; the wait lets the next
-                    # fetch take a bigger batch.
-                    time.sleep(0.005 * (2**self.full_waits) * random.uniform(1, 2))
-                    self.full_waits = min(self.full_waits + 1, 3)
-                    return None
-                self.full_waits = 0
+                if self._wait_for_slots():
+                    return None  # the worker handles due delayed messages and shutdown between calls
                 self.message_cache = self._fetch(self.prefetch - self.outstanding_message_count)
                 tracker.recovered()
                 if not self.message_cache:

@@ -15,11 +15,14 @@ from typing import Any
 from dramatiq.middleware import Middleware
 
 from .. import states
+from ..backend import ChordHeader, join_chord
 from ..callbacks import apply_callbacks, run_errbacks
 from ..canvas import Signature, group
 from ..exceptions import ChordError, Ignore, Reject, Retry
 from ..serialization import exception_from_meta
 from .state import failure_meta, is_facade_task
+
+_NOT_JOINED = object()
 
 
 class CanvasContinuation(Middleware):
@@ -53,15 +56,17 @@ class CanvasContinuation(Middleware):
             next_step.apply_async((result,), chain=chain[1:] or None, parent_id=task_id, root_id=root_id)
         chord = options.get("chord")
         if chord:
-            self.chord_member_done(app, chord, task_id, root_id)
+            joined = getattr(message, "_compat_chord_join", _NOT_JOINED)  # TaskState joined with its write
+            if joined is _NOT_JOINED:
+                joined = join_chord(app.backend, chord, task_id)
+            if joined is not None:
+                self.chord_complete(app, chord, joined, task_id, root_id)
 
-    def chord_member_done(self, app: Any, chord: dict, task_id: str, root_id: str | None) -> None:
-        backend = app.backend
-        if not backend.barrier(chord["id"], str(chord.get("index", task_id)), chord["size"], task_id):
-            return
-        stored = backend.restore_group(chord["id"])
-        member_ids = [node[0][0] for node in stored[1]] if stored else []
-        metas = backend.get_many(member_ids)
+    def chord_complete(
+        self, app: Any, chord: dict, header: ChordHeader, task_id: str, root_id: str | None
+    ) -> None:
+        """Send the body with the header's results, or fail it with the first failed member's error."""
+        member_ids, metas = header
         body = Signature.from_dict(chord["body"], app=app)
         for member_id, meta in zip(member_ids, metas, strict=True):
             if meta is None or meta["status"] != states.SUCCESS:

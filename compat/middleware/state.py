@@ -83,11 +83,15 @@ class TaskState(Middleware):
         task_id, args, kwargs = message.message_id, message.args, message.kwargs
         if exception is None:
             if store is not None and not message.options.get("ignore_result"):
-                store.set_state(
-                    task_id,
-                    self.success_meta(task, message),
-                    result_json=getattr(message, "_compat_result_json", None),
-                )
+                meta = self.success_meta(task, message)
+                result_json = getattr(message, "_compat_result_json", None)
+                chord = message.options.get("chord")
+                if chord:  # a header member: count it in the chord's barrier in the same call
+                    message._compat_chord_join = store.set_state_joining(
+                        task_id, meta, chord, result_json=result_json
+                    )
+                else:
+                    store.set_state(task_id, meta, result_json=result_json)
             task.on_success(result, task_id, args, kwargs)
             task.after_return("SUCCESS", result, task_id, args, kwargs, None)
         elif isinstance(exception, Retry):

@@ -51,3 +51,42 @@ def test_wait_wakes_on_completion(store):
     started = time.monotonic()
     assert store.wait([task_id], timeout=5)[0]["result"] == "done"
     assert time.monotonic() - started < 1.0  # woken by the completion, not by the 1 s re-check
+
+
+def save_header(store, group_id, member_ids):
+    store.save_group(group_id, [[group_id, None], [[[member_id, None], None] for member_id in member_ids]])
+
+
+def test_header_member_write_joins_the_chord_in_one_step(store):
+    group_id, ids = str(uuid.uuid4()), [str(uuid.uuid4()) for _ in range(3)]
+    save_header(store, group_id, ids)
+    chord = {"id": group_id, "size": 3}
+    # members finish out of order; a redelivered member is stored once and counted once
+    assert store.set_state_joining(ids[2], meta("SUCCESS", 2), {**chord, "index": 2}) is None
+    assert store.set_state_joining(ids[0], meta("SUCCESS", 0), {**chord, "index": 0}) is None
+    assert store.set_state_joining(ids[0], meta("SUCCESS", "again"), {**chord, "index": 0}) is None
+    assert store.get_meta(ids[0])["result"] == 0
+    member_ids, metas = store.set_state_joining(ids[1], meta("SUCCESS", 1), {**chord, "index": 1})
+    assert member_ids == ids  # header order, not completion order
+    assert [m["result"] for m in metas] == [0, 1, 2]
+    assert store.set_state_joining(ids[1], meta("SUCCESS", 1), {**chord, "index": 1}) is None  # fires once
+    assert not store.claim(group_id, "late failure")
+
+
+def test_joined_write_of_a_spliced_result_and_a_missing_member(store):
+    group_id, ids = str(uuid.uuid4()), [str(uuid.uuid4()) for _ in range(2)]
+    save_header(store, group_id, ids)
+    chord = {"id": group_id, "size": 2}
+    store.set_state_joining(ids[0], meta("SUCCESS"), {**chord, "index": 0}, result_json='{"a": [1, 2]}')
+    store.forget(ids[0])  # expired or forgotten before the chord completed
+    member_ids, metas = store.set_state_joining(ids[1], meta("SUCCESS", "b"), {**chord, "index": 1})
+    assert member_ids == ids and metas[0] is None and metas[1]["result"] == "b"
+
+
+def test_joined_write_reads_an_unexpected_group_record_the_slow_way(redis_client, redis_namespace):
+    store = RedisStore(client=redis_client, namespace=redis_namespace.rstrip(":"), expires=60)
+    group_id = str(uuid.uuid4())
+    # a member id that is not a string: the script leaves the record to Python, which still reads it
+    store.save_group(group_id, [[group_id, None], [[[12345, None], None]]])
+    member_ids, metas = store.set_state_joining("12345", meta("SUCCESS", 7), {"id": group_id, "size": 1})
+    assert member_ids == [12345] and metas[0]["result"] == 7

@@ -1,0 +1,53 @@
+"""The facade consumer on a real Redis: a full prefetch waits for a batch of free slots, woken by acks."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from dramatiq.message import Message
+
+from compat.broker import CompatRedisBroker
+
+
+@pytest.fixture
+def broker(redis_url, redis_namespace):
+    broker = CompatRedisBroker(url=redis_url, namespace=redis_namespace.rstrip(":"), middleware=[])
+    broker.declare_queue("q")
+    yield broker
+    broker.close()
+
+
+def test_full_prefetch_waits_for_acks_then_fetches_a_batch(broker):
+    messages = [Message(queue_name="q", actor_name="a", args=(i,), kwargs={}, options={}) for i in range(20)]
+    broker.enqueue_many([(message, None) for message in messages])
+    consumer = broker.consume("q", prefetch=8)
+    fetches: list[int] = []
+    fetch = broker.fetch
+    broker.fetch = lambda name, count: fetches.append(count) or fetch(name, count)
+
+    held = [next(consumer) for _ in range(8)]
+    assert [m.args[0] for m in held] == list(range(8)) and fetches == [8]
+    assert next(consumer) is None and fetches == [8]  # full: no fetch, a bounded wait
+
+    consumer.FULL_WAIT = 5.0
+    threading.Timer(0.05, lambda: [consumer.ack(m) for m in held[:2]]).start()
+    started = time.monotonic()
+    assert next(consumer) is None  # woken by the acks, well before the 5 s cap
+    assert time.monotonic() - started < 2.0
+    batch = [next(consumer), next(consumer)]
+    assert [m.args[0] for m in batch] == [8, 9] and fetches == [8, 2]  # the freed slots in one fetch
+
+
+def test_after_one_wait_a_single_free_slot_is_enough(broker):
+    broker.enqueue_many(
+        [(Message(queue_name="q", actor_name="a", args=(i,), kwargs={}, options={}), None) for i in range(12)]
+    )
+    consumer = broker.consume("q", prefetch=8)  # refills once 2 slots are free
+    held = [next(consumer) for _ in range(8)]
+    consumer.ack(held[0])  # one free slot, e.g. the rest are delayed messages held for a long time
+    consumer.FULL_WAIT = 0.05
+    assert next(consumer) is None  # first: wait for a batch
+    message = next(consumer)  # then: take what fits rather than waiting again
+    assert message is not None and message.args[0] == 8
