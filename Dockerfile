@@ -12,7 +12,9 @@ COPY scheduler ./scheduler
 COPY manage.py ./
 RUN pip install --no-cache-dir . gunicorn \
     && useradd --system --home /app threads \
-    && mkdir -p /var/lib/threads && chown threads /var/lib/threads
+    && mkdir -p /var/lib/threads \
+    && python manage.py collectstatic --noinput \
+    && chown -R threads /var/lib/threads
 USER threads
 
 EXPOSE 8000

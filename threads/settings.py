@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -108,6 +109,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves static files from the web process also when DEBUG is off: from STATIC_ROOT after
+# `manage.py collectstatic` (the Dockerfile runs it), and straight from the apps' static/ folders
+# without it, so a checkout run with DJANGO_DEBUG=0 still loads the dashboard's script.
+WHITENOISE_USE_FINDERS = True
+try:  # WhiteNoise warns at every start when STATIC_ROOT is missing
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+except OSError:
+    pass
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("THREADS_MEDIA_ROOT") or VAR_DIR / "media")
 

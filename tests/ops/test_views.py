@@ -152,3 +152,15 @@ def test_metrics_needs_the_token_or_staff(client, current_app, ran):
 def test_metrics_for_staff_sessions(client, current_app, staff, ran):
     response = client.get("/metrics")
     assert response.status_code == 200 and b"compat_tasks_total" in response.content
+
+
+def test_dashboard_script_is_served_with_debug_off(client, current_app, staff, settings):
+    settings.DEBUG = False  # production: Django's staticfiles view is off; WhiteNoise serves /static/
+    settings.ALLOWED_HOSTS = ["testserver"]
+    html = client.get("/ops/").content.decode()
+    src = html.split('<script src="', 1)[1].split('"', 1)[0]
+    assert src.endswith("compat_ops/ops.js")
+    response = client.get(src)
+    assert response.status_code == 200
+    assert "javascript" in response["Content-Type"]
+    assert b"fetch(" in b"".join(response.streaming_content)
