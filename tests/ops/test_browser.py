@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 
 from compat.deadletters import store_for
 from tests.ops.conftest import wait_for
@@ -55,6 +56,9 @@ def test_staff_requeues_a_failed_task_and_sees_it_succeed(
     from scheduler.lease import Lease
 
     User.objects.create_user("ops-admin", password="correct horse", is_staff=True)
+    # Under Playwright's sync API this ran on a connection of its own (Django keys connections by
+    # context), which nothing else closes: left open, it blocks dropping the test database at the end.
+    connection.close()
     failed = ops_tasks.flaky.delay(f"{current_app.conf.broker_namespace}:flaky:{uuid.uuid4().hex}")
     store = store_for(current_app)
     wait_for(lambda: store.get(failed.id) is not None, what="the dead letter")
