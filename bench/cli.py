@@ -90,7 +90,7 @@ class Run:
         self.redis = env.RedisServer(self.run_dir)
         self.redis.start()
         self.url = self.redis.url
-        self.server_pid = self.redis.proc.pid if self.redis.proc else None
+        self.server_pid = self.redis.pid
 
     def run_stack(self, stack: str, repeat: int, repeats: int) -> dict[str, Any]:
         prefix = f"bench{os.getpid()}r{repeat}"

@@ -9,23 +9,14 @@ or interrupted child left behind.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import redis
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from threads.redis_server import PrivateRedis
 
 
 def register_pid(run_dir: Path, pid: int) -> None:
@@ -108,60 +99,30 @@ def reap_leftovers(run_dir: Path) -> None:
 
 
 class RedisServer:
-    """A private ``redis-server`` on a free port (no persistence), stopped by its pid."""
+    """The bench's private Redis (``threads.redis_server.PrivateRedis``, no persistence), its pid recorded
+    in the run directory so that an interrupted run's leftovers are reaped."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
+        self.server = PrivateRedis(run_dir / "redis")
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return self.server.url
+
+    @property
+    def pid(self) -> int | None:
+        return self.server.pid
 
     def start(self) -> None:
-        data = self.run_dir / "redis"
-        data.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(data),
-                "--logfile",
-                str(data / "redis.log"),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        register_pid(self.run_dir, self.proc.pid)
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError(f"redis-server on port {self.port} did not start") from None
-                time.sleep(0.05)
-        client.close()
+        self.server.start()
+        register_pid(self.run_dir, self.server.pid)
 
     def stop(self) -> None:
-        if self.proc is not None:
-            kill_group(self.proc.pid, grace=5.0)
-            self.proc.wait(timeout=5)
-            forget_pid(self.run_dir, self.proc.pid)
-            self.proc = None
+        pid = self.server.pid
+        self.server.stop()
+        if pid is not None:
+            forget_pid(self.run_dir, pid)
 
 
 def owns(client: redis.Redis, server_pid: int | None) -> bool:

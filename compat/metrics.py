@@ -166,9 +166,8 @@ class MetricsRecorder:
         """Write buffered events and this worker's heartbeat in one round trip; returns how many events."""
         events = self.drain()
         ns, now = self.namespace, time.time()
-        if not events and now - self.last_heartbeat < IDLE_HEARTBEAT:
+        if not events and not self.broken and now - self.last_heartbeat < IDLE_HEARTBEAT:
             return 0  # idle: nothing to write, and the worker entry is still fresh
-        self.last_heartbeat = now
         buckets, totals = self._aggregate(events)
         with self.client.pipeline(transaction=False) as pipe:
             for bucket, fields in buckets.items():
@@ -201,4 +200,5 @@ class MetricsRecorder:
             pipe.zadd(index, {self.worker_id: now})
             pipe.zremrangebyscore(index, "-inf", now - WORKER_TTL)
             pipe.execute()
+        self.last_heartbeat = now  # only once written: after a failure, the next flush tries again
         return len(events)

@@ -54,10 +54,15 @@ def _die_with_parent() -> None:
 
 @dataclass
 class PrivateRedis:
-    """One redis-server process we own, listening on 127.0.0.1:`port`, files in `directory`."""
+    """One redis-server process we own, listening on 127.0.0.1:`port`, files in `directory`.
+
+    `durable` turns on an fsync-always append-only file, so that a stop and a `start()` again (on the
+    same port) keep every key: tests use it to take Redis away from running workers and bring it back.
+    """
 
     directory: Path
     port: int = 0
+    durable: bool = False
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -73,15 +78,24 @@ class PrivateRedis:
         return self.directory / "redis.log"
 
     def start(self, timeout: float = 10.0, attempts: int = 3) -> PrivateRedis:
-        """Start the server and wait until it answers PING; retry on a port race."""
+        """Start the server and wait until it answers PING.
+
+        The first start takes a free port and retries on a port race; a start after `stop()` reuses
+        the port, so clients of the old server reconnect to the new one.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         binary = find_redis_server()
+        persistence = ["--appendonly", "no"]
+        if self.durable:
+            persistence = ["--appendonly", "yes", "--appendfsync", "always"]
+        fixed_port = bool(self.port)
         last_error = ""
-        for _ in range(attempts):
-            self.port = free_port()
+        for _ in range(1 if fixed_port else attempts):
+            if not fixed_port:
+                self.port = free_port()
             args = [
                 binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", str(self.directory),
+                "--save", "", *persistence, "--dir", str(self.directory),
                 "--pidfile", str(self.directory / "redis.pid"),
                 "--logfile", str(self.log_file), "--daemonize", "no",
             ]

@@ -2,70 +2,21 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 
 import pytest
-import redis
 
 from compat import Celery
 from compat.exceptions import OperationalError
 from tests.compat.conftest import start_worker, stop_worker
-from tests.helpers import free_port
-
-
-class DurableRedis:
-    """A private redis-server with an fsync-always AOF, so a restart keeps every queue."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.port = free_port()
-        self.process = None
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                str(self.directory),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("private redis did not start")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+from threads.redis_server import PrivateRedis
 
 
 @pytest.fixture
 def durable_redis(tmp_path):
-    server = DurableRedis(tmp_path)
-    server.start()
+    """A private redis-server with an fsync-always AOF, so a restart on the same port keeps every queue."""
+    server = PrivateRedis(tmp_path / "redis", durable=True).start()
     yield server
     server.stop()
 

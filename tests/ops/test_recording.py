@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -106,3 +107,22 @@ def test_worker_metrics_setting_turns_recording_on_and_off(redis_url, redis_name
     finally:
         middleware.before_worker_shutdown(app.broker, FakeWorker())
         app.close()
+
+
+def test_an_unreachable_redis_is_reported_once_and_never_as_recovered(caplog):
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from tests.helpers import free_port
+
+    dead = redis.Redis(port=free_port(), retry=Retry(NoBackoff(), 0))  # nothing listens there; no retries
+    recorder = MetricsRecorder(dead, "ns", "w")
+    recorder.record(event())
+    with caplog.at_level(logging.INFO, logger="compat.metrics"):
+        recorder.start(0.05)
+        time.sleep(0.6)  # about ten flushes, all but the first with nothing buffered
+        recorder.stopping.set()
+        recorder.thread.join(timeout=5)
+    assert caplog.text.count("could not flush task metrics") == 1
+    assert "flushing again" not in caplog.text  # an idle flush that wrote nothing is no recovery
