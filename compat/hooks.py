@@ -16,8 +16,9 @@ from dramatiq.middleware import Middleware, MiddlewareError
 class DefinedHooks:
     """Mixin for ``dramatiq.Broker`` subclasses: ``emit_before``/``emit_after`` skip no-op hooks.
 
-    The cache is keyed by the hook name and the middleware count, so ``add_middleware`` (which only ever
-    adds) is seen at once.
+    The cache is keyed by the hook name and the middleware count, so ``add_middleware`` (or removing one
+    from ``broker.middleware``) is seen at once; replacing an entry in place, which changes no count, is
+    not: clear ``broker._hook_cache`` after doing that.
     """
 
     middleware: list[Middleware]
