@@ -39,8 +39,9 @@ FETCH_BATCH_LIMIT = 1000
 
 #: Enqueue a batch in one call, in Dramatiq's layout (``<ns>:<list>.msgs`` hash + ``<ns>:<list>`` list), then
 #: push the wake tokens: consumers never see part of a batch, and ``delay()`` costs one round trip, like
-#: Dramatiq's own ``send()``. ARGV: namespace, n, then n x (list, id, data), then w, then w x (wake key,
-#: k, k tokens).
+#: Dramatiq's own ``send()``. A wake list holds at most ``WAKE_TOKENS_KEPT`` tokens: when it is full (no
+#: consumer is idle) the new tokens are dropped. ARGV: namespace, n, then n x (list, id, data), then w,
+#: then w x (wake key, k, k tokens).
 _ENQUEUE = (
     """
 local ns = ARGV[1]
@@ -56,12 +57,11 @@ i = i + 1
 for _ = 1, wakes do
   local key = ns .. ':' .. ARGV[i]
   local count = tonumber(ARGV[i + 1])
-  if redis.call('LPUSH', key, unpack(ARGV, i + 2, i + 1 + count)) > """
+  local room = """
     + str(WAKE_TOKENS_KEPT)
-    + """ then
-    redis.call('LTRIM', key, 0, """
-    + str(WAKE_TOKENS_KEPT - 1)
-    + """)
+    + """ - redis.call('LLEN', key)
+  if room > 0 then
+    redis.call('LPUSH', key, unpack(ARGV, i + 2, i + 1 + math.min(count, room)))
   end
   i = i + 2 + count
 end

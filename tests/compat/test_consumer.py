@@ -51,3 +51,21 @@ def test_after_one_wait_a_single_free_slot_is_enough(broker):
     assert next(consumer) is None  # first: wait for a batch
     message = next(consumer)  # then: take what fits rather than waiting again
     assert message is not None and message.args[0] == 8
+
+
+def test_wake_list_is_bounded_and_an_idle_consumer_wakes_on_enqueue(broker):
+    wake = broker.wake_key("q")
+    for i in range(40):  # no consumer: tokens pile up only to the cap
+        broker.enqueue(Message(queue_name="q", actor_name="a", args=(i,), kwargs={}, options={}))
+    assert broker.client.llen(wake) == 16
+    consumer = broker.consume("q", prefetch=64)
+    drained = [next(consumer) for _ in range(40)]
+    assert [m.args[0] for m in drained] == list(range(40))
+    broker.client.delete(wake)  # as after idle consumers took the tokens
+
+    consumer.broker.idle_wait = 5.0
+    threading.Timer(0.1, lambda: broker.enqueue(Message("q", "a", ("late",), {}, {}))).start()
+    started = time.monotonic()
+    assert next(consumer) is None  # idle: blocked on the wake list until the enqueue
+    assert time.monotonic() - started < 2.0  # woken, not the 5 s idle wait
+    assert next(consumer).args == ("late",)
