@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compat.test_redis_outage import DurableRedis
 from tests.e2e.conftest import make_stack, wait_until
 from tests.e2e.test_flows import register
+from threads.redis_server import PrivateRedis
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_api_answers_503_during_a_broker_outage_and_recovers(tmp_path):
-    server = DurableRedis(tmp_path)
-    server.start()
+    server = PrivateRedis(tmp_path / "redis", durable=True).start()
     stack = make_stack(server.url, tmp_path)
     try:
         stack.start(scheduler=False)
