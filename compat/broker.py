@@ -214,10 +214,8 @@ class CompatRedisBroker(DefinedHooks, RedisBroker):
         as many idle consumers wake as there is work for.
         """
         prepared = [(self._prepare(message, delay, owned), delay) for message, delay in items]
-        before = self._hooks("before_enqueue")
         for (message, _), delay in prepared:
-            for hook in before:
-                hook(self, message, delay)
+            self.emit_before("enqueue", message, delay)
         args: list = [self.namespace, len(prepared)]
         wakes: dict[str, list[str]] = {}
         for (message, data), _ in prepared:
@@ -233,12 +231,8 @@ class CompatRedisBroker(DefinedHooks, RedisBroker):
         for base, tokens in wakes.items():
             args += [f"{base}.wake", len(tokens), *tokens]
         self._enqueue_script(keys=[], args=args)
-        for hook in self._hooks("after_enqueue"):
-            for (message, _), delay in prepared:
-                try:
-                    hook(self, message, delay)
-                except Exception:  # as Dramatiq's emit_after: a failing after-hook is logged, not raised
-                    self.logger.critical("Unexpected failure in after_enqueue.", exc_info=True)
+        for (message, _), delay in prepared:
+            self.emit_after("enqueue", message, delay)
         return [message for (message, _), _ in prepared]
 
     # -- lanes -------------------------------------------------------------------------------------

@@ -26,7 +26,9 @@ class DefinedHooks:
 
     def _hooks(self, name: str) -> list:
         """The bound ``name`` hooks of the middleware that define one, in middleware order."""
-        cache = self.__dict__.setdefault("_hook_cache", {})
+        cache = self.__dict__.get("_hook_cache")
+        if cache is None:
+            cache = self._hook_cache = {}
         key = (name, len(self.middleware))
         hooks = cache.get(key)
         if hooks is None:

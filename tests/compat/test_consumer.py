@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 import pytest
 from dramatiq.message import Message
+from dramatiq.middleware import Middleware
 
 from compat.broker import CompatRedisBroker
 
@@ -69,3 +71,27 @@ def test_wake_list_is_bounded_and_an_idle_consumer_wakes_on_enqueue(broker):
     assert next(consumer) is None  # idle: blocked on the wake list until the enqueue
     assert time.monotonic() - started < 2.0  # woken, not the 5 s idle wait
     assert next(consumer).args == ("late",)
+
+
+def test_enqueue_runs_middleware_hooks_as_dramatiq_does(broker, caplog):
+    calls: list[tuple[str, str]] = []
+
+    class Hooks(Middleware):
+        def __init__(self, name: str, fail: bool = False) -> None:
+            self.name, self.fail = name, fail
+
+        def before_enqueue(self, broker, message, delay):
+            calls.append(("before", self.name))
+            if self.fail:
+                raise RuntimeError("hook bug")
+
+        def after_enqueue(self, broker, message, delay):
+            calls.append(("after", self.name))
+
+    broker.add_middleware(Hooks("a", fail=True))
+    broker.add_middleware(Hooks("b"))
+    with caplog.at_level(logging.CRITICAL):
+        broker.enqueue(Message(queue_name="q", actor_name="a", args=(), kwargs={}, options={}))
+    assert calls == [("before", "a"), ("before", "b"), ("after", "b"), ("after", "a")]
+    assert "Unexpected failure in before_enqueue" in caplog.text  # logged, and the message still went out
+    assert broker.client.llen(f"{broker.namespace}:q") == 1
