@@ -8,7 +8,6 @@ final: a late or duplicate write never moves a task backwards. Completion is pub
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -186,13 +185,24 @@ class RedisStore:
 
         ``result_json`` is the already-encoded result, spliced in so that a large result is encoded once.
         """
+        keys, args = self._state_write(task_id, meta, result_json, force)
+        return bool(self._set_state(keys=keys, args=args))
+
+    def _state_write(
+        self, task_id: str, meta: dict[str, Any], result_json: str | None, force: bool
+    ) -> tuple[list, list]:
+        """KEYS and ARGV of ``_WRITE_STATE`` (the start of both state scripts)."""
         status = meta["status"]
-        ready = "1" if status in READY else "0"
-        written = self._set_state(
-            keys=[self.meta_key(task_id), self.done_channel(task_id)],
-            args=[encode_meta(meta, result_json), self.expires_ms, "force" if force else "", ready, status],
+        return (
+            [self.meta_key(task_id), self.done_channel(task_id)],
+            [
+                encode_meta(meta, result_json),
+                self.expires_ms,
+                "force" if force else "",
+                "1" if status in READY else "0",
+                status,
+            ],
         )
-        return bool(written)
 
     def get_meta(self, task_id: str) -> dict[str, Any] | None:
         raw = self.client.get(self.meta_key(task_id))
@@ -232,52 +242,46 @@ class RedisStore:
             pubsub.close()
 
     # -- groups and chords -------------------------------------------------------------------------
+    def _group_key(self, group_id: str) -> str:
+        return f"{self.namespace}:group:{group_id}"
+
+    def _chord_keys(self, group_id: str) -> list[str]:
+        """The chord's barrier set (members done) and its fired flag (the one claimant)."""
+        return [f"{self.namespace}:chord:{group_id}:done", f"{self.namespace}:chord:{group_id}:fired"]
+
+    @property
+    def _chord_ttl(self) -> int:
+        return self.expires_ms or 86400000
+
     def save_group(self, group_id: str, value: Any) -> None:
-        self.client.set(
-            f"{self.namespace}:group:{group_id}", serialization.dumps(value), px=self.expires_ms or None
-        )
+        self.client.set(self._group_key(group_id), serialization.dumps(value), px=self.expires_ms or None)
 
     def restore_group(self, group_id: str) -> Any:
-        raw = self.client.get(f"{self.namespace}:group:{group_id}")
+        raw = self.client.get(self._group_key(group_id))
         return serialization.loads(raw) if raw else None
 
     def delete_group(self, group_id: str) -> None:
-        self.client.delete(f"{self.namespace}:group:{group_id}")
+        self.client.delete(self._group_key(group_id))
 
     def barrier(self, group_id: str, member: str, size: int, claimant: str) -> bool:
         """Record ``member`` as done; True for exactly one caller, once all ``size`` members are done."""
-        ttl = self.expires_ms or 86400000
-        return bool(
-            self._barrier(
-                keys=[f"{self.namespace}:chord:{group_id}:done", f"{self.namespace}:chord:{group_id}:fired"],
-                args=[member, size, ttl, claimant],
-            )
-        )
+        keys = self._chord_keys(group_id)
+        return bool(self._barrier(keys=keys, args=[member, size, self._chord_ttl, claimant]))
 
     def set_state_joining(
         self, task_id: str, meta: dict[str, Any], chord: dict[str, Any], *, result_json: str | None = None
     ) -> ChordHeader | None:
         """``set_state`` for a chord header member, and ``join_chord``, in one round trip."""
-        group_id, ns = chord["id"], self.namespace
+        keys, args = self._state_write(task_id, meta, result_json, force=False)
         out = self._set_state_join(
-            keys=[
-                self.meta_key(task_id),
-                self.done_channel(task_id),
-                f"{ns}:chord:{group_id}:done",
-                f"{ns}:chord:{group_id}:fired",
-                f"{ns}:group:{group_id}",
-            ],
+            keys=[*keys, *self._chord_keys(chord["id"]), self._group_key(chord["id"])],
             args=[
-                encode_meta(meta, result_json),
-                self.expires_ms,
-                "",
-                "1" if meta["status"] in READY else "0",
-                meta["status"],
+                *args,
                 member_key(chord, task_id),
                 chord["size"],
-                self.expires_ms or 86400000,
+                self._chord_ttl,
                 task_id,
-                f"{ns}:meta:",
+                self.meta_key(""),
             ],
         )
         if not out[0]:
@@ -290,8 +294,8 @@ class RedisStore:
 
     def claim(self, group_id: str, claimant: str) -> bool:
         """Claim a chord's outcome without waiting for the barrier (a header member failed)."""
-        ttl = self.expires_ms or 86400000
-        return bool(self.client.set(f"{self.namespace}:chord:{group_id}:fired", claimant, nx=True, px=ttl))
+        fired = self._chord_keys(group_id)[1]
+        return bool(self.client.set(fired, claimant, nx=True, px=self._chord_ttl))
 
     # -- revocation --------------------------------------------------------------------------------
     def revoke(self, task_ids: Iterable[str]) -> None:
@@ -322,99 +326,13 @@ def _await_subscriptions(pubsub: Any, count: int, deadline: float | None) -> Non
             confirmed = max(confirmed, int(message["data"]))
 
 
-class MemoryStore:
-    """In-process store for ``cache+memory://`` and tests without Redis; same semantics as RedisStore."""
-
-    enabled = True
-
-    def __init__(self) -> None:
-        self.records: dict[str, str] = {}
-        self.groups: dict[str, str] = {}
-        self.barriers: dict[str, set[str]] = {}
-        self.claims: set[str] = set()
-        self.revoked: dict[str, float] = {}
-        self.changed = threading.Condition()
-
-    def set_state(
-        self, task_id: str, meta: dict[str, Any], *, force: bool = False, result_json: str | None = None
-    ) -> bool:
-        with self.changed:
-            current = self.records.get(task_id)
-            if current and not force and serialization.loads(current)["status"] in READY:
-                return False
-            self.records[task_id] = encode_meta(meta, result_json)
-            self.changed.notify_all()
-            return True
-
-    def get_meta(self, task_id: str) -> dict[str, Any] | None:
-        raw = self.records.get(task_id)
-        return serialization.loads(raw) if raw else None
-
-    def get_many(self, task_ids: list[str]) -> list[dict[str, Any] | None]:
-        return [self.get_meta(task_id) for task_id in task_ids]
-
-    def forget(self, task_id: str) -> None:
-        self.records.pop(task_id, None)
-
-    def wait(
-        self, task_ids: list[str], timeout: float | None = None, interval: float = 1.0
-    ) -> list[dict[str, Any]]:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self.changed:
-            while True:
-                metas = self.get_many(task_ids)
-                if all(meta and meta["status"] in READY for meta in metas):
-                    return metas  # type: ignore[return-value]
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise TimeoutError("The operation timed out.")
-                self.changed.wait(remaining if remaining is not None else interval)
-
-    def save_group(self, group_id: str, value: Any) -> None:
-        self.groups[group_id] = serialization.dumps(value)
-
-    def restore_group(self, group_id: str) -> Any:
-        raw = self.groups.get(group_id)
-        return serialization.loads(raw) if raw else None
-
-    def delete_group(self, group_id: str) -> None:
-        self.groups.pop(group_id, None)
-
-    def barrier(self, group_id: str, member: str, size: int, claimant: str) -> bool:
-        with self.changed:
-            done = self.barriers.setdefault(group_id, set())
-            done.add(member)
-            if len(done) >= size and group_id not in self.claims:
-                self.claims.add(group_id)
-                return True
-            return False
-
-    def set_state_joining(
-        self, task_id: str, meta: dict[str, Any], chord: dict[str, Any], *, result_json: str | None = None
-    ) -> ChordHeader | None:
-        self.set_state(task_id, meta, result_json=result_json)
-        return join_chord(self, chord, task_id)
-
-    def claim(self, group_id: str, claimant: str) -> bool:
-        with self.changed:
-            if group_id in self.claims:
-                return False
-            self.claims.add(group_id)
-            return True
-
-    def revoke(self, task_ids: Iterable[str]) -> None:
-        for task_id in task_ids:
-            self.revoked[task_id] = time.time()
-
-    def revoked_since(self, since: float) -> list[str]:
-        return [task_id for task_id, when in self.revoked.items() if when > since]
-
-
 def store_from_url(url: str | None, *, namespace: str, expires: float | None) -> Any:
     """Pick the store for a ``result_backend`` URL."""
     if not url:
         return DisabledStore()
     if url.startswith(("cache+memory://", "memory://")):
+        from .memory_store import MemoryStore
+
         return MemoryStore()
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisStore(url, namespace=namespace, expires=expires)

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from compat.backend import MemoryStore, RedisStore
+from compat.backend import RedisStore
+from compat.memory_store import MemoryStore
 
 
 @pytest.fixture(params=["redis", "memory"])
