@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,15 @@ def assert_no_swallowed_errors(log: Path) -> None:
     assert not critical, "\n".join(critical)
 
 
+def session_worker(env: dict, module: str, tmp_path_factory) -> Iterator[subprocess.Popen]:
+    """Body of a session-scoped worker fixture: start ``module``'s worker, then stop it and check its log."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    proc = start_worker(env, module, log=log)
+    yield proc
+    stop_worker(proc)
+    assert_no_swallowed_errors(log)
+
+
 @pytest.fixture(autouse=True)
 def explicit_broker_urls(monkeypatch):
     """Like Celery, compat lets env CELERY_BROKER_URL/CELERY_RESULT_BACKEND override an app's URLs; these
@@ -110,8 +120,4 @@ def tasks(worker_env):
 @pytest.fixture(scope="session")
 def worker(worker_env, tasks, tmp_path_factory):
     """One worker process (4 threads) for the session's integration tests."""
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    proc = start_worker(worker_env, "tests.compat.worker_app", log=log)
-    yield proc
-    stop_worker(proc)
-    assert_no_swallowed_errors(log)
+    yield from session_worker(worker_env, "tests.compat.worker_app", tmp_path_factory)

@@ -6,13 +6,12 @@ import importlib
 import os
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import redis
 
 import compat.app
-from tests.compat.conftest import ROOT, assert_no_swallowed_errors, start_worker, stop_worker
+from tests.compat.conftest import ROOT, session_worker
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +41,7 @@ def ops_tasks(ops_env):
 @pytest.fixture(scope="session")
 def ops_worker(ops_env, ops_tasks, tmp_path_factory):
     """One worker process (4 threads) on the ``default`` and ``slow`` queues."""
-    log: Path = tmp_path_factory.mktemp("ops-worker") / "worker.log"
-    proc = start_worker(ops_env, "tests.ops.ops_app", log=log)
-    yield proc
-    stop_worker(proc)
-    assert_no_swallowed_errors(log)
+    yield from session_worker(ops_env, "tests.ops.ops_app", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
