@@ -32,10 +32,13 @@ from dramatiq.message import Message
 
 from .exceptions import EncodeError
 from .hooks import DefinedHooks
+from .inbound import problem
 from .outage import tracker
 
 WAKE_TOKENS_KEPT = 16
 FETCH_BATCH_LIMIT = 1000
+#: Longest text of a message in a worker's log lines (``Failed to process message ...``).
+LOGGED_CHARS = 1000
 
 #: Enqueue a batch in one call, in Dramatiq's layout (``<ns>:<list>.msgs`` hash + ``<ns>:<list>`` list), then
 #: push the wake tokens: consumers never see part of a batch, and ``delay()`` costs one round trip, like
@@ -104,6 +107,24 @@ class FieldsProxy(MessageProxy):
         self.message_id = message.message_id
         self.message_timestamp = message.message_timestamp
 
+    def __str__(self) -> str:
+        """The message as Dramatiq logs it, cut to ``LOGGED_CHARS``: one huge argument must not write
+        megabytes per log line."""
+        text = str(self._message)
+        if len(text) <= LOGGED_CHARS:
+            return text
+        return f"{text[:LOGGED_CHARS]}... [{len(text) - LOGGED_CHARS} more characters]"
+
+
+def check_size(task_name: str, size: int, limit: int) -> None:
+    """Refuse, at the call site, a message too big to be a good idea on any broker."""
+    if size > limit:
+        raise EncodeError(
+            f"{task_name}: the message is {size:,} bytes, over the limit of {limit:,} bytes "
+            "(task_message_max_bytes): pass a reference to the data (a database id, a file path) "
+            "instead of the data itself, or raise the limit"
+        )
+
 
 def lane_for(priority: int | None, steps: Sequence[int]) -> str:
     """The lane for ``priority``: ``''`` (the queue itself) for the top step, else ``'p<step>'``."""
@@ -126,12 +147,18 @@ class CompatRedisBroker(DefinedHooks, RedisBroker):
     """RedisBroker with wake tokens, ``enqueue_many`` in one round trip, and priority lanes."""
 
     def __init__(
-        self, *, idle_wait: float = 2.0, undecodable: Callable[[bytes], None] | None = None, **kwargs
+        self,
+        *,
+        idle_wait: float = 2.0,
+        unfit: Callable[[str, bytes, str], None] | None = None,
+        max_message_bytes: int = 0,
+        **kwargs,
     ) -> None:
         kwargs.setdefault("maintenance_chance", 0)  # compat.maintenance runs it on a clock instead
         super().__init__(**kwargs)
         self.idle_wait = idle_wait
-        self.undecodable = undecodable
+        self.unfit = unfit
+        self.max_message_bytes = max_message_bytes
         self.known_lanes: set[tuple[str, str]] = set()
         self.consumers_by_queue: dict[str, _LaneConsumer] = {}
         self._enqueue_script = self.client.register_script(_ENQUEUE)
@@ -199,6 +226,8 @@ class CompatRedisBroker(DefinedHooks, RedisBroker):
             data = message.encode()
         except TypeError as exc:
             raise EncodeError(f"{message.actor_name}: message cannot be encoded as JSON: {exc}") from exc
+        if self.max_message_bytes:
+            check_size(message.actor_name, len(data), self.max_message_bytes)
         return message, data
 
     def enqueue(self, message: Message, *, delay: int | None = None) -> Message:
@@ -277,6 +306,7 @@ class _LaneConsumer(_RedisConsumer):
         self.slots_freed = threading.Event()
         self.waiting_for_slots = False
         self.waited = False
+        self.lane_of_list: dict[str, str] = {}
 
     def _refresh_lanes(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -341,6 +371,7 @@ class _LaneConsumer(_RedisConsumer):
             if len(fetched) >= wanted:
                 break
             name = lane_queue(self.queue_name, lane)
+            self.lane_of_list[name] = lane
             fetched.extend((name, rid, data) for rid, data in self.broker.fetch(name, wanted - len(fetched)))
         return fetched
 
@@ -359,26 +390,49 @@ class _LaneConsumer(_RedisConsumer):
                 self.broker.do_requeue(list_name, *set(rids))
         previous.message_cache = []
 
-    def _discard(self, list_name: str, rid: str, data: bytes | None) -> None:
-        """Drop a message that cannot be processed: dead-letter its raw body, then acknowledge it."""
+    def _discard(self, list_name: str, rid: str, data: bytes | None, reason: str) -> None:
+        """Drop a message that cannot be run: dead-letter its raw body with ``reason``, then ack it."""
         self.logger.error(
-            "Message %s on %r cannot be decoded; moving it to the dead letters.", rid, list_name
+            "Message %s on %r cannot be run (%s); moving it to the dead letters.", rid, list_name, reason
         )
-        if data is not None and self.broker.undecodable is not None:
-            self.broker.undecodable(data)
+        if data is not None and self.broker.unfit is not None:
+            self.broker.unfit(rid, data, reason)
         self.broker.do_ack(list_name, rid)
+
+    def _checked(self, list_name: str, rid: str, data: bytes | None) -> Message | None:
+        """The message stored under ``rid``, or None (after dead-lettering it) when it cannot be run.
+
+        The id it was fetched under and the lane it was fetched from are the truth about where it lives,
+        whatever its options say: acks and requeues use them.
+        """
+        if data is None:  # an id without a body: acknowledged meanwhile, or pushed twice
+            self.logger.warning("Message id %s on %r has no body; dropping the id.", rid, list_name)
+            self.broker.do_ack(list_name, rid)
+            return None
+        try:
+            message = Message.decode(data)
+        except DecodeError:
+            self._discard(list_name, rid, data, "undecodable: the message body is not a valid message")
+            return None
+        reason = problem(message, self.queue_name, self.broker.actors)
+        if reason is not None:
+            self._discard(list_name, rid, data, f"malformed: {reason}")
+            return None
+        message.options["redis_message_id"] = rid
+        lane = self.lane_of_list.get(list_name, "")
+        if lane:
+            message.options["lane"] = lane
+        else:
+            message.options.pop("lane", None)
+        return message
 
     def __next__(self):
         try:
             while True:
                 if self.message_cache:
                     list_name, rid, data = self.message_cache.pop(0)
-                    try:
-                        message = Message.decode(data) if data is not None else None
-                    except DecodeError:
-                        message = None
+                    message = self._checked(list_name, rid, data)
                     if message is None:
-                        self._discard(list_name, rid, data)
                         continue
                     self.queued_message_ids.add(message.message_id)
                     eta = message.options.get("eta")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import traceback as tb
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,9 @@ import redis
 from dramatiq.message import Message
 
 from . import serialization
+
+#: How much of a body that cannot be run a dead-letter record keeps.
+RAW_KEPT_BYTES = 64 * 1024
 
 REQUEUE_DROPPED_OPTIONS = ("retries", "eta", "eta_iso", "redis_message_id", "traceback", "requeue_timestamp")
 
@@ -35,12 +39,22 @@ def build_record(
     exception: BaseException | None = None,
     traceback_text: str | None = None,
     raw: bytes | None = None,
+    raw_id: str | None = None,
 ) -> dict[str, Any]:
-    """A dead-letter record for ``message`` (a Dramatiq message or proxy; None when it cannot be decoded)."""
+    """A dead-letter record for ``message`` (a Dramatiq message or proxy).
+
+    ``message`` is None for a body that cannot be run as it is (undecodable or malformed): the record
+    then keeps the raw body (its first ``RAW_KEPT_BYTES``) under an id of its own, derived from
+    ``raw_id`` (the id it was stored under in the queue), so that a crafted body can never replace the
+    record of a real task.
+    """
     now = time.time() * 1000
     if message is None:
+        text = raw.decode("utf-8", "replace") if raw else None
+        if text is not None and len(text) > RAW_KEPT_BYTES:
+            text = text[:RAW_KEPT_BYTES] + f"... [{len(text) - RAW_KEPT_BYTES} more characters]"
         return {
-            "id": f"undecodable-{int(now)}-{id(raw)}",
+            "id": f"unrunnable-{raw_id or uuid.uuid4().hex}",
             "task": None,
             "args": [],
             "kwargs": {},
@@ -51,7 +65,7 @@ def build_record(
             "reason": reason,
             "failed_at": _iso(now),
             "enqueued_at": None,
-            "message": raw.decode("utf-8", "replace") if raw else None,
+            "message": text,
         }
     if exception is not None and traceback_text is None:
         traceback_text = "".join(tb.format_exception(type(exception), exception, exception.__traceback__))

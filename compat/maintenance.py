@@ -1,17 +1,35 @@
-"""Broker maintenance that runs on a clock, not on a dice roll.
+"""Broker maintenance that runs on a clock, not on a dice roll, and finds dead workers in seconds.
 
 Stock Dramatiq gives a dead worker's unacked messages back only during maintenance that runs on a random
-0.1% of broker calls, which can take hours on an idle system. Here every worker process runs it every
-``broker_maintenance_interval`` seconds: workers whose heartbeat is older than
-``broker_heartbeat_timeout`` are dead, and the messages they held go back to their queues. Each time a
-message comes back this way its redelivery count grows; past ``worker_max_redeliveries`` it is a poison
-message (it kills whatever runs it) and goes to the dead-letter store instead. Dead letters past their
-retention are pruned, and the process refreshes its own heartbeat even when all its consumers are busy.
+0.1% of broker calls, which can take hours on an idle system. Here every worker process runs a pass every
+``broker_maintenance_interval`` seconds (2), one Redis call when there is nothing to do: it refreshes its
+own heartbeat and learns which workers are dead, two ways:
+
+- a worker process on this same host (same boot and PID namespace) whose PID no longer exists is dead
+  for certain, at once: a SIGKILL, an OOM kill or a segfault is recovered at the next pass;
+- any other worker is dead when its heartbeat is older than ``broker_heartbeat_timeout`` (10 s): a host
+  that vanished. Right after a Redis outage every worker looks dead that way (nobody could heartbeat),
+  so a process only judges others by their heartbeats while it has been connected for a whole timeout
+  and the Redis server has been up that long.
+
+The messages a dead worker held go back to their queues, with a wake token so idle consumers start them
+at once. Each time a message comes back this way its redelivery count grows; past
+``worker_max_redeliveries`` it is a poison message (it kills whatever runs it) and goes to the
+dead-letter store instead. Dead letters past their retention are pruned once a minute.
+
+The same thread watches the worker's own threads: Dramatiq lets a worker or consumer thread die on an
+unexpected error while the process keeps heartbeating, which would hold that thread's message forever
+and quietly shrink the worker. A dead thread makes the process stop (SIGTERM to itself: running tasks
+finish, prefetched messages are requeued), so its supervisor replaces it and the message is recovered.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
+import socket
 import threading
 import time
 from typing import Any
@@ -23,9 +41,21 @@ from .outage import install_filter, tracker
 
 logger = logging.getLogger("compat.maintenance")
 
+PRUNE_SECONDS = 60.0
+
+#: One pass: refresh this worker's heartbeat, return the workers whose heartbeat is older than the cutoff
+#: and the PIDs of the workers registered on this host (a host's entry outlives it by a day at most).
+#: KEYS: heartbeats, this host's workers. ARGV: broker id, now (ms), cutoff (ms).
+_PASS = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], 86400000)
+return {redis.call('ZRANGEBYSCORE', KEYS[1], 0, ARGV[3]), redis.call('HGETALL', KEYS[2])}
+"""
+
 _RECOVER = """
 local ids = redis.call('SMEMBERS', KEYS[1])
 local poisoned = {}
+local requeued = 0
 local limit = tonumber(ARGV[1])
 for _, id in ipairs(ids) do
   local data = redis.call('HGET', KEYS[3], id)
@@ -37,75 +67,196 @@ for _, id in ipairs(ids) do
       table.insert(poisoned, count)
     else
       redis.call('RPUSH', KEYS[2], id)
+      requeued = requeued + 1
     end
   end
 end
 redis.call('DEL', KEYS[1])
 redis.call('PEXPIRE', KEYS[4], ARGV[2])
+if requeued > 0 and redis.call('LLEN', KEYS[5]) < tonumber(ARGV[3]) then
+  redis.call('LPUSH', KEYS[5], '-')
+end
 return poisoned
 """
 
 
+def host_identity() -> str:
+    """This host and PID namespace: processes with the same identity can check each other's PIDs.
+
+    Empty where it cannot be told (no /proc): such workers are judged by their heartbeats only.
+    """
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as boot:
+            boot_id = boot.read().strip()
+        return f"{socket.gethostname()}|{boot_id}|{os.readlink('/proc/self/ns/pid')}"
+    except OSError:
+        return ""
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this PID exists here (one we may not signal still exists)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Maintenance(Middleware):
-    """Starts the maintenance thread in each worker process."""
+    """Starts the maintenance thread in each worker process and registers the process on its host."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
+        self.worker: Any = None
 
     def after_worker_boot(self, broker, worker):
         install_filter()
         if getattr(broker, "client", None) is None:
             return
+        self.worker = worker
         self.stopping.clear()
+        state = PassState(host_identity())
+        try:
+            register(broker, state.identity)
+            state.registered = True
+        except Exception:
+            tracker.failed()  # the first pass registers once Redis answers
         self.thread = threading.Thread(
-            target=self._run, args=(broker,), name="compat-maintenance", daemon=True
+            target=self._run, args=(broker, state), name="compat-maintenance", daemon=True
         )
         self.thread.start()
 
     def before_worker_shutdown(self, broker, worker):
         self.stopping.set()
 
-    def _run(self, broker: Any) -> None:
+    def after_worker_shutdown(self, broker, worker):
+        """A worker that stopped cleanly has requeued what it held: it leaves no heartbeat to judge."""
+        if getattr(broker, "client", None) is None:
+            return
+        try:
+            unregister(broker, broker.broker_id, host_identity())
+        except Exception:
+            logger.debug("could not unregister worker %s", broker.broker_id, exc_info=True)
+
+    def _run(self, broker: Any, state: PassState) -> None:
         interval = float(self.app.conf.broker_maintenance_interval)
-        connected_since: float | None = None
         while not self.stopping.wait(interval):
+            if self._threads_died():
+                return
             try:
-                # Right after an outage every worker looks dead (nobody could heartbeat): only judge others
-                # once this process itself has been connected for a whole heartbeat timeout.
-                trusted = connected_since is not None and (
-                    time.monotonic() - connected_since >= float(self.app.conf.broker_heartbeat_timeout)
-                )
-                run_maintenance(self.app, broker, recover=trusted)
-                if connected_since is None:
-                    connected_since = time.monotonic()
+                run_maintenance(self.app, broker, state=state)
             except Exception:
                 tracker.failed()
-                connected_since = None
+                state.failed()
+
+    def _threads_died(self) -> bool:
+        """Stop this process (once) if one of its worker or consumer threads has died."""
+        worker = self.worker
+        if worker is None or self.stopping.is_set():
+            return False
+        threads = [*getattr(worker, "workers", ()), *getattr(worker, "consumers", {}).values()]
+        # A thread that stopped on request has running=False; one that died on an exception has not.
+        dead = [t.name for t in threads if getattr(t, "running", True) and not t.is_alive()]
+        if not dead:
+            return False
+        logger.critical(
+            "worker thread(s) %s died; stopping this process so that it is replaced and its messages "
+            "are recovered",
+            ", ".join(dead),
+        )
+        self.stopping.set()
+        os.kill(os.getpid(), signal.SIGTERM)
+        return True
 
 
-def run_maintenance(app: Any, broker: Any, recover: bool = True) -> dict[str, int]:
-    """One maintenance pass; returns counts of what it did."""
+class PassState:
+    """What one maintenance thread remembers between passes."""
+
+    def __init__(self, identity: str) -> None:
+        self.identity = identity
+        self.failed_at: float | None = None  # monotonic time of the last failed pass
+        self.registered = False
+        self.pruned_at = 0.0
+
+    def failed(self) -> None:
+        self.failed_at = time.monotonic()
+        self.registered = False
+
+    def connected_long_enough(self, timeout: float) -> bool:
+        return self.failed_at is None or time.monotonic() - self.failed_at >= timeout
+
+
+def _host_key(broker: Any, identity: str) -> str:
+    return f"{broker.namespace}:__hosts__:{identity}"
+
+
+def register(broker: Any, identity: str) -> None:
+    """Record this worker process's PID under its host identity (and in the heartbeats)."""
+    with broker.client.pipeline(transaction=False) as pipe:
+        pipe.zadd(f"{broker.namespace}:__heartbeats__", {broker.broker_id: int(time.time() * 1000)})
+        if identity:
+            pipe.hset(_host_key(broker, identity), broker.broker_id, json.dumps({"pid": os.getpid()}))
+        pipe.execute()
+
+
+def unregister(broker: Any, worker_id: str, identity: str) -> None:
+    """Forget a worker: its heartbeat and its entry under ``identity``."""
+    with broker.client.pipeline(transaction=False) as pipe:
+        pipe.zrem(f"{broker.namespace}:__heartbeats__", worker_id)
+        if identity:
+            pipe.hdel(_host_key(broker, identity), worker_id)
+        pipe.execute()
+
+
+def _redis_up_for(client: Any, seconds: float) -> bool:
+    try:
+        return float(client.info("server").get("uptime_in_seconds", 0)) >= seconds
+    except Exception:
+        return False
+
+
+def run_maintenance(
+    app: Any, broker: Any, recover: bool = True, state: PassState | None = None
+) -> dict[str, int]:
+    """One maintenance pass; returns counts of what it did.
+
+    Parameters:
+      recover: False only refreshes the heartbeat (and prunes): no worker is judged dead.
+      state: the calling thread's memory of earlier passes; None for a one-off pass, which trusts
+        heartbeats as they are.
+    """
     client = broker.client
+    identity = state.identity if state is not None else host_identity()
+    if state is not None and not state.registered:
+        register(broker, identity)
+        state.registered = True
     now = int(time.time() * 1000)
-    heartbeats = f"{broker.namespace}:__heartbeats__"
-    client.zadd(heartbeats, {broker.broker_id: now})
-    timeout_ms = int(float(app.conf.broker_heartbeat_timeout) * 1000)
-    dead = client.zrangebyscore(heartbeats, 0, now - timeout_ms) if recover else []
+    timeout = float(app.conf.broker_heartbeat_timeout)
+    stale, here = broker_pass(broker, identity, now, now - int(timeout * 1000))
+    dead = {worker for worker, pid in here.items() if worker != broker.broker_id and not pid_alive(pid)}
+    stale -= {broker.broker_id}
+    trusted = state is None or (state.connected_long_enough(timeout) and _redis_up_for(client, timeout))
+    if stale and trusted:
+        dead |= stale
     done = {"dead_workers": 0, "requeued": 0, "poisoned": 0, "pruned": 0}
-    for worker_id in dead:
-        worker_id = worker_id.decode()
+    for worker_id in sorted(dead) if recover else ():
         requeued, poisoned = recover_worker(app, broker, worker_id)
         done["dead_workers"] += 1
         done["requeued"] += requeued
         done["poisoned"] += poisoned
-        client.zrem(heartbeats, worker_id)
-    from .deadletters import store_for
+        unregister(broker, worker_id, identity)
+    if state is None or time.monotonic() - state.pruned_at >= PRUNE_SECONDS:
+        from .deadletters import store_for
 
-    store = store_for(app)
-    if store is not None:
-        done["pruned"] = store.prune()
+        store = store_for(app)
+        if store is not None:
+            done["pruned"] = store.prune()
+        if state is not None:
+            state.pruned_at = time.monotonic()
     if done["dead_workers"]:
         logger.warning(
             "recovered %(requeued)d messages and %(poisoned)d poison messages from "
@@ -115,8 +266,37 @@ def run_maintenance(app: Any, broker: Any, recover: bool = True) -> dict[str, in
     return done
 
 
+def broker_pass(broker: Any, identity: str, now: int, cutoff: int) -> tuple[set[str], dict[str, int]]:
+    """Refresh this worker's heartbeat; the workers with heartbeats older than ``cutoff``, and the PIDs of
+    the workers registered under ``identity``."""
+    script = broker.__dict__.get("_compat_pass_script")
+    if script is None:
+        script = broker._compat_pass_script = broker.client.register_script(_PASS)
+    keys = [f"{broker.namespace}:__heartbeats__", _host_key(broker, identity or "-")]
+    stale, flat = script(keys=keys, args=[broker.broker_id, now, cutoff])
+    here: dict[str, int] = {}
+    for worker_id, entry in zip(flat[::2], flat[1::2], strict=True):
+        try:
+            here[worker_id.decode()] = int(json.loads(entry)["pid"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return {worker_id.decode() for worker_id in stale}, here
+
+
+def _wake_key(broker: Any, list_name: str) -> str:
+    """The wake list of the consumer that reads ``list_name`` (a queue, a lane ``q.p3``, or a delay queue)."""
+    delayed = list_name.endswith(".DQ")
+    base = list_name.removesuffix(".DQ")
+    head, _, tail = base.rpartition(".")
+    if head and tail[:1] == "p" and tail[1:].isdigit():
+        base = head
+    return f"{broker.namespace}:{base}{'.DQ' if delayed else ''}.wake"
+
+
 def recover_worker(app: Any, broker: Any, worker_id: str) -> tuple[int, int]:
     """Give a dead worker's held messages back to their queues; bury the ones that keep killing workers."""
+    from .broker import WAKE_TOKENS_KEPT
+
     client = broker.client
     namespace = broker.namespace
     prefix = f"{namespace}:__acks__.{worker_id}."
@@ -128,8 +308,14 @@ def recover_worker(app: Any, broker: Any, worker_id: str) -> tuple[int, int]:
         delayed = queue.endswith(".DQ")
         held = client.scard(key)
         result = script(
-            keys=[key, f"{namespace}:{queue}", f"{namespace}:{queue}.msgs", f"{namespace}:__redeliveries__"],
-            args=[-1 if delayed else limit, 7 * 86400 * 1000],
+            keys=[
+                key,
+                f"{namespace}:{queue}",
+                f"{namespace}:{queue}.msgs",
+                f"{namespace}:__redeliveries__",
+                _wake_key(broker, queue),
+            ],
+            args=[-1 if delayed else limit, 7 * 86400 * 1000, WAKE_TOKENS_KEPT],
         )
         for data, count in zip(result[::2], result[1::2], strict=True):
             bury_raw(app, data, f"poison: its worker died on each of {int(count)} deliveries")
@@ -138,18 +324,25 @@ def recover_worker(app: Any, broker: Any, worker_id: str) -> tuple[int, int]:
     return requeued, poisoned
 
 
-def bury_raw(app: Any, data: bytes, reason: str) -> None:
-    """Dead-letter a raw message taken off a queue (a poison message, or one that cannot be decoded)."""
+def bury_raw(app: Any, data: bytes, reason: str, *, raw_id: str | None = None, runnable: bool = True) -> None:
+    """Dead-letter a raw message taken off a queue.
+
+    ``runnable`` bodies (a poison message: valid, but its worker died each time) are recorded as the task
+    they are, and the task's state becomes FAILURE. Other bodies (undecodable or malformed) are kept raw
+    under an id of their own: their fields are not trusted, not even their task id.
+    """
     from .alerts import alert_dead_letter
     from .deadletters import build_record, store_for
     from .exceptions import WorkerLostError
 
     store = store_for(app)
-    try:
-        message = Message.decode(data)
-    except Exception:
-        message = None
-    record = build_record(message, reason=reason, exception=WorkerLostError(reason), raw=data)
+    message = None
+    if runnable:
+        try:
+            message = Message.decode(data)
+        except Exception:
+            message = None
+    record = build_record(message, reason=reason, exception=WorkerLostError(reason), raw=data, raw_id=raw_id)
     record["traceback"] = None
     if store is not None:
         store.add(record)

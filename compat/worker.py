@@ -21,7 +21,7 @@ from dramatiq.middleware import (
 )
 
 from . import serialization
-from .broker import CompatRedisBroker
+from .broker import CompatRedisBroker, check_size
 from .exceptions import ImproperlyConfigured
 from .hooks import DefinedHooks
 from .maintenance import Maintenance, bury_raw
@@ -77,15 +77,24 @@ class _FacadeResultsNotice(logging.Filter):
         self.broker = broker
 
     def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if "returned a value that is not None" not in text:
+        # Only that warning is formatted here: formatting other records (a message with malformed fields)
+        # may raise, and an exception in a filter would kill the worker thread that logs.
+        if "returned a value that is not None" not in str(record.msg):
             return True
+        text = record.getMessage()
         name = text.split("'", 2)[1] if text.count("'") >= 2 else ""
         return not isinstance(self.broker.actors.get(name), Task)
 
 
 class CompatStubBroker(DefinedHooks, StubBroker):
     """In-memory broker for ``memory://``; ``enqueue_many`` simply loops."""
+
+    max_message_bytes = 0
+
+    def enqueue(self, message, *, delay=None):
+        if self.max_message_bytes:
+            check_size(message.actor_name, len(message.encode()), self.max_message_bytes)
+        return super().enqueue(message, delay=delay)
 
     def enqueue_many(self, items, *, owned=False):
         return [self.enqueue(message, delay=delay) for message, delay in items]
@@ -98,6 +107,7 @@ def make_broker(app: Any) -> dramatiq.Broker:
     middleware = facade_middleware(app)
     if url.startswith("memory://"):
         broker: dramatiq.Broker = CompatStubBroker(middleware=middleware)
+        broker.max_message_bytes = int(app.conf.task_message_max_bytes or 0)
     elif url.startswith(("redis://", "rediss://", "unix://")):
         broker = CompatRedisBroker(
             url=url,
@@ -105,9 +115,8 @@ def make_broker(app: Any) -> dramatiq.Broker:
             namespace=app.conf.broker_namespace,
             idle_wait=float(app.conf.worker_idle_wait),
             heartbeat_timeout=int(float(app.conf.broker_heartbeat_timeout) * 1000),
-            undecodable=lambda data: bury_raw(
-                app, data, "undecodable: the message body is not a valid message"
-            ),
+            max_message_bytes=int(app.conf.task_message_max_bytes or 0),
+            unfit=lambda rid, data, reason: bury_raw(app, data, reason, raw_id=rid, runnable=False),
         )
     else:
         raise ImproperlyConfigured(

@@ -1,8 +1,9 @@
 """Keeps every facade task that failed for good in the dead-letter store, and raises an alert.
 
 "For good" means: an exception that is not a retry (retries exhausted end the same way), a hard time
-limit, a message for a task this worker does not know (``NotRegistered``), or a poison message (found by
-the broker maintenance). The message itself is then acknowledged: the store is its one resting place.
+limit, a message for a task this worker does not know (``NotRegistered``), a message Dramatiq's own
+middleware rejected (``max_age``), or a poison message (found by the broker maintenance). The message
+itself is then acknowledged: the store is its one resting place.
 """
 
 from __future__ import annotations
@@ -62,3 +63,7 @@ class DeadLetters(Middleware):
         error = getattr(message, "_exception", None)
         if isinstance(error, ActorNotFound):
             self.bury(message, "not-registered", NotRegistered(message.actor_name))
+        elif is_facade_task(broker, message) is not None:
+            # A facade task is only rejected by Dramatiq's own middleware (AgeLimit's ``max_age``), which
+            # would leave it in Dramatiq's .XQ, where nobody looks for a Celery task.
+            self.bury(message, f"skipped: {error}" if error else "rejected by the broker", error)

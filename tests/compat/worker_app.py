@@ -187,3 +187,13 @@ def limited(n):
 def chord_body(values, index, key):
     app.backend.client.rpush(key, json.dumps([index, values]))
     return index
+
+
+@app.task
+def fuzz_target(*args, **kwargs):
+    """Accepts any arguments and records that it ran (by the Redis id of its message), for the
+    hostile-message tests."""
+    from dramatiq.middleware import CurrentMessage
+
+    rid = CurrentMessage.get_current_message().options["redis_message_id"]
+    app.backend.client.sadd(f"{app.conf.broker_namespace}:fuzz:ran", rid)
