@@ -144,7 +144,7 @@ class Maintenance(Middleware):
 
     def _run(self, broker: Any, state: PassState) -> None:
         interval = float(self.app.conf.broker_maintenance_interval)
-        while not self.stopping.wait(interval):
+        while True:  # the first pass at once: a worker that died while this one was starting is found now
             if self._threads_died():
                 return
             try:
@@ -152,6 +152,8 @@ class Maintenance(Middleware):
             except Exception:
                 tracker.failed()
                 state.failed()
+            if self.stopping.wait(interval):
+                return
 
     def _threads_died(self) -> bool:
         """Stop this process (once) if one of its worker or consumer threads has died."""

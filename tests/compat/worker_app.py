@@ -197,3 +197,19 @@ def fuzz_target(*args, **kwargs):
 
     rid = CurrentMessage.get_current_message().options["redis_message_id"]
     app.backend.client.sadd(f"{app.conf.broker_namespace}:fuzz:ran", rid)
+
+
+@app.task
+def kill_worker_thread(key):
+    """Ends the worker thread that runs it once it is back waiting for work, as an unexpected error in
+    Dramatiq's thread loop would (an asynchronous SystemExit in that thread)."""
+    import ctypes
+    import threading
+
+    thread_id = threading.get_ident()
+    app.backend.client.rpush(key, os.getpid())
+
+    def inject():
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(SystemExit))
+
+    threading.Timer(0.2, inject).start()

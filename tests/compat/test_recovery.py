@@ -1,0 +1,135 @@
+"""Crash recovery on the default settings: a SIGKILLed worker's message runs again within 15 s, whether
+its host is still there (its PID is checked) or gone (its heartbeat times out). And a worker whose thread
+died is replaced instead of silently running short. Real Redis, real supervised worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from compat.config import DEFAULTS
+from tests.compat.conftest import ROOT, start_worker, stop_worker
+
+RECOVERY_BOUND = 15.0
+
+
+@pytest.fixture
+def default_env(worker_env, tasks):
+    """The worker app on the facade's default heartbeat settings, on a queue only these tests use."""
+    return {
+        **worker_env,
+        "COMPAT_TEST_EXTRA_QUEUES": "recovery",
+        "COMPAT_TEST_HEARTBEAT_TIMEOUT": str(DEFAULTS["broker_heartbeat_timeout"]),
+        "COMPAT_TEST_MAINTENANCE_INTERVAL": str(DEFAULTS["broker_maintenance_interval"]),
+    }
+
+
+def supervised(env: dict, log, processes: int = 2) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "compat.supervisor", "tests.compat.worker_app"]
+    argv += ["-p", str(processes), "-t", "2", "-Q", "recovery"]
+    return subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_sigkilled_worker_on_this_host_is_recovered_within_15_s(
+    tasks, default_env, redis_client, tmp_path
+):
+    key = f"{default_env['COMPAT_TEST_NS']}:recovery:{uuid.uuid4().hex}"
+    with open(tmp_path / "group.log", "wb") as log:
+        group = supervised(default_env, log)
+        try:
+            time.sleep(3)  # let the group boot
+            result = tasks.slow_once.apply_async((key, 1.0), queue="recovery")
+            victim = int(wait_for(lambda: redis_client.lindex(key + ":started", 0), 20, "the task to start"))
+            killed_at = time.monotonic()
+            os.kill(victim, signal.SIGKILL)
+            rerun_by = result.get(timeout=60)
+            recovered_in = time.monotonic() - killed_at
+        finally:
+            stop_group(group)
+    assert rerun_by != victim
+    print(f"SIGKILL on this host: the task ran again and finished {recovered_in:.1f} s after the kill")
+    assert recovered_in <= RECOVERY_BOUND
+
+
+def test_worker_whose_host_vanished_is_recovered_within_15_s(tasks, default_env, redis_client, tmp_path):
+    """A host that is gone cannot be asked about its PIDs: its workers time out by heartbeat."""
+    key = f"{default_env['COMPAT_TEST_NS']}:recovery:{uuid.uuid4().hex}"
+    namespace = tasks.app.conf.broker_namespace
+    first = start_worker(
+        default_env, "tests.compat.worker_app", threads=1, queues=["recovery"], log=tmp_path / "first.log"
+    )
+    result = tasks.slow_once.apply_async((key, 1.0), queue="recovery")
+    victim = int(wait_for(lambda: redis_client.lindex(key + ":started", 0), 20, "the task to start"))
+    os.killpg(first.pid, signal.SIGKILL)  # the whole group, as a host that loses power
+    killed_at = time.monotonic()
+    first.wait()
+    # What the vanished host had registered about its PIDs is unreachable from any other host.
+    for host_key in redis_client.scan_iter(f"{namespace}:__hosts__:*"):
+        redis_client.delete(host_key)
+    second = start_worker(
+        default_env, "tests.compat.worker_app", threads=1, queues=["recovery"], log=tmp_path / "second.log"
+    )
+    try:
+        rerun_by = result.get(timeout=60)
+        recovered_in = time.monotonic() - killed_at
+    finally:
+        stop_worker(second)
+    assert rerun_by != victim
+    print(f"host gone: the task ran again and finished {recovered_in:.1f} s after the kill")
+    assert recovered_in <= RECOVERY_BOUND
+
+
+def test_worker_with_a_dead_thread_is_replaced(tasks, default_env, redis_client, tmp_path):
+    """Dramatiq lets a worker thread die on an unexpected error while the process heartbeats on."""
+    key = f"{default_env['COMPAT_TEST_NS']}:thread:{uuid.uuid4().hex}"
+    with open(tmp_path / "group.log", "wb") as log:
+        group = supervised(default_env, log, processes=1)
+        try:
+            time.sleep(3)
+            tasks.kill_worker_thread.apply_async((key,), queue="recovery")
+            first = int(wait_for(lambda: redis_client.lindex(key, 0), 20, "the thread killer to run"))
+            wait_for(lambda: not _alive(first), 20, "the process with the dead thread to exit")
+            # The replacement group serves the queue with all its threads.
+            results = [tasks.add.apply_async((i, i), queue="recovery") for i in range(4)]
+            assert [r.get(timeout=30) for r in results] == [0, 2, 4, 6]
+        finally:
+            stop_group(group)
+    text = (tmp_path / "group.log").read_text()
+    assert "died; stopping this process so that it is replaced" in text
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
