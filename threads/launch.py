@@ -1,7 +1,7 @@
 """`make run`: check the configuration, then run the whole system in the foreground.
 
-Runs, under honcho: the web server, a Dramatiq worker group consuming every queue and the
-scheduler daemon; plus a private Redis when CELERY_BROKER_URL is not set. Ctrl-C (SIGINT)
+Runs, under honcho: the web server, two Dramatiq worker groups (one for the AI queue, one for every
+other queue) and the scheduler daemon; plus a private Redis when CELERY_BROKER_URL is not set. Ctrl-C (SIGINT)
 or SIGTERM stops every process, the private Redis included. Bad configuration ends with a
 one-line error and exit status 2, never a traceback.
 
@@ -28,7 +28,12 @@ from threads.dburl import parse_database_url
 from threads.redis_server import PrivateRedis, RedisServerError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-WORKER_ARGS = ["rundramatiq", "--processes", "1", "--threads", "4"]
+#: Worker groups, so that slow AI calls (rate limited, up to a minute each) never hold the threads that
+#: run counters, fan-out and images: the AI queue gets a group of its own.
+WORKER_GROUPS = {
+    "worker": ["rundramatiq", "--processes", "1", "--threads", "4", "--exclude-queues", "ai_queue"],
+    "worker-ai": ["rundramatiq", "--processes", "1", "--threads", "2", "--queues", "ai_queue"],
+}
 
 
 class ConfigError(Exception):
@@ -121,7 +126,8 @@ def procfile(host: str, port: int, commands: set[str]) -> dict[str, str]:
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
     procs = {"web": manage + ["runserver", f"{host}:{port}", "--noreload"]}
     if "rundramatiq" in commands:
-        procs["worker"] = manage + WORKER_ARGS
+        for name, args in WORKER_GROUPS.items():
+            procs[name] = manage + args
     if "scheduler" in commands:
         procs["scheduler"] = manage + ["scheduler"]
     return {name: shlex.join(argv) for name, argv in procs.items()}

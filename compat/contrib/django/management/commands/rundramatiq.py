@@ -10,7 +10,22 @@ from __future__ import annotations
 import os
 import sys
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+
+def queues_except(excluded: list[str]) -> list[str]:
+    """Every queue the project's tasks and routes name, but ``excluded``."""
+    from compat.app import get_current_app
+
+    app = get_current_app()
+    names = set(app.routed_queues()) | {q for q in app.broker.get_declared_queues() if not q.endswith(".DQ")}
+    unknown = set(excluded) - names
+    if unknown:
+        raise CommandError(f"--exclude-queues names queues no task uses: {', '.join(sorted(unknown))}")
+    kept = sorted(names - set(excluded))
+    if not kept:
+        raise CommandError("--exclude-queues leaves no queue to consume")
+    return kept
 
 
 def worker_args(
@@ -53,16 +68,24 @@ class Command(BaseCommand):
         )
         parser.add_argument("--threads", "-t", type=int, default=int(os.environ.get("DRAMATIQ_THREADS", 8)))
         parser.add_argument("--queues", "-Q", nargs="*", help="consume only these queues (default: all)")
+        parser.add_argument(
+            "--exclude-queues", "-X", nargs="*", help="consume every queue but these (for a separate group)"
+        )
         parser.add_argument("--pid-file")
         parser.add_argument("--log-file")
         parser.add_argument("--worker-shutdown-timeout", type=int, help="milliseconds to let tasks finish")
         parser.add_argument("--no-supervise", action="store_true", help="do not restart the group if it dies")
 
     def handle(self, *args, **options):
+        queues = options["queues"]
+        if options["exclude_queues"]:
+            if queues:
+                raise CommandError("give --queues or --exclude-queues, not both")
+            queues = queues_except(options["exclude_queues"])
         dramatiq_args = worker_args(
             options["processes"],
             options["threads"],
-            options["queues"],
+            queues,
             pid_file=options["pid_file"],
             log_file=options["log_file"],
             shutdown_timeout=options["worker_shutdown_timeout"],
