@@ -1,4 +1,4 @@
-"""Broker maintenance that runs on a clock, not on a dice roll.
+"""The Redis broker's maintenance, run on a clock, not on a dice roll.
 
 Stock Dramatiq gives a dead worker's unacked messages back only during maintenance that runs on a random
 0.1% of broker calls, which can take hours on an idle system. Here every worker process runs it every
@@ -16,34 +16,12 @@ import threading
 import time
 from typing import Any
 
-from dramatiq.message import Message
 from dramatiq.middleware import Middleware
 
-from .outage import install_filter, tracker
+from ...deadletters import bury_raw, store_for
+from ..outage import install_filter, tracker
 
 logger = logging.getLogger("compat.maintenance")
-
-_RECOVER = """
-local ids = redis.call('SMEMBERS', KEYS[1])
-local poisoned = {}
-local limit = tonumber(ARGV[1])
-for _, id in ipairs(ids) do
-  local data = redis.call('HGET', KEYS[3], id)
-  if data then
-    local count = redis.call('HINCRBY', KEYS[4], id, 1)
-    if limit >= 0 and count > limit then
-      redis.call('HDEL', KEYS[3], id)
-      table.insert(poisoned, data)
-      table.insert(poisoned, count)
-    else
-      redis.call('RPUSH', KEYS[2], id)
-    end
-  end
-end
-redis.call('DEL', KEYS[1])
-redis.call('PEXPIRE', KEYS[4], ARGV[2])
-return poisoned
-"""
 
 
 class Maintenance(Middleware):
@@ -56,8 +34,6 @@ class Maintenance(Middleware):
 
     def after_worker_boot(self, broker, worker):
         install_filter()
-        if getattr(broker, "client", None) is None:
-            return
         self.stopping.clear()
         self.thread = threading.Thread(
             target=self._run, args=(broker,), name="compat-maintenance", daemon=True
@@ -89,7 +65,7 @@ def run_maintenance(app: Any, broker: Any, recover: bool = True) -> dict[str, in
     """One maintenance pass; returns counts of what it did."""
     client = broker.client
     now = int(time.time() * 1000)
-    heartbeats = f"{broker.namespace}:__heartbeats__"
+    heartbeats = broker.heartbeats_key
     client.zadd(heartbeats, {broker.broker_id: now})
     timeout_ms = int(float(app.conf.broker_heartbeat_timeout) * 1000)
     dead = client.zrangebyscore(heartbeats, 0, now - timeout_ms) if recover else []
@@ -101,8 +77,6 @@ def run_maintenance(app: Any, broker: Any, recover: bool = True) -> dict[str, in
         done["requeued"] += requeued
         done["poisoned"] += poisoned
         client.zrem(heartbeats, worker_id)
-    from .deadletters import store_for
-
     store = store_for(app)
     if store is not None:
         done["pruned"] = store.prune()
@@ -118,17 +92,15 @@ def run_maintenance(app: Any, broker: Any, recover: bool = True) -> dict[str, in
 def recover_worker(app: Any, broker: Any, worker_id: str) -> tuple[int, int]:
     """Give a dead worker's held messages back to their queues; bury the ones that keep killing workers."""
     client = broker.client
-    namespace = broker.namespace
-    prefix = f"{namespace}:__acks__.{worker_id}."
-    script = client.register_script(_RECOVER)
+    prefix = broker.acks_key(worker_id, "")
     limit = int(app.conf.worker_max_redeliveries)
     requeued = poisoned = 0
     for key in client.scan_iter(match=prefix + "*", count=500):
         queue = key.decode()[len(prefix) :]
         delayed = queue.endswith(".DQ")
         held = client.scard(key)
-        result = script(
-            keys=[key, f"{namespace}:{queue}", f"{namespace}:{queue}.msgs", f"{namespace}:__redeliveries__"],
+        result = broker.recover_script(
+            keys=[key, broker.key(queue), broker.key(f"{queue}.msgs"), broker.key("__redeliveries__")],
             args=[-1 if delayed else limit, 7 * 86400 * 1000],
         )
         for data, count in zip(result[::2], result[1::2], strict=True):
@@ -136,27 +108,3 @@ def recover_worker(app: Any, broker: Any, worker_id: str) -> tuple[int, int]:
             poisoned += 1
         requeued += held - len(result) // 2
     return requeued, poisoned
-
-
-def bury_raw(app: Any, data: bytes, reason: str) -> None:
-    """Dead-letter a raw message taken off a queue (a poison message, or one that cannot be decoded)."""
-    from .alerts import alert_dead_letter
-    from .deadletters import build_record, store_for
-    from .exceptions import WorkerLostError
-
-    store = store_for(app)
-    try:
-        message = Message.decode(data)
-    except Exception:
-        message = None
-    record = build_record(message, reason=reason, exception=WorkerLostError(reason), raw=data)
-    record["traceback"] = None
-    if store is not None:
-        store.add(record)
-    if message is not None and app.backend.enabled:
-        from .middleware.state import failure_meta
-
-        meta = failure_meta(message.message_id, WorkerLostError(reason))
-        meta["traceback"] = None
-        app.backend.set_state(message.message_id, meta)
-    alert_dead_letter(app, record)
