@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dramatiq
-import redis
 from dramatiq.message import Message
 
 from . import request as requests
 from . import serialization
 from .backend import store_from_url
-from .broker import lane_for
+from .brokers import make_broker
 from .builtins import register_builtins
 from .config import Settings
 from .exceptions import (
@@ -34,8 +33,6 @@ from .exceptions import (
 from .middleware.rate_limit import parse_rate
 from .routing import build_routers, route
 from .task import Task
-
-DEFAULT_BROKER_URL = "redis://localhost:6379/0"
 
 _current_app: Celery | None = None
 
@@ -162,8 +159,6 @@ class Celery:
     def broker(self) -> dramatiq.Broker:
         """The Dramatiq broker (created on first use from ``broker_url``, and made Dramatiq's global)."""
         if self._broker is None:
-            from .worker import make_broker
-
             self._broker = make_broker(self)
             dramatiq.set_broker(self._broker)
             for queue_name in self.routed_queues():
@@ -348,10 +343,8 @@ class Celery:
         """Enqueue messages in one round trip, naming the argument JSON cannot carry if one fails."""
         broker = self.broker
         try:
-            if hasattr(broker, "enqueue_many"):
-                return broker.enqueue_many(items, owned=True)  # messages built for this send only
-            return [broker.enqueue(message, delay=delay) for message, delay in items]
-        except redis.ConnectionError as exc:
+            return broker.enqueue_many(items, owned=True)  # messages built for this send only
+        except broker.connection_errors as exc:
             raise OperationalError(
                 f"Cannot reach the broker at {_safe_url(self.conf.broker_url)}: {exc}"
             ) from exc
@@ -435,10 +428,7 @@ class Celery:
         if ignore_result:
             options["ignore_result"] = True
         if priority is not None:
-            options["priority"] = int(priority)
-            lane = lane_for(priority, self.conf.priority_steps)
-            if lane:
-                options["lane"] = lane
+            options["priority"] = int(priority)  # the broker decides what it means for delivery
         if link:
             options["link"] = _signature_list(link)
         if link_error:
@@ -481,7 +471,7 @@ class Celery:
     ) -> Message:
         """Re-send a running task for a retry: same id, same canvas options, ``retries`` bumped."""
         original = dict(request._options or {})
-        for key in ("eta", "redis_message_id", "eta_iso", "retries"):
+        for key in ("eta_iso", "retries", *self.broker.delivery_options):
             original.pop(key, None)
         original.update({key: value for key, value in options.items() if value is not None})
         original["retries"] = retries

@@ -25,7 +25,8 @@ from . import serialization
 #: How much of a body that cannot be run a dead-letter record keeps.
 RAW_KEPT_BYTES = 64 * 1024
 
-REQUEUE_DROPPED_OPTIONS = ("retries", "eta", "eta_iso", "redis_message_id", "traceback", "requeue_timestamp")
+#: Options a requeued dead letter starts without (besides the broker's ``delivery_options``).
+REQUEUE_DROPPED_OPTIONS = ("retries", "eta_iso", "traceback", "requeue_timestamp")
 
 
 def _iso(ms: float | None) -> str | None:
@@ -166,7 +167,8 @@ class DeadLetterStore:
         if not record.get("task") or not record.get("message"):
             raise ValueError(f"dead letter {task_id} has no decodable message and cannot be requeued")
         message = Message.decode(record["message"].encode("utf-8"))
-        options = {key: value for key, value in message.options.items() if key not in REQUEUE_DROPPED_OPTIONS}
+        dropped = (*REQUEUE_DROPPED_OPTIONS, *app.broker.delivery_options)
+        options = {key: value for key, value in message.options.items() if key not in dropped}
         message = Message(
             queue_name=message.queue_name.removesuffix(".DQ"),
             actor_name=message.actor_name,
@@ -206,3 +208,32 @@ def store_for(app: Any) -> DeadLetterStore | None:
     if client is None:
         return None
     return DeadLetterStore(client, broker.namespace, float(app.conf.dead_letter_retention or 0))
+
+
+def bury_raw(app: Any, data: bytes, reason: str, *, raw_id: str | None = None, runnable: bool = True) -> None:
+    """Dead-letter a raw message taken off a queue.
+
+    ``runnable`` bodies (a poison message: valid, but its worker died each time) are recorded as the task
+    they are, and the task's state becomes FAILURE. Other bodies (undecodable or malformed) are kept raw
+    under an id of their own: their fields are not trusted, not even their task id.
+    """
+    from .alerts import alert_dead_letter
+    from .exceptions import WorkerLostError
+    from .middleware.state import failure_meta
+
+    store = store_for(app)
+    message = None
+    if runnable:
+        try:
+            message = Message.decode(data)
+        except Exception:
+            message = None
+    record = build_record(message, reason=reason, exception=WorkerLostError(reason), raw=data, raw_id=raw_id)
+    record["traceback"] = None
+    if store is not None:
+        store.add(record)
+    if message is not None and app.backend.enabled:
+        meta = failure_meta(message.message_id, WorkerLostError(reason))
+        meta["traceback"] = None
+        app.backend.set_state(message.message_id, meta)
+    alert_dead_letter(app, record)

@@ -22,7 +22,8 @@ MAX_NAME_LENGTH = 255
 _NUMBER = (int, float)
 
 #: Message options the facade or Dramatiq's own middleware read, with the types they must have when
-#: present (``None`` always reads as absent). Options nobody reads are left alone.
+#: present (``None`` always reads as absent). Options nobody reads are left alone, and so are the
+#: broker's own delivery options, which its consumer sets from where it found the message.
 OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "root_id": (str,),
     "parent_id": (str,),
@@ -35,7 +36,6 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "max_retries": (int,),
     "ignore_result": (bool,),
     "priority": (int,),
-    "lane": (str,),
     "link": (list,),
     "link_error": (list,),
     "time_limit": _NUMBER,
@@ -49,7 +49,6 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "on_failure": (str,),
     "pipe_target": (dict,),
     "pipe_ignore": (bool,),
-    "redis_message_id": (str,),
     "requeue_timestamp": _NUMBER,
     "traceback": (str,),
 }

@@ -13,9 +13,6 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from dramatiq.common import dq_name
-
-from .broker import lane_queue
 from .metrics import (
     BUCKET_SECONDS,
     DEAD_LETTER_SCAN_LIMIT,
@@ -57,54 +54,15 @@ def dead_letters_by_queue(app: Any) -> tuple[Counter, int]:
 
 
 def queue_stats(app: Any) -> list[dict[str, Any]]:
-    """Every known queue with ``ready``, ``delayed``, ``in_progress`` and ``dead`` counts.
+    """Every known queue with ``ready``, ``delayed``, ``in_progress``, ``dead`` counts and its ``lanes``.
 
-    ``ready`` counts the queue's lists and priority lanes; ``delayed`` the ``.DQ`` lists plus delayed
-    messages workers hold in memory until due; ``in_progress`` what workers hold from the queue (running or
-    prefetched), read from their ack sets.
+    The broker's queue inspector reads the first three (``compat.brokers``); dead letters come from the
+    dead-letter store.
     """
-    client, ns = _client_and_namespace(app)
+    _client_and_namespace(app)  # no metrics store: no stats (the dashboard answers 404)
     dead, _ = dead_letters_by_queue(app)
     queues = known_queues(app, extra=[q for q in dead if q != "(unknown)"])
-    with client.pipeline(transaction=False) as pipe:
-        pipe.zrange(f"{ns}:__heartbeats__", 0, -1)
-        for queue in queues:
-            pipe.smembers(f"{ns}:{queue}.lanes")
-        first = pipe.execute()
-    holders = [item.decode() for item in first[0]]
-    layout: list[tuple[str, list[str]]] = []
-    for queue, lanes in zip(queues, first[1:], strict=True):
-        layout.append((queue, ["", *sorted(lane.decode() for lane in lanes)]))
-    with client.pipeline(transaction=False) as pipe:
-        for queue, lanes in layout:
-            for lane in lanes:
-                name = lane_queue(queue, lane)
-                pipe.llen(f"{ns}:{name}")
-                pipe.llen(f"{ns}:{dq_name(name)}")
-                for holder in holders:
-                    pipe.scard(f"{ns}:__acks__.{holder}.{name}")
-                    pipe.scard(f"{ns}:__acks__.{holder}.{dq_name(name)}")
-        counts = iter(pipe.execute())
-    stats = []
-    for queue, lanes in layout:
-        ready = delayed = held = 0
-        for _ in lanes:
-            ready += next(counts)
-            delayed += next(counts)
-            for _ in holders:
-                held += next(counts)
-                delayed += next(counts)
-        stats.append(
-            {
-                "name": queue,
-                "ready": ready,
-                "delayed": delayed,
-                "in_progress": held,
-                "dead": dead.get(queue, 0),
-                "lanes": [lane for lane in lanes if lane],
-            }
-        )
-    return stats
+    return [depth.as_dict() for depth in app.broker.inspector().depths(queues, dead=dead)]
 
 
 def workers(app: Any) -> list[dict[str, Any]]:

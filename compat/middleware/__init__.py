@@ -1,12 +1,54 @@
-"""Facade behaviours as Dramatiq middleware, one job each."""
+"""Facade behaviours as Dramatiq middleware, one job each, and the one order they run in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Pipelines,
+    ShutdownNotifications,
+    TimeLimit,
+)
 
 from .canvas import CanvasContinuation
 from .dead_letters import DeadLetters
+from .metrics import WorkerMetrics
 from .rate_limit import RateLimit
 from .retries import CeleryRetries
 from .revocation import Revocation
 from .soft_time_limit import SoftTimeLimit
 from .state import TaskState
+
+
+def facade_middleware(app: Any = None) -> list:
+    """Dramatiq's defaults (for plain actors) plus the facade's, in the order their hooks must run.
+
+    After-hooks run in reverse order: TaskState stores the outcome first, then CanvasContinuation
+    continues the canvas (a chord body reads its header's stored results), then CeleryRetries decides
+    whether the message is acknowledged or dead-lettered. WorkerMetrics is first so that the runtime it
+    records spans every other hook. A broker's factory may append its own (the Redis broker's
+    maintenance).
+    """
+    return [
+        WorkerMetrics(app),
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        CurrentMessage(),
+        CeleryRetries(),
+        CanvasContinuation(),
+        Revocation(),
+        RateLimit(),
+        TaskState(app),
+        SoftTimeLimit(),
+        DeadLetters(app),
+    ]
+
 
 __all__ = [
     "CanvasContinuation",
@@ -16,4 +58,6 @@ __all__ = [
     "Revocation",
     "SoftTimeLimit",
     "TaskState",
+    "WorkerMetrics",
+    "facade_middleware",
 ]

@@ -10,7 +10,7 @@ import pytest
 from dramatiq.message import Message
 from dramatiq.middleware import Middleware
 
-from compat.broker import CompatRedisBroker
+from compat.brokers.redis import CompatRedisBroker
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from dramatiq.broker import MessageProxy
 from dramatiq.message import Message
 from dramatiq.middleware import Middleware, SkipMessage
 
-from compat.broker import FieldsProxy
-from compat.worker import CompatStubBroker
+from compat.brokers.base import FieldsProxy
+from compat.brokers.stub import CompatStubBroker
 
 
 class Recorder(Middleware):

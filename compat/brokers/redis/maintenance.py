@@ -1,4 +1,4 @@
-"""Broker maintenance that runs on a clock, not on a dice roll, and finds dead workers in seconds.
+"""The Redis broker's maintenance, run on a clock, not on a dice roll: it finds dead workers in seconds.
 
 Stock Dramatiq gives a dead worker's unacked messages back only during maintenance that runs on a random
 0.1% of broker calls, which can take hours on an idle system. Here every worker process runs a pass every
@@ -34,51 +34,14 @@ import threading
 import time
 from typing import Any
 
-from dramatiq.message import Message
 from dramatiq.middleware import Middleware
 
-from .outage import install_filter, tracker
+from ...deadletters import bury_raw, store_for
+from ..outage import install_filter, tracker
 
 logger = logging.getLogger("compat.maintenance")
 
 PRUNE_SECONDS = 60.0
-
-#: One pass: refresh this worker's heartbeat, return the workers whose heartbeat is older than the cutoff
-#: and the PIDs of the workers registered on this host (a host's entry outlives it by a day at most).
-#: KEYS: heartbeats, this host's workers. ARGV: broker id, now (ms), cutoff (ms).
-_PASS = """
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('PEXPIRE', KEYS[2], 86400000)
-return {redis.call('ZRANGEBYSCORE', KEYS[1], 0, ARGV[3]), redis.call('HGETALL', KEYS[2])}
-"""
-
-_RECOVER = """
-local ids = redis.call('SMEMBERS', KEYS[1])
-local poisoned = {}
-local requeued = 0
-local limit = tonumber(ARGV[1])
-for _, id in ipairs(ids) do
-  local data = redis.call('HGET', KEYS[3], id)
-  if data then
-    local count = redis.call('HINCRBY', KEYS[4], id, 1)
-    if limit >= 0 and count > limit then
-      redis.call('HDEL', KEYS[3], id)
-      table.insert(poisoned, data)
-      table.insert(poisoned, count)
-    else
-      redis.call('RPUSH', KEYS[2], id)
-      requeued = requeued + 1
-    end
-  end
-end
-redis.call('DEL', KEYS[1])
-redis.call('PEXPIRE', KEYS[4], ARGV[2])
-if requeued > 0 and redis.call('LLEN', KEYS[5]) < tonumber(ARGV[3]) then
-  redis.call('LPUSH', KEYS[5], '-')
-end
-return poisoned
-"""
-
 
 def host_identity() -> str:
     """This host and PID namespace: processes with the same identity can check each other's PIDs.
@@ -193,13 +156,13 @@ class PassState:
 
 
 def _host_key(broker: Any, identity: str) -> str:
-    return f"{broker.namespace}:__hosts__:{identity}"
+    return broker.key(f"__hosts__:{identity}")
 
 
 def register(broker: Any, identity: str) -> None:
     """Record this worker process's PID under its host identity (and in the heartbeats)."""
     with broker.client.pipeline(transaction=False) as pipe:
-        pipe.zadd(f"{broker.namespace}:__heartbeats__", {broker.broker_id: int(time.time() * 1000)})
+        pipe.zadd(broker.heartbeats_key, {broker.broker_id: int(time.time() * 1000)})
         if identity:
             pipe.hset(_host_key(broker, identity), broker.broker_id, json.dumps({"pid": os.getpid()}))
         pipe.execute()
@@ -208,7 +171,7 @@ def register(broker: Any, identity: str) -> None:
 def unregister(broker: Any, worker_id: str, identity: str) -> None:
     """Forget a worker: its heartbeat and its entry under ``identity``."""
     with broker.client.pipeline(transaction=False) as pipe:
-        pipe.zrem(f"{broker.namespace}:__heartbeats__", worker_id)
+        pipe.zrem(broker.heartbeats_key, worker_id)
         if identity:
             pipe.hdel(_host_key(broker, identity), worker_id)
         pipe.execute()
@@ -252,8 +215,6 @@ def run_maintenance(
         done["poisoned"] += poisoned
         unregister(broker, worker_id, identity)
     if state is None or time.monotonic() - state.pruned_at >= PRUNE_SECONDS:
-        from .deadletters import store_for
-
         store = store_for(app)
         if store is not None:
             done["pruned"] = store.prune()
@@ -271,11 +232,8 @@ def run_maintenance(
 def broker_pass(broker: Any, identity: str, now: int, cutoff: int) -> tuple[set[str], dict[str, int]]:
     """Refresh this worker's heartbeat; the workers with heartbeats older than ``cutoff``, and the PIDs of
     the workers registered under ``identity``."""
-    script = broker.__dict__.get("_compat_pass_script")
-    if script is None:
-        script = broker._compat_pass_script = broker.client.register_script(_PASS)
-    keys = [f"{broker.namespace}:__heartbeats__", _host_key(broker, identity or "-")]
-    stale, flat = script(keys=keys, args=[broker.broker_id, now, cutoff])
+    keys = [broker.heartbeats_key, _host_key(broker, identity or "-")]
+    stale, flat = broker.pass_script(keys=keys, args=[broker.broker_id, now, cutoff])
     here: dict[str, int] = {}
     for worker_id, entry in zip(flat[::2], flat[1::2], strict=True):
         try:
@@ -292,7 +250,7 @@ def _wake_key(broker: Any, list_name: str) -> str:
     head, _, tail = base.rpartition(".")
     if head and tail[:1] == "p" and tail[1:].isdigit():
         base = head
-    return f"{broker.namespace}:{base}{'.DQ' if delayed else ''}.wake"
+    return broker.wake_key(f"{base}{'.DQ' if delayed else ''}")
 
 
 def recover_worker(app: Any, broker: Any, worker_id: str) -> tuple[int, int]:
@@ -300,21 +258,19 @@ def recover_worker(app: Any, broker: Any, worker_id: str) -> tuple[int, int]:
     from .broker import WAKE_TOKENS_KEPT
 
     client = broker.client
-    namespace = broker.namespace
-    prefix = f"{namespace}:__acks__.{worker_id}."
-    script = client.register_script(_RECOVER)
+    prefix = broker.acks_key(worker_id, "")
     limit = int(app.conf.worker_max_redeliveries)
     requeued = poisoned = 0
     for key in client.scan_iter(match=prefix + "*", count=500):
         queue = key.decode()[len(prefix) :]
         delayed = queue.endswith(".DQ")
         held = client.scard(key)
-        result = script(
+        result = broker.recover_script(
             keys=[
                 key,
-                f"{namespace}:{queue}",
-                f"{namespace}:{queue}.msgs",
-                f"{namespace}:__redeliveries__",
+                broker.key(queue),
+                broker.key(f"{queue}.msgs"),
+                broker.key("__redeliveries__"),
                 _wake_key(broker, queue),
             ],
             args=[-1 if delayed else limit, 7 * 86400 * 1000, WAKE_TOKENS_KEPT],
@@ -324,34 +280,3 @@ def recover_worker(app: Any, broker: Any, worker_id: str) -> tuple[int, int]:
             poisoned += 1
         requeued += held - len(result) // 2
     return requeued, poisoned
-
-
-def bury_raw(app: Any, data: bytes, reason: str, *, raw_id: str | None = None, runnable: bool = True) -> None:
-    """Dead-letter a raw message taken off a queue.
-
-    ``runnable`` bodies (a poison message: valid, but its worker died each time) are recorded as the task
-    they are, and the task's state becomes FAILURE. Other bodies (undecodable or malformed) are kept raw
-    under an id of their own: their fields are not trusted, not even their task id.
-    """
-    from .alerts import alert_dead_letter
-    from .deadletters import build_record, store_for
-    from .exceptions import WorkerLostError
-
-    store = store_for(app)
-    message = None
-    if runnable:
-        try:
-            message = Message.decode(data)
-        except Exception:
-            message = None
-    record = build_record(message, reason=reason, exception=WorkerLostError(reason), raw=data, raw_id=raw_id)
-    record["traceback"] = None
-    if store is not None:
-        store.add(record)
-    if message is not None and app.backend.enabled:
-        from .middleware.state import failure_meta
-
-        meta = failure_meta(message.message_id, WorkerLostError(reason))
-        meta["traceback"] = None
-        app.backend.set_state(message.message_id, meta)
-    alert_dead_letter(app, record)

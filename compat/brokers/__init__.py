@@ -1,0 +1,66 @@
+"""Every broker behind one seam: the URL scheme picks a factory, the factory builds the broker.
+
+``base`` is the contract the rest of compat relies on (hook dispatch, batch enqueue, connection errors,
+per-delivery options, a queue inspector); ``redis`` and ``stub`` implement it. A new broker is one module
+with a factory ``(app, url, middleware) -> broker`` and one row in ``FACTORIES``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dramatiq
+
+from .. import serialization
+from ..config import load_object
+from ..exceptions import ImproperlyConfigured
+from ..middleware import facade_middleware
+from ..task import Task
+
+DEFAULT_BROKER_URL = "redis://localhost:6379/0"
+
+#: URL scheme -> ``"module:factory"``, imported only when used (a broker's client library is optional).
+FACTORIES: dict[str, str] = {
+    "redis": "compat.brokers.redis:make",
+    "rediss": "compat.brokers.redis:make",
+    "unix": "compat.brokers.redis:make",
+    "memory": "compat.brokers.stub:make",
+}
+
+
+def make_broker(app: Any) -> dramatiq.Broker:
+    """The broker for ``app.conf.broker_url`` with the facade's middleware (Redis when none is set)."""
+    dramatiq.set_encoder(serialization.MessageEncoder())
+    url = app.conf.broker_url or DEFAULT_BROKER_URL
+    scheme = url.partition("://")[0] if "://" in url else ""
+    factory = FACTORIES.get(scheme)
+    if factory is None:
+        schemes = [f"{name}://" for name in FACTORIES]
+        raise ImproperlyConfigured(
+            f"Unsupported broker URL {url!r}: use {', '.join(schemes[:-1])} or {schemes[-1]}"
+        )
+    broker = load_object(factory)(app, url, facade_middleware(app))
+    logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_FacadeResultsNotice(broker))
+    return broker
+
+
+class _FacadeResultsNotice(logging.Filter):
+    """Drops Dramatiq's "returned a value ... no Results middleware" warning for facade tasks.
+
+    Facade tasks store their results in the app's state store, so that warning is wrong for them; plain
+    actors on the same broker still get it.
+    """
+
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        super().__init__()
+        self.broker = broker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Only that warning is formatted here: formatting other records (a message with malformed fields)
+        # may raise, and an exception in a filter would kill the worker thread that logs.
+        if "returned a value that is not None" not in str(record.msg):
+            return True
+        text = record.getMessage()
+        name = text.split("'", 2)[1] if text.count("'") >= 2 else ""
+        return not isinstance(self.broker.actors.get(name), Task)

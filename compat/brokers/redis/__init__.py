@@ -1,0 +1,32 @@
+"""The Redis broker (``redis://``, ``rediss://``, ``unix://``): the one place that knows its key layout.
+
+``broker`` (enqueue, lanes), ``consumer`` (fetch, wake-up, acks), ``lanes`` (priority to lane),
+``maintenance`` (dead workers' messages back, poison messages out), ``inspector`` (queue depths) and the
+``.lua`` scripts they run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .broker import CompatRedisBroker
+from .maintenance import Maintenance
+
+
+def make(app: Any, url: str, middleware: list) -> CompatRedisBroker:
+    """The broker for a Redis URL, with the maintenance that recovers dead workers' messages."""
+    from ...deadletters import bury_raw
+
+    return CompatRedisBroker(
+        url=url,
+        middleware=[*middleware, Maintenance(app)],
+        namespace=app.conf.broker_namespace,
+        idle_wait=float(app.conf.worker_idle_wait),
+        heartbeat_timeout=int(float(app.conf.broker_heartbeat_timeout) * 1000),
+        priority_steps=app.conf.priority_steps,
+        max_message_bytes=int(app.conf.task_message_max_bytes or 0),
+        unfit=lambda rid, data, reason: bury_raw(app, data, reason, raw_id=rid, runnable=False),
+    )
+
+
+__all__ = ["CompatRedisBroker", "Maintenance", "make"]

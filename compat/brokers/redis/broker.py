@@ -1,0 +1,219 @@
+"""The Redis broker: Dramatiq's RedisBroker with instant wake-up, batched enqueue and priority lanes.
+
+Stock Dramatiq consumers poll Redis with a back-off of up to one second when a queue is empty, so a task
+sent to an idle worker waits ~0.4 s on average. Here every enqueue also pushes a wake token on
+``<ns>:<queue>.wake`` and idle consumers block on it (``BLPOP``), so they start at once while making
+no more idle calls than stock polling does.
+
+Priorities are lanes (``lanes.py``): the broker turns a message's ``options["priority"]`` into the lane
+list it waits in. One consumer serves all lanes of its queue and always fetches higher lanes first, so a
+high-priority message starts before every lower-priority message that no worker has prefetched yet.
+Lanes cost nothing until used: a lane is registered in ``<ns>:<queue>.lanes`` the first time it is, and
+consumers read that set every few seconds or when a wake token names a new lane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from uuid import uuid4
+
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import current_millis, dq_name
+from dramatiq.errors import ConnectionClosed
+from dramatiq.message import Message
+
+from ...exceptions import EncodeError
+from ..base import FacadeBroker, QueueInspector, check_size
+from ..outage import tracker
+from .consumer import LaneConsumer
+from .lanes import lane_for, lane_queue
+from .scripts import lua
+
+WAKE_TOKENS_KEPT = 16
+FETCH_BATCH_LIMIT = 1000
+DEFAULT_PRIORITY_STEPS = (0, 3, 6, 9)
+
+
+class CompatRedisBroker(FacadeBroker, RedisBroker):
+    """RedisBroker with wake tokens, ``enqueue_many`` in one round trip, and priority lanes.
+
+    Parameters:
+      idle_wait: seconds an idle consumer blocks on its wake list before looking again.
+      unfit: called with the Redis id, the raw body and the reason of a fetched message that cannot be
+        run (undecodable or malformed, see ``compat.inbound``), to dead-letter it before it is
+        acknowledged.
+      max_message_bytes: the largest encoded message ``enqueue`` sends (0: no limit).
+      priority_steps: the priority steps that become lanes (``lanes.py``).
+      **kwargs: ``RedisBroker``'s (``url``, ``namespace``, ``middleware``, ``heartbeat_timeout``, ...).
+    """
+
+    connection_errors = (redis.ConnectionError,)
+    delivery_options = ("eta", "redis_message_id")
+
+    def __init__(
+        self,
+        *,
+        idle_wait: float = 2.0,
+        unfit: Callable[[str, bytes, str], None] | None = None,
+        max_message_bytes: int = 0,
+        priority_steps: Sequence[int] = DEFAULT_PRIORITY_STEPS,
+        **kwargs,
+    ) -> None:
+        kwargs.setdefault("maintenance_chance", 0)  # .maintenance runs it on a clock instead
+        super().__init__(**kwargs)
+        self.idle_wait = idle_wait
+        self.unfit = unfit
+        self.max_message_bytes = max_message_bytes
+        self.priority_steps = tuple(priority_steps)
+        self.known_lanes: set[tuple[str, str]] = set()
+        self.consumers_by_queue: dict[str, LaneConsumer] = {}
+        self._enqueue_script = self.client.register_script(lua("enqueue"))
+        self._fetch_script = self.client.register_script(lua("fetch"))
+        self.recover_script = self.client.register_script(lua("recover"))
+        self.pass_script = self.client.register_script(lua("pass"))
+
+    def fetch(self, list_name: str, count: int) -> list[tuple[str, bytes | None]]:
+        """Take up to ``count`` message ids off ``list_name`` into this process's ack set, with their data."""
+        count = max(1, min(count, FETCH_BATCH_LIMIT))
+        flat = self._fetch_script(
+            keys=[
+                self.key(list_name),
+                self.key(f"{list_name}.msgs"),
+                self.acks_key(self.broker_id, list_name),
+                self.heartbeats_key,
+            ],
+            args=[count, current_millis(), self.broker_id],
+        )
+        return [(rid.decode(), data) for rid, data in zip(flat[::2], flat[1::2], strict=True)]
+
+    @property
+    def consumer_class(self):
+        return LaneConsumer
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000):
+        """A consumer; after a connection error, first give back what the previous one held in memory.
+
+        Dramatiq drops a consumer's prefetched messages and the worker's in-memory delayed messages when
+        the broker connection breaks, while their ids stay in this live process's ack sets, where no
+        maintenance would ever find them. They are requeued here, once the broker answers again.
+        """
+        previous = self.consumers_by_queue.get(queue_name)
+        consumer = self.consumer_class(self, queue_name, prefetch, timeout)
+        if previous is not None:
+            try:
+                consumer.take_back(previous)
+            except redis.ConnectionError as exc:
+                tracker.failed()
+                raise ConnectionClosed(exc) from None
+        self.consumers_by_queue[queue_name] = consumer
+        return consumer
+
+    def inspector(self) -> QueueInspector:
+        from .inspector import RedisQueueInspector
+
+        return RedisQueueInspector(self)
+
+    # -- keys --------------------------------------------------------------------------------------
+    def key(self, name: str) -> str:
+        """The Redis key ``<namespace>:<name>``."""
+        return f"{self.namespace}:{name}"
+
+    def acks_key(self, worker_id: str, list_name: str) -> str:
+        """The set of message ids that worker process ``worker_id`` holds from ``list_name``."""
+        return f"{self.namespace}:__acks__.{worker_id}.{list_name}"
+
+    @property
+    def heartbeats_key(self) -> str:
+        """The sorted set of worker process ids by last heartbeat (ms)."""
+        return f"{self.namespace}:__heartbeats__"
+
+    def wake_key(self, base_queue: str) -> str:
+        return f"{self.namespace}:{base_queue}.wake"
+
+    def lanes_key(self, base_queue: str) -> str:
+        return f"{self.namespace}:{base_queue}.lanes"
+
+    # -- enqueue -----------------------------------------------------------------------------------
+    def _prepare(self, message: Message, delay: int | None, owned: bool) -> tuple[Message, bytes]:
+        """The message as stored: a fresh ``redis_message_id``, its lane, and the delay queue when delayed.
+
+        ``owned`` messages were just built by the caller for this one send, so their options are updated
+        in place; any other message is copied first (a retry re-sends a message still being processed).
+        """
+        lane = lane_for(message.options.get("priority"), self.priority_steps)
+        if owned and delay is None:
+            message.options["redis_message_id"] = str(uuid4())
+            if lane:
+                message.options["lane"] = lane
+        else:
+            delivery = {"redis_message_id": str(uuid4())}
+            if lane:
+                delivery["lane"] = lane
+            message = message.copy(options=delivery)
+        if delay is not None:
+            message = message.copy(
+                queue_name=dq_name(message.queue_name), options={"eta": current_millis() + delay}
+            )
+        try:
+            data = message.encode()
+        except TypeError as exc:
+            raise EncodeError(f"{message.actor_name}: message cannot be encoded as JSON: {exc}") from exc
+        if self.max_message_bytes:
+            check_size(message.actor_name, len(data), self.max_message_bytes)
+        return message, data
+
+    def enqueue(self, message: Message, *, delay: int | None = None) -> Message:
+        return self.enqueue_many([(message, delay)])[0]
+
+    def enqueue_many(
+        self, items: Iterable[tuple[Message, int | None]], *, owned: bool = False
+    ) -> list[Message]:
+        """Enqueue several messages in one round trip; nothing is sent if one of them cannot be encoded.
+
+        One script call stores the messages and then pushes the wake tokens (a consumer woken early would
+        find only part of the batch and go back to sleep), one per message up to ``WAKE_TOKENS_KEPT``, so
+        as many idle consumers wake as there is work for.
+        """
+        prepared = [(self._prepare(message, delay, owned), delay) for message, delay in items]
+        for (message, _), delay in prepared:
+            self.emit_before("enqueue", message, delay)
+        args: list = [self.namespace, WAKE_TOKENS_KEPT, len(prepared)]
+        wakes: dict[str, list[str]] = {}
+        for (message, data), _ in prepared:
+            base, lane = message.queue_name, message.options.get("lane", "")
+            args += [lane_queue(base, lane), message.options["redis_message_id"], data]
+            if lane and (base, lane) not in self.known_lanes:
+                self.client.sadd(self.lanes_key(base.removesuffix(".DQ")), lane)
+                self.known_lanes.add((base, lane))
+            tokens = wakes.setdefault(base, [])
+            if len(tokens) < WAKE_TOKENS_KEPT:
+                tokens.append(lane or "-")
+        args.append(len(wakes))
+        for base, tokens in wakes.items():
+            args += [f"{base}.wake", len(tokens), *tokens]
+        self._enqueue_script(keys=[], args=args)
+        for (message, _), delay in prepared:
+            self.emit_after("enqueue", message, delay)
+        return [message for (message, _), _ in prepared]
+
+    # -- lanes -------------------------------------------------------------------------------------
+    def lanes_of(self, base_queue: str) -> list[str]:
+        """Every lane of ``base_queue`` in use, highest priority first (``''`` is the queue itself)."""
+        raw = self.client.smembers(self.lanes_key(base_queue.removesuffix(".DQ")))
+        lanes = sorted((item.decode() for item in raw), key=lambda lane: int(lane[1:]))
+        return ["", *lanes]
+
+    def do_qsize(self, queue_name: str) -> int:  # type: ignore[override]
+        total = 0
+        base = queue_name.removesuffix(".DQ")
+        for lane in self.lanes_of(base):
+            for name in (lane_queue(base, lane), dq_name(lane_queue(base, lane))):
+                total += self._dispatch("qsize")(name)
+        return total
+
+    def flush(self, queue_name: str) -> None:
+        base = queue_name.removesuffix(".DQ")
+        for lane in self.lanes_of(base):
+            for name in (lane_queue(base, lane), dq_name(lane_queue(base, lane))):
+                self._dispatch("purge")(name)
