@@ -127,6 +127,34 @@ def add(kind: str, payload: Any, *, using: str | None = None) -> str:
     return pending.id
 
 
+class _OutageLog:
+    """The first commit-time delivery that meets an outage logs a warning, the rest of it DEBUG lines."""
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def failed(self, entry: Pending, exc: BaseException) -> None:
+        if self.down:
+            log.debug("outbox: %s %s waits for a relay (%s)", entry.kind, entry.id, _describe(exc))
+            return
+        self.down = True
+        log.warning(
+            "outbox: %s %s waits for a relay (%s); events wait in the outbox until the broker is back "
+            "(further ones are logged at DEBUG)",
+            entry.kind,
+            entry.id,
+            _describe(exc),
+        )
+
+    def delivered(self) -> None:
+        if self.down:
+            self.down = False
+            log.warning("outbox: delivering at commit again")
+
+
+_outage = _OutageLog()
+
+
 def deliver_now(entry: Pending, *, using: str | None = None) -> bool:
     """Deliver a just-committed entry; on failure leave it due for a relay. True if it was delivered.
 
@@ -136,11 +164,12 @@ def deliver_now(entry: Pending, *, using: str | None = None) -> bool:
         _deliver(entry)
     except Exception as exc:
         if isinstance(exc, UNAVAILABLE):
-            log.warning("outbox: %s %s waits for a relay (%s)", entry.kind, entry.id, _describe(exc))
+            _outage.failed(entry, exc)
         else:
             log.exception("outbox: delivering %s %s failed; a relay will retry it", entry.kind, entry.id)
         _guarded(_reschedule, [entry.id], exc, timezone.now(), attempted=True, using=using)
         return False
+    _outage.delivered()
     _guarded(_mark_delivered, [entry], using=using)
     return True
 
