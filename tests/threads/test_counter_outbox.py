@@ -71,3 +71,25 @@ def test_an_entry_delivered_twice_counts_once(domain, django_capture_on_commit_c
     OutboxEntry.objects.update(due_at=timezone.now())
     assert outbox.relay_once().sent == 1 and OutboxEntry.objects.count() == 0
     assert counters.pending([post.pk]) == {post.pk: {"likes_count": 1}}
+
+
+def test_recount_first_adds_waiting_deltas_and_refuses_while_redis_is_down(
+    domain, django_capture_on_commit_callbacks
+):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    post = Post.objects.create(author=make_user(), content="p")
+    up = domain.THREADS_REDIS_URL
+    domain.THREADS_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    with django_capture_on_commit_callbacks(execute=True):
+        interactions.like(make_user(), post)
+    with pytest.raises(CommandError, match="1 counter delta"):
+        call_command("recount_counters", stdout=io.StringIO())
+    domain.THREADS_REDIS_URL = up
+    out = io.StringIO()
+    call_command("recount_counters", stdout=out)  # adds the waiting delta, then finds nothing to fix
+    assert "fixed 0 counter(s)" in out.getvalue() and OutboxEntry.objects.count() == 0
+    post.refresh_from_db()
+    assert post.likes_count == 1 and counters.counts([post.pk])[post.pk]["likes_count"] == 1
