@@ -136,6 +136,14 @@ def test_options_travel_and_relative_times_become_absolute(app, django_capture_o
     assert message.options["expires_iso"].startswith(str((before + timedelta(hours=1)).year))
 
 
+def test_links_travel_as_signatures(app, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        app.record.apply_async_on_commit(["first"], link=app.record.s(), link_error=app.record)
+    [message] = queued(app)
+    assert [s["task"] for s in message.options["link"]] == ["outboxtest.record"]
+    assert [s["task"] for s in message.options["link_error"]] == ["outboxtest.record"]
+
+
 def test_module_helpers_and_eager_mode(app, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         delay_on_commit(app.record, "helper")

@@ -20,6 +20,7 @@ from django.db import transaction
 
 from compat import request as requests
 from compat import serialization
+from compat.canvas import Signature
 from compat.exceptions import EncodeError
 from compat.task import Task
 
@@ -80,6 +81,10 @@ def stored_call(task: Any, args: Any, kwargs: Any, options: dict[str, Any]) -> d
         expires = expires.total_seconds()
     if isinstance(expires, (int, float)):
         options["expires"] = datetime.now(UTC) + timedelta(seconds=max(0.0, float(expires)))
+    for key in ("link", "link_error"):  # signatures (or tasks) as their dicts, as the message carries them
+        if key in options:
+            items = options[key] if isinstance(options[key], (list, tuple)) else [options[key]]
+            options[key] = [dict(Signature.from_any(item)) for item in items]
     running = requests.current()
     if running is not None and not running[1].called_directly:
         options.setdefault("parent_id", running[1].id)
