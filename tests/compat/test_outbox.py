@@ -322,3 +322,43 @@ def test_status_command(app, django_capture_on_commit_callbacks):
     out = io.StringIO()
     call_command("outbox", "relay", "--once", stdout=out)
     assert "sent 1 event(s)" in out.getvalue() and len(queued(app)) == 1
+
+
+def test_relay_logs_an_outage_once_and_its_end(app, down, django_capture_on_commit_callbacks, caplog):
+    from compat.contrib.django.relay import Relay
+
+    with django_capture_on_commit_callbacks(execute=False):
+        app.record.delay_on_commit(1)
+    OutboxEntry.objects.update(due_at=timezone.now())
+    relay = Relay(interval=0.01)
+    with caplog.at_level("WARNING", logger="compat.outbox"):
+        relay.step()
+        relay.step()
+        compat.app._current_app = app
+        assert relay.step().sent == 1
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("broker is unavailable" in line for line in lines) == 1
+    assert sum("broker is back after" in line for line in lines) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_thread_sends_due_entries_until_stopped(app):
+    import time
+
+    from compat.contrib.django.relay import Relay
+
+    with transaction.atomic():
+        OutboxEntry.objects.create(
+            kind=KIND,
+            payload={"task": "outboxtest.record", "task_id": str(uuid.uuid4()), "args": ["relayed"],
+                     "kwargs": {}, "options": {}},
+            due_at=timezone.now(),
+        )
+    relay = Relay(interval=0.05).start()
+    try:
+        deadline = time.monotonic() + 10
+        while not queued(app) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        relay.stop()
+    assert [list(m.args) for m in queued(app)] == [["relayed"]] and not relay.thread.is_alive()
