@@ -45,6 +45,18 @@ def get_current_app() -> Celery:
     return _current_app
 
 
+def default_task_class() -> type[Task]:
+    """Celery's Django fixup: with ``DJANGO_SETTINGS_MODULE`` set, tasks are ``DjangoTask``."""
+    if os.environ.get("DJANGO_SETTINGS_MODULE"):
+        try:
+            from .contrib.django.task import DjangoTask
+        except ImportError:  # Django is not installed: Celery warns and carries on; so do we
+            warnings.warn("DJANGO_SETTINGS_MODULE is set but Django is not installed", stacklevel=3)
+            return Task
+        return DjangoTask
+    return Task
+
+
 def find_task(name: str) -> Task:
     """Look a task up by name on the current app (used to unpickle tasks)."""
     return get_current_app().tasks[name]
@@ -100,7 +112,7 @@ class Celery:
         self._routers: tuple[Any, list] | None = None
         self._autodiscover: list[tuple[Any, str]] = []
         self.worker_hostname = f"worker-{os.getpid()}@{socket.gethostname()}"
-        self.Task = type("Task", (Task,), {"app": self, "__module__": __name__})
+        self.Task = type("Task", (default_task_class(),), {"app": self, "__module__": __name__})
         if set_as_current:
             _current_app = self
 

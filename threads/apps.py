@@ -6,3 +6,6 @@ class ThreadsConfig(AppConfig):
 
     name = "threads"
     verbose_name = "Threads"
+
+    def ready(self) -> None:
+        from threads.services import counter_outbox  # noqa: F401 - registers the counter outbox kind

@@ -20,7 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from compat.contrib.django import delay_on_commit
 from threads.models import Comment, FactCheck, Follow, Image, Like, Post, Profile, UserStatistics
-from threads.services import counters
+from threads.services import counter_outbox
 
 DEMO_USERS = ("alice", "bob", "carol")
 STAFF_USER = "alice"
@@ -104,14 +104,14 @@ def load_demo_data() -> Report:
             _, made = Like.objects.get_or_create(user=users[liker], post=post)
             if made:
                 report.add("likes")
-                counters.increment_on_commit(post.pk, "likes_count", 1)
+                counter_outbox.increment_on_commit(post.pk, "likes_count", 1)
                 delay_on_commit(post_liked_event, post.pk, users[liker].pk)
                 report.enqueued.append(f"post_liked_event({post.pk}, {liker})")
         for author, index, text in COMMENTS:
             _, made = Comment.objects.get_or_create(post=posts[index], author=users[author], content=text)
             if made:
                 report.add("comments")
-                counters.increment_on_commit(posts[index].pk, "comments_count", 1)
+                counter_outbox.increment_on_commit(posts[index].pk, "comments_count", 1)
         checked = posts[FACT_CHECKED]
         if not FactCheck.objects.filter(content_type="post", content_id=checked.pk).exists():
             delay_on_commit(fact_check_content, checked.pk, "post", checked.content)

@@ -33,7 +33,18 @@ def writer(seed: int, ops: int, threads: int, users: list[int], posts: list[int]
 
     User = get_user_model()  # noqa: N806
     totals = {"like": 0, "unlike": 0, "comment": 0, "changed": 0, "retries": 0}
+    errors: list[str] = []
     lock = threading.Lock()
+
+    def guarded(index: int, count: int) -> None:
+        """A thread that dies must say why (the test reports it), not just leave its operations out."""
+        try:
+            run(index, count)
+        except BaseException:
+            import traceback
+
+            with lock:
+                errors.append(traceback.format_exc())
 
     def run(index: int, count: int) -> None:
         rng = random.Random(seed * 1000 + index)
@@ -64,12 +75,12 @@ def writer(seed: int, ops: int, threads: int, users: list[int], posts: list[int]
                 totals[key] += value
 
     per = [ops // threads + (1 if i < ops % threads else 0) for i in range(threads)]
-    workers = [threading.Thread(target=run, args=(i, n)) for i, n in enumerate(per)]
+    workers = [threading.Thread(target=guarded, args=(i, n)) for i, n in enumerate(per)]
     for t in workers:
         t.start()
     for t in workers:
         t.join()
-    print(json.dumps(totals), flush=True)
+    print(json.dumps({**totals, "errors": errors}), flush=True)
 
 
 def flusher(interval: float, lease: float) -> None:

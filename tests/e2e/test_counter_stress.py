@@ -137,6 +137,9 @@ def test_counts_are_exact_after_load_and_killed_flushes(domain, tmp_path):
     for w, (_, err) in zip(writers, results, strict=True):
         assert w.returncode == 0, err
     totals = [json.loads(out) for out, _ in results]
+    assert not [e for t in totals for e in t["errors"]], "a writer thread died:\n" + "\n".join(
+        e for t in totals for e in t["errors"]
+    )
     assert sum(t["like"] + t["unlike"] + t["comment"] for t in totals) == OPS
 
     while (final := counters.flush(lease=LEASE)).get("busy"):  # the killed flusher's lease runs out

@@ -195,10 +195,13 @@ def test_search_finds_indexed_posts_and_requires_q(eager, django_capture_on_comm
     assert client_for().get("/api/search", {"q": "nothing-like-this"}).json()["results"] == []
 
 
-def test_fact_check_view_returns_202_and_stores_the_offline_verdict(eager):
+def test_fact_check_view_returns_202_and_stores_the_offline_verdict(
+    eager, django_capture_on_commit_callbacks
+):
     author = make_user()
     post = Post.objects.create(author=author, content="The earth is flat")
-    response = client_for(author).post(f"/api/posts/{post.pk}/fact-check")
+    with run_jobs(django_capture_on_commit_callbacks):  # sent through the outbox once the request commits
+        response = client_for(author).post(f"/api/posts/{post.pk}/fact-check")
     assert response.status_code == 202
     assert response.json()["message"] == "Fact check has started" and response.json()["task_id"]
     check = FactCheck.objects.get(content_id=post.pk)

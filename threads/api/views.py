@@ -1,8 +1,9 @@
 """The REST API (Django REST framework; token and session auth; JSON errors).
 
 Rules: input is validated before anything is written (a rejected request changes nothing); unknown ids
-are 404; anonymous writes are 401. Jobs are enqueued after the transaction that made their rows
-commits, so a worker never looks for a row that is not there yet.
+are 404; anonymous writes are 401. A write's events (jobs and counter deltas) are written to the outbox
+in its transaction and sent once it commits, so a worker never looks for a row that is not there yet,
+and a committed write answers 2xx whatever the broker's state (the outbox relays its events later).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from compat.contrib.django import apply_async_on_commit, delay_on_commit
 from threads.api import serializers as s
 from threads.models import Comment, FactCheck, Follow, Image, Notification, Post
 from threads.monitoring import check_task_status
-from threads.services import counters, interactions, search
+from threads.services import counter_outbox, counters, interactions, search
 from threads.services.accounts import register_user
 from threads.services.content import get_post
 from threads.tasks import fact_check_content, post_created_event, post_liked_event, process_image_pipeline
@@ -42,7 +43,7 @@ def _limit(request: Request, default: int = PAGE, maximum: int = 100) -> int:
 def render_posts(posts: list[Post], request: Request) -> list[dict]:
     """Posts with live counters (column + pending delta: one Redis round trip), fact checks and images."""
     ids = [post.pk for post in posts]
-    live = counters.counts(ids)  # re-reads the columns after Redis: a flush never shows twice or not at all
+    live = counter_outbox.counts(ids)  # exact (columns re-read after Redis); database counts if Redis is down
     checks = {c.content_id: c for c in FactCheck.objects.filter(content_type="post", content_id__in=ids)}
     images: dict[int, list[Image]] = {}
     for image in Image.objects.filter(post_id__in=ids).order_by("pk"):
@@ -113,16 +114,17 @@ def like(request: Request, post_id: int) -> Response:
     """POST likes (idempotent per user), DELETE unlikes; each change is one counter increment after commit."""
     post = get_post(post_id)
     if request.method == "POST":
-        changed = interactions.like(request.user, post)
-        if changed:
-            delay_on_commit(post_liked_event, post.pk, request.user.pk)
+        with transaction.atomic():  # the like, its counter delta and its event commit together
+            changed = interactions.like(request.user, post)
+            if changed:
+                delay_on_commit(post_liked_event, post.pk, request.user.pk)
     else:
         changed = interactions.unlike(request.user, post)
     body = {
         "post": post.pk,
         "liked": request.method == "POST",
         "changed": changed,
-        "likes_count": counters.current(post)["likes_count"],
+        "likes_count": counter_outbox.counts([post.pk])[post.pk]["likes_count"],
     }
     code = status.HTTP_201_CREATED if request.method == "POST" and changed else status.HTTP_200_OK
     return Response(body, status=code)
@@ -144,11 +146,16 @@ def comments(request: Request, post_id: int) -> Response:
 @api_view(["POST"])
 @permission_classes([IsAuthenticated])
 def fact_check_post(request, post_id):
-    """The guide's view (3.1), answering 202 with the task id to poll at /api/tasks/{task_id}."""
+    """The guide's view (3.1), answering 202 with the task id to poll at /api/tasks/{task_id}.
+
+    The guide's ``fact_check_content.delay(post_id, "post", post.content)`` goes through the outbox
+    here, so a broker outage delays the check instead of refusing it.
+    """
     post = get_post(post_id)
-    task = fact_check_content.delay(post_id, "post", post.content)
+    task_id = str(uuid.uuid4())
+    fact_check_content.apply_async_on_commit((post_id, "post", post.content), task_id=task_id)
     return Response(
-        {"message": "Fact check has started", "task_id": task.id}, status=status.HTTP_202_ACCEPTED
+        {"message": "Fact check has started", "task_id": task_id}, status=status.HTTP_202_ACCEPTED
     )
 
 

@@ -23,10 +23,13 @@ def create_user(user_data: dict[str, Any]):
     return user
 
 
-# called after registration (the guide, section 3.3: `create_user` has committed when `.delay` runs)
+# called after registration (the guide, section 3.3, whose `user_registered_event.delay(user.id)` after
+# `create_user` becomes `delay_on_commit` in one transaction: the user and its event commit together,
+# whatever the broker's state, and the event is sent once the user is committed)
 def register_user(user_data):
     from threads.tasks import user_registered_event
 
-    user = create_user(user_data)
-    user_registered_event.delay(user.id)
+    with transaction.atomic():
+        user = create_user(user_data)
+        user_registered_event.delay_on_commit(user.id)
     return user

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from threads.services import counter_outbox
 from threads.services.counters import recount
 
 
@@ -21,6 +22,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         ids = options["post_ids"] or None
+        left = counter_outbox.drain()
+        if left:
+            raise CommandError(
+                f"{left} counter delta(s) still wait in the outbox (is Redis down?); a recount now would "
+                "count them twice. Run it again once Redis is back."
+            )
         drift = recount(ids, dry_run=options["dry_run"])
         verb = "would fix" if options["dry_run"] else "fixed"
         for d in drift:
