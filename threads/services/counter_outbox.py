@@ -23,6 +23,7 @@ import redis
 from django.conf import settings
 
 from compat.contrib.django import outbox
+from compat.exceptions import OperationalError
 from threads.services import counters, redis_client
 
 log = logging.getLogger(__name__)
@@ -62,10 +63,13 @@ def increment_on_commit(post_id: int, field: str, delta: int) -> None:
 def add_once(entry_id: str, payload: dict[str, Any]) -> bool:
     """The outbox's delivery: ``HINCRBY`` unless entry ``entry_id`` was added before; True if added now."""
     seconds = int(getattr(settings, "THREADS_COUNTER_DEDUPE_SECONDS", 86400))
-    added = _script(redis_client.client())(
-        keys=[marker_key(entry_id), counters.post_key(int(payload["post"]))],
-        args=[payload["field"], int(payload["delta"]), seconds],
-    )
+    try:
+        added = _script(redis_client.client())(
+            keys=[marker_key(entry_id), counters.post_key(int(payload["post"]))],
+            args=[payload["field"], int(payload["delta"]), seconds],
+        )
+    except REDIS_DOWN as exc:  # the outbox keeps the entry for a relay, as for a broker outage
+        raise OperationalError(f"the counter store is unreachable: {exc}") from exc
     return bool(added)
 
 

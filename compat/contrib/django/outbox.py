@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import redis
 from django.db import transaction
 from django.db.models import F, Min, Q, Value
 from django.db.models.functions import Coalesce
@@ -42,13 +41,9 @@ BACKOFF_MAX = 300.0
 #: A delivered task entry that no worker has claimed yet is kept this long (then it is deleted).
 UNCLAIMED_RETENTION = timedelta(days=7)
 #: Errors that mean "the broker is unavailable": the relay stops its batch and retries at its next poll.
-UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OperationalError,
-    ConnectionError,
-    TimeoutError,
-    redis.ConnectionError,
-    redis.TimeoutError,
-)
+#: ``send_task`` turns the broker's own connection errors into ``OperationalError``; a delivery function
+#: registered with ``register`` raises ``OperationalError`` when what it delivers to is down.
+UNAVAILABLE: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -66,7 +61,8 @@ def register(kind: str, deliver: Callable[[str, Any], None], *, keep: bool = Fal
     """Deliver entries of ``kind`` with ``deliver(entry_id, payload)`` (idempotent per ``entry_id``).
 
     ``keep``: keep the row after delivery until a worker claims it (``claim_run``) or it expires.
-    Register in ``AppConfig.ready`` so that every process that relays knows the kind.
+    ``deliver`` raises ``compat.exceptions.OperationalError`` when its destination is down, so the entry
+    waits for a relay without counting as a failed attempt. Register in ``AppConfig.ready`` so that every process that relays knows the kind.
     """
     _kinds[kind] = Kind(deliver, keep)
 
