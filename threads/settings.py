@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "threads.limits.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -54,7 +55,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "threads.debug.LocalDebugPageMiddleware",
 ]
+# The debug page (make run) is for this machine only, and hides settings that carry credentials.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "threads.debug.SafeExceptionReporterFilter"
+
+# Request bodies: JSON (and every other non-multipart body) up to THREADS_MAX_JSON_BYTES, refused with a
+# JSON 413 before it is read (threads/limits.py); Django's own bound is the same figure.
+THREADS_MAX_JSON_BYTES = int(os.environ.get("THREADS_MAX_JSON_BYTES", 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = THREADS_MAX_JSON_BYTES
 
 ROOT_URLCONF = "threads.urls"
 WSGI_APPLICATION = "threads.wsgi.application"
@@ -128,6 +137,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "EXCEPTION_HANDLER": "threads.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "threads.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

@@ -22,5 +22,7 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
 ]
 
+handler400 = "threads.api.errors.bad_request"
+handler403 = "threads.api.errors.permission_denied"
 handler404 = "threads.api.errors.not_found"
 handler500 = "threads.api.errors.server_error"

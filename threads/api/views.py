@@ -39,6 +39,20 @@ def _limit(request: Request, default: int = PAGE, maximum: int = 100) -> int:
         raise ValidationError({"limit": ["A valid integer is required."]}) from None
 
 
+MAX_ID = 2**63 - 1  # a row id (bigint)
+MAX_QUERY = 500  # characters of a search query
+
+
+def _query_id(request: Request, name: str) -> int | None:
+    """An optional row-id query parameter: ASCII digits within the bigint range, else a 400."""
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 19) or not 0 < int(value) <= MAX_ID:
+        raise ValidationError({name: ["A valid integer is required."]})
+    return int(value)
+
+
 def render_posts(posts: list[Post], request: Request) -> list[dict]:
     """Posts with live counters (column + pending delta: one Redis round trip), fact checks and images."""
     ids = [post.pk for post in posts]
@@ -175,11 +189,9 @@ def feed(request: Request) -> Response:
     """Posts by the people you follow and by you, newest first (``?before=<post id>`` pages on)."""
     following = Follow.objects.filter(follower=request.user).values_list("followee_id", flat=True)
     qs = Post.objects.filter(author_id__in=list(following) + [request.user.pk]).select_related("author")
-    before = request.query_params.get("before")
-    if before:
-        if not before.isdigit():
-            raise ValidationError({"before": ["A valid integer is required."]})
-        qs = qs.filter(pk__lt=int(before))
+    before = _query_id(request, "before")
+    if before is not None:
+        qs = qs.filter(pk__lt=before)
     return Response(render_posts(list(qs[: _limit(request)]), request))
 
 
@@ -197,6 +209,8 @@ def search_posts(request: Request) -> Response:
     query = (request.query_params.get("q") or "").strip()
     if not query:
         raise ValidationError({"q": ["This query parameter is required."]})
+    if "\x00" in query or len(query) > MAX_QUERY:  # PostgreSQL text cannot hold NUL
+        raise ValidationError({"q": [f"At most {MAX_QUERY} characters, and no NUL character."]})
     ids = search.search_post_ids(query, limit=_limit(request))
     found = {post.pk: post for post in Post.objects.filter(pk__in=ids).select_related("author")}
     return Response({"query": query, "results": render_posts([found[i] for i in ids if i in found], request)})
