@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "compat.contrib.django",
@@ -55,8 +56,37 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "threads.debug.LocalDebugPageMiddleware",
 ]
+# Security headers on every response. SecurityMiddleware: nosniff, Referrer-Policy, COOP (and, behind
+# HTTPS, HSTS and the redirect); XFrameOptionsMiddleware: X-Frame-Options DENY; django-csp: this
+# Content-Security-Policy unless the view set its own (the /ops/ dashboard and /media/ do).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # DRF's browsable API and the admin set style attributes; styles cannot run script.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Behind HTTPS (DJANGO_HTTPS=1): secure cookies, redirect to https, HSTS; a proxy that terminates TLS
+# says so in X-Forwarded-Proto (DJANGO_TRUST_X_FORWARDED_PROTO=1, only if it strips the client's own).
+THREADS_HTTPS = env_bool("DJANGO_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = THREADS_HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", 31_536_000 if THREADS_HTTPS else 0))
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 # The debug page (make run) is for this machine only, and hides settings that carry credentials.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "threads.debug.SafeExceptionReporterFilter"
 

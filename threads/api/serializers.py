@@ -64,6 +64,12 @@ def fact_check_data(check: FactCheck | None) -> dict | None:
     }
 
 
+def sees_original(request, image: Image) -> bool:
+    """The original upload (EXIF and all) is its owner's and staff's; others see the processed copies."""
+    user = getattr(request, "user", None)
+    return bool(user and user.is_authenticated and (user.pk == image.owner_id or user.is_staff))
+
+
 def image_data(image: Image, request) -> dict:
     def url(name: str) -> str | None:
         if not name:
@@ -77,7 +83,7 @@ def image_data(image: Image, request) -> dict:
         "status": image.status,
         "reason": image.reason,
         "post": image.post_id,
-        "original": url(image.original.name),
+        "original": url(image.original.name) if sees_original(request, image) else None,
         "compressed": url(image.compressed.name),
         "thumbnails": {size: url(name) for size, name in (image.thumbnails or {}).items()},
         "metadata": image.metadata,

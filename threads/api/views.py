@@ -11,6 +11,7 @@ import uuid
 
 from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import status
 from rest_framework.authtoken.models import Token
@@ -25,6 +26,7 @@ from threads.api import serializers as s
 from threads.models import Comment, FactCheck, Follow, Image, Notification, Post
 from threads.monitoring import check_task_status
 from threads.services import counters, interactions, search
+from threads.services import images as imaging
 from threads.services.accounts import register_user
 from threads.services.content import get_post
 from threads.tasks import fact_check_content, post_created_event, post_liked_event, process_image_pipeline
@@ -234,7 +236,7 @@ def images(request: Request) -> Response:
     upload = serializer.validated_data["file"]
     with transaction.atomic():
         image = Image(owner=request.user, post=post)
-        image.original.save(f"{uuid.uuid4().hex}-{upload.name[-80:]}", upload, save=False)
+        image.original.save(imaging.original_name(upload), upload, save=False)  # never the client's name
         image.save()
         apply_async_on_commit(process_image_pipeline, [image.pk], task_id=task_id)
     return Response(
@@ -244,7 +246,11 @@ def images(request: Request) -> Response:
 
 @api_view(["GET"])
 def image_detail(request: Request, image_id: int) -> Response:
-    return Response(s.image_data(get_object_or_404(Image, pk=image_id), request))
+    """An image: its owner's (and staff's), or anyone's once it is attached to a post; else 404."""
+    image = get_object_or_404(Image, pk=image_id)
+    if image.post_id is None and not s.sees_original(request, image):
+        raise Http404  # an unattached upload is private: no id of it is to be found by others
+    return Response(s.image_data(image, request))
 
 
 @api_view(["GET"])
