@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from threads.models import Comment, FactCheck, Image, Notification, Post
+from threads.models import Comment, FactCheck, Image, Notification, Post, Profile
+from threads.services import usernames
+
+USERNAME = re.compile(r"\A[\w.@+-]{3,150}\Z")
 
 
 class RegisterSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150)
+    username = serializers.RegexField(USERNAME, max_length=150)
     email = serializers.EmailField()
     password = serializers.CharField(write_only=True, max_length=128)
 
     def validate_username(self, value: str) -> str:
-        if get_user_model().objects.filter(username__iexact=value).exists():
+        """Stored as NFKC, unique by NFKC_Casefold, refused when it could pass for another name."""
+        value = usernames.display_form(value)
+        if not USERNAME.match(value):  # NFKC may lengthen a name or turn a letter into a space
+            raise serializers.ValidationError("Enter a valid username (3-150 letters, digits and .@+-_).")
+        reason = usernames.confusable_reason(value)
+        if reason:
+            raise serializers.ValidationError(f"This username could be mistaken for another. {reason}")
+        taken = Profile.objects.filter(username_key=usernames.username_key(value)).exists()
+        if taken or get_user_model().objects.filter(username__iexact=value).exists():
             raise serializers.ValidationError("This username is taken.")
         return value
 
@@ -31,8 +44,14 @@ class RegisterSerializer(serializers.Serializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(write_only=True)
+    username = serializers.CharField(max_length=300)
+    password = serializers.CharField(write_only=True, max_length=1024)
+
+    def validate_username(self, value: str) -> str:
+        """The account's own spelling for any spelling with the same key (``ALICE`` logs in as ``alice``)."""
+        key = usernames.username_key(value)
+        stored = Profile.objects.filter(username_key=key).values_list("user__username", flat=True).first()
+        return stored or usernames.display_form(value)
 
 
 class ContentSerializer(serializers.Serializer):
