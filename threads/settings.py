@@ -242,6 +242,18 @@ THREADS_AI_RATE_LIMIT_WAIT = float(os.environ.get("THREADS_AI_RATE_LIMIT_WAIT", 
 THREADS_AI_RETRY_COUNTDOWN = float(os.environ.get("THREADS_AI_RETRY_COUNTDOWN", 60))  # the guide's 60 s
 # Images: limits checked by validate_image before any decoding.
 THREADS_IMAGE_MAX_BYTES = int(os.environ.get("THREADS_IMAGE_MAX_BYTES", 10 * 1024 * 1024))
+# ...and at the HTTP layer (threads/limits.py): a multipart body over THREADS_UPLOAD_MAX_BYTES is refused
+# by its Content-Length, a file over THREADS_IMAGE_MAX_BYTES as it streams in; both a JSON 413, nothing
+# stored. Files over FILE_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB) spool to a temporary file meanwhile.
+THREADS_UPLOAD_MAX_BYTES = int(
+    os.environ.get("THREADS_UPLOAD_MAX_BYTES") or THREADS_IMAGE_MAX_BYTES + 64 * 1024
+)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "threads.limits.FileSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 THREADS_IMAGE_MAX_PIXELS = int(os.environ.get("THREADS_IMAGE_MAX_PIXELS", 40_000_000))
 THREADS_IMAGE_MAX_SIDE = int(os.environ.get("THREADS_IMAGE_MAX_SIDE", 2048))
 THREADS_THUMBNAIL_SIZES = [int(n) for n in os.environ.get("THREADS_THUMBNAIL_SIZES", "64,256,640").split(",")]

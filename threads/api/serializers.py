@@ -16,10 +16,31 @@ from threads.services import usernames
 USERNAME = re.compile(r"\A[\w.@+-]{3,150}\Z")
 
 
+class StrictStringMixin:
+    """Only a JSON string is a string: DRF's string fields otherwise turn ``123`` into ``"123"``."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StrictStringMixin, serializers.CharField):
+    pass
+
+
+class StrictRegexField(StrictStringMixin, serializers.RegexField):
+    pass
+
+
+class StrictEmailField(StrictStringMixin, serializers.EmailField):
+    pass
+
+
 class RegisterSerializer(serializers.Serializer):
-    username = serializers.RegexField(USERNAME, max_length=150)
-    email = serializers.EmailField()
-    password = serializers.CharField(write_only=True, max_length=128)
+    username = StrictRegexField(USERNAME, max_length=150)
+    email = StrictEmailField()
+    password = StrictCharField(write_only=True, max_length=128)
 
     def validate_username(self, value: str) -> str:
         """Stored as NFKC, unique by NFKC_Casefold, refused when it could pass for another name."""
@@ -44,8 +65,8 @@ class RegisterSerializer(serializers.Serializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=300)
-    password = serializers.CharField(write_only=True, max_length=1024)
+    username = StrictCharField(max_length=300)
+    password = StrictCharField(write_only=True, max_length=1024)
 
     def validate_username(self, value: str) -> str:
         """The account's own spelling for any spelling with the same key (``ALICE`` logs in as ``alice``)."""
@@ -57,7 +78,7 @@ class TokenRequestSerializer(serializers.Serializer):
 class ContentSerializer(serializers.Serializer):
     """A post's or comment's text: not blank, at most ``THREADS_POST_MAX_LENGTH`` characters."""
 
-    content = serializers.CharField(trim_whitespace=True)
+    content = StrictCharField(trim_whitespace=True)
 
     def validate_content(self, value: str) -> str:
         limit = settings.THREADS_POST_MAX_LENGTH
