@@ -176,6 +176,15 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # Throttles (threads/api/throttles.py): 429 with Retry-After past these rates.
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": os.environ.get("THREADS_THROTTLE_AUTH_IP", "30/min"),
+        "auth_username": os.environ.get("THREADS_THROTTLE_AUTH_USERNAME", "10/min"),
+        "fact_check": os.environ.get("THREADS_THROTTLE_FACT_CHECK", "5/min"),
+    },
+    # The client address is REMOTE_ADDR unless this many proxies in front append to X-Forwarded-For
+    # (DRF's default trusts any X-Forwarded-For, which lets a client pick its own address).
+    "NUM_PROXIES": int(os.environ.get("THREADS_NUM_PROXIES", 0)),
 }
 
 # --- The client's guide, section 4, verbatim (comments translated) -------------------
@@ -226,6 +235,17 @@ CELERY_OPS_SCHEDULER_ENTRIES = "threads.management.commands.scheduler:default_en
 # Redis for the app's own keys (counter deltas, AI rate limit); every key starts with the prefix.
 THREADS_REDIS_URL = os.environ.get("THREADS_REDIS_URL") or CELERY_BROKER_URL
 THREADS_REDIS_PREFIX = os.environ.get("THREADS_REDIS_PREFIX", "threads:")
+# Django's cache (the API throttles' history, shared by every web process): Django's own Redis backend
+# on the same Redis, under the same prefix, JSON-serialised (never pickle).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": THREADS_REDIS_URL,
+        "KEY_PREFIX": f"{THREADS_REDIS_PREFIX}cache",
+        "OPTIONS": {"serializer": "threads.cache.JSONSerializer", "socket_timeout": 2,
+                    "socket_connect_timeout": 2},
+    }
+}
 # Seconds between counter flushes scheduled by `manage.py scheduler` (0 disables the default entry).
 THREADS_COUNTER_FLUSH_INTERVAL = float(os.environ.get("THREADS_COUNTER_FLUSH_INTERVAL", 5))
 THREADS_POST_MAX_LENGTH = int(os.environ.get("THREADS_POST_MAX_LENGTH", 500))

@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import status
 from rest_framework.authtoken.models import Token
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view, permission_classes, throttle_classes
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from compat.contrib.django import apply_async_on_commit, delay_on_commit
 from threads.api import serializers as s
+from threads.api import throttles
 from threads.models import Comment, FactCheck, Follow, Image, Notification, Post
 from threads.monitoring import check_task_status
 from threads.services import counters, interactions, search
@@ -75,6 +76,7 @@ def render_posts(posts: list[Post], request: Request) -> list[dict]:
 
 @api_view(["POST"])
 @permission_classes([AllowAny])
+@throttle_classes([throttles.AuthIPThrottle, throttles.AuthUsernameThrottle])
 def register(request: Request) -> Response:
     """Create a user (fires ``user_registered_event`` once the user is committed)."""
     serializer = s.RegisterSerializer(data=request.data)
@@ -91,6 +93,7 @@ def register(request: Request) -> Response:
 
 @api_view(["POST"])
 @permission_classes([AllowAny])
+@throttle_classes([throttles.AuthIPThrottle, throttles.AuthUsernameThrottle])
 def obtain_token(request: Request) -> Response:
     serializer = s.TokenRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -159,6 +162,7 @@ def comments(request: Request, post_id: int) -> Response:
 
 @api_view(["POST"])
 @permission_classes([IsAuthenticated])
+@throttle_classes([throttles.FactCheckThrottle])
 def fact_check_post(request, post_id):
     """The guide's view (3.1), answering 202 with the task id to poll at /api/tasks/{task_id}."""
     post = get_post(post_id)
