@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "csp",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "compat.contrib.django",
     "threads",
 ]
@@ -182,9 +183,19 @@ REST_FRAMEWORK = {
         "auth_username": os.environ.get("THREADS_THROTTLE_AUTH_USERNAME", "10/min"),
         "fact_check": os.environ.get("THREADS_THROTTLE_FACT_CHECK", "5/min"),
     },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # The client address is REMOTE_ADDR unless this many proxies in front append to X-Forwarded-For
     # (DRF's default trusts any X-Forwarded-For, which lets a client pick its own address).
     "NUM_PROXIES": int(os.environ.get("THREADS_NUM_PROXIES", 0)),
+}
+# The OpenAPI schema at /api/schema/ (threads/api/schema.py).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Threads API",
+    "DESCRIPTION": "Posts, comments, likes, follows, images, fact checks and search (docs/domain.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["threads.api.schema.api_paths_only"],
 }
 
 # --- The client's guide, section 4, verbatim (comments translated) -------------------
