@@ -84,3 +84,23 @@ def test_staff_opening_an_html_upload_downloads_it_and_runs_no_script(
     assert [d.suggested_filename.rsplit(".", 1)[1] for d in downloads] == ["bin"]
     assert Image.objects.count() == 1
     connection.close()
+
+
+def test_the_apps_pages_work_under_their_content_security_policy(eager, live_server, chromium_page):
+    """The home page, DRF's browsable API and the admin load with no CSP violation in the console."""
+    get_user_model().objects.create_superuser("staffer", "staffer@example.com", "correct horse")
+    connection.close()
+    page = chromium_page
+    violations = []
+    page.on("console", lambda message: violations.append(message.text))
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "staffer")
+    page.fill("#id_password", "correct horse")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    for path in ["/", "/api/", "/api/posts", "/admin/", "/admin/auth/user/", "/admin/auth/user/add/"]:
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 200, path
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        page.wait_for_load_state("networkidle")
+    assert [text for text in violations if "Content Security Policy" in text] == []
