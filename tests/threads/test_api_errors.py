@@ -112,3 +112,19 @@ def test_with_debug_on_a_remote_client_gets_the_plain_html_500_outside_the_api(m
     response = APIClient(raise_request_exception=False).get("/", REMOTE_ADDR=REMOTE)
     assert response.status_code == 500
     assert b"broker-s3cret" not in response.content and b"something broke" not in response.content
+
+
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"HTTP_HOST": "evil.example"},  # DisallowedHost, refused before any view
+        {"data": "a=1&" * 2000, "content_type": "application/x-www-form-urlencoded"},  # TooManyFieldsSent
+        {"data": b"{}", "content_type": "text/plain"},  # 415
+    ],
+)
+def test_what_django_refuses_before_a_view_is_json_under_the_api(domain, request_kwargs):
+    response = APIClient(raise_request_exception=False).generic(
+        "POST", "/api/auth/register", **{"data": b"{}", "content_type": "application/json", **request_kwargs}
+    )
+    assert 400 <= response.status_code < 500
+    assert response["Content-Type"] == "application/json" and "detail" in response.json()
