@@ -104,8 +104,9 @@ def fact_check_data(check: FactCheck | None) -> dict | None:
     }
 
 
-def sees_original(request, image: Image) -> bool:
-    """The original upload (EXIF and all) is its owner's and staff's; others see the processed copies."""
+def owner_or_staff(request, image: Image) -> bool:
+    """Whether the request is the image's owner's or staff's: they see it unattached, and its original
+    upload (EXIF and all); others see attached images' processed copies only."""
     user = getattr(request, "user", None)
     return bool(user and user.is_authenticated and (user.pk == image.owner_id or user.is_staff))
 
@@ -123,7 +124,7 @@ def image_data(image: Image, request) -> dict:
         "status": image.status,
         "reason": image.reason,
         "post": image.post_id,
-        "original": url(image.original.name) if sees_original(request, image) else None,
+        "original": url(image.original.name) if owner_or_staff(request, image) else None,
         "compressed": url(image.compressed.name),
         "thumbnails": {size: url(name) for size, name in (image.thumbnails or {}).items()},
         "metadata": image.metadata,

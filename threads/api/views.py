@@ -252,7 +252,7 @@ def images(request: Request) -> Response:
 def image_detail(request: Request, image_id: int) -> Response:
     """An image: its owner's (and staff's), or anyone's once it is attached to a post; else 404."""
     image = get_object_or_404(Image, pk=image_id)
-    if image.post_id is None and not s.sees_original(request, image):
+    if image.post_id is None and not s.owner_or_staff(request, image):
         raise Http404  # an unattached upload is private: no id of it is to be found by others
     return Response(s.image_data(image, request))
 
