@@ -7,6 +7,8 @@ settings and the request's environment (under ``runserver`` that is the process 
 - ``LocalDebugPageMiddleware``: with ``DEBUG`` on, only a client on this machine (a loopback address,
   no proxy header) gets the technical page; anyone else gets the production error page (JSON under
   /api/), and the error is logged as Django logs it.
+- ``LocalOnlyExceptionReporter``: the backstop for errors raised outside a view (in a middleware):
+  the technical page's text for a non-local client is the plain "Server Error (500)".
 - ``SafeExceptionReporterFilter``: Django's filter, also hiding settings and environment variables
   whose name says URL or DSN (they carry passwords), for the local page and for error e-mails.
 """
@@ -31,6 +33,23 @@ PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
 class SafeExceptionReporterFilter(debug.SafeExceptionReporterFilter):
     hidden_settings = re.compile(r"API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|URL|DSN", flags=re.I)
+
+
+class LocalOnlyExceptionReporter(debug.ExceptionReporter):
+    """Django's reporter, which renders nothing for a non-local client (error e-mails stay complete)."""
+
+    PLAIN = "Server Error (500)"
+
+    def _hidden(self) -> bool:
+        return not self.is_email and (self.request is None or not is_local_client(self.request))
+
+    def get_traceback_html(self) -> str:
+        return f"<!doctype html><title>{self.PLAIN}</title><h1>{self.PLAIN}</h1>" if self._hidden() else (
+            super().get_traceback_html()
+        )
+
+    def get_traceback_text(self) -> str:
+        return self.PLAIN if self._hidden() else super().get_traceback_text()
 
 
 def is_local_client(request: HttpRequest) -> bool:

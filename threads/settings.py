@@ -90,6 +90,7 @@ if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
 
 # The debug page (make run) is for this machine only, and hides settings that carry credentials.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "threads.debug.SafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "threads.debug.LocalOnlyExceptionReporter"
 
 # Request bodies: JSON (and every other non-multipart body) up to THREADS_MAX_JSON_BYTES, refused with a
 # JSON 413 before it is read (threads/limits.py); Django's own bound is the same figure.

@@ -128,3 +128,25 @@ def test_what_django_refuses_before_a_view_is_json_under_the_api(domain, request
     )
     assert 400 <= response.status_code < 500
     assert response["Content-Type"] == "application/json" and "detail" in response.json()
+
+
+class RaisingMiddleware:
+    """A middleware that fails: an error outside any view, which the view-level guard never sees."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        raise RuntimeError("middleware broke")
+
+
+def test_with_debug_on_an_error_outside_a_view_shows_a_remote_client_nothing(crashing_search):
+    raising = "tests.threads.test_api_errors.RaisingMiddleware"
+    crashing_search.MIDDLEWARE = [*crashing_search.MIDDLEWARE, raising]
+    client = APIClient(raise_request_exception=False)
+    for accept in ("text/html", "application/json"):
+        remote = client.get("/api/posts", REMOTE_ADDR=REMOTE, HTTP_ACCEPT=accept)
+        assert remote.status_code == 500 and b"middleware broke" not in remote.content
+        assert b"Server Error (500)" in remote.content and b"CELERY_BROKER_URL" not in remote.content
+    local = client.get("/api/posts", REMOTE_ADDR="127.0.0.1", HTTP_ACCEPT="text/html")
+    assert local.status_code == 500 and b"middleware broke" in local.content
