@@ -1,7 +1,8 @@
 # One image for every process of the system: web, workers, scheduler (see docker-compose.yml).
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 THREADS_VAR_DIR=/var/lib/threads
+# Production settings by default (DEBUG off: no debug pages); set DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS.
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 THREADS_VAR_DIR=/var/lib/threads DJANGO_DEBUG=0
 WORKDIR /app
 
 COPY pyproject.toml README.md ./

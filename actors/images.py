@@ -4,8 +4,8 @@ Each step after ``validate_image`` is chained, so it receives the previous step'
 ``step(previous_result, image_id)``. Steps alone take ``step(image_id)``. A rejected image is a
 domain outcome, not a task failure: ``validate_image`` stores the reason and returns
 ``{"valid": False}``; the later steps see the status and pass the result on untouched, so the owner
-is still notified. Every step writes deterministic file names, so a redelivered step overwrites its
-own output instead of adding files.
+is still notified, and the rejected file is deleted. Every step writes deterministic file names, so a
+redelivered step overwrites its own output instead of adding files.
 """
 
 from __future__ import annotations
@@ -44,10 +44,14 @@ def validate_image(image_id: int) -> dict[str, Any]:
     First step of the pipeline (nothing prepended). Returns ``{"image_id", "valid", ...}``.
     """
     image = Image.objects.get(pk=image_id)
+    if not image.original:  # rejected before (a redelivery): its file is gone
+        return {"image_id": image_id, "valid": False, "reason": image.reason}
     try:
         sniffed = imaging.sniff(imaging.read(image.original.name))
     except imaging.InvalidImage as exc:
-        Image.objects.filter(pk=image_id).update(status=Image.REJECTED, reason=str(exc))
+        # A rejected file is never served: the row keeps the reason, the file goes.
+        Image.objects.filter(pk=image_id).update(status=Image.REJECTED, reason=str(exc), original="")
+        imaging.discard(image.original.name)
         return {"image_id": image_id, "valid": False, "reason": str(exc)}
     metadata = {**image.metadata, "original": {"format": sniffed.format, "width": sniffed.width,
                                                "height": sniffed.height, "mode": sniffed.mode,

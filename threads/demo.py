@@ -21,6 +21,7 @@ from rest_framework.authtoken.models import Token
 from compat.contrib.django import delay_on_commit
 from threads.models import Comment, FactCheck, Follow, Image, Like, Post, Profile, UserStatistics
 from threads.services import counter_outbox
+from threads.services import images as imaging
 
 DEMO_USERS = ("alice", "bob", "carol")
 STAFF_USER = "alice"
@@ -118,7 +119,8 @@ def load_demo_data() -> Report:
             report.enqueued.append(f"fact_check_content({checked.pk})")
         if not Image.objects.filter(owner=users["alice"], post=posts[0]).exists():
             image = Image(owner=users["alice"], post=posts[0])
-            image.original.save("demo.png", ContentFile(demo_image_bytes()), save=False)
+            upload = ContentFile(demo_image_bytes())
+            image.original.save(imaging.original_name(upload), upload, save=False)
             image.save()
             report.add("images")
             delay_on_commit(process_image_pipeline, image.pk)

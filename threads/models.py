@@ -11,16 +11,26 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from threads.services.usernames import username_key
+
 User = settings.AUTH_USER_MODEL
 
 
 class Profile(models.Model):
-    """One per user: a short bio and the once-only welcome e-mail claim."""
+    """One per user: a short bio, the once-only welcome e-mail claim, and the username's unique key."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
     bio = models.CharField(max_length=160, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     welcome_email_sent_at = models.DateTimeField(null=True, blank=True)
+    # NFKC_Casefold of the username (threads/services/usernames.py): `ALICE` and fullwidth `ＡＬＩＣＥ`
+    # cannot sit beside `alice`, also when registered at the same moment. Set on first save.
+    username_key = models.CharField(max_length=150, unique=True, null=True, editable=False)
+
+    def save(self, *args, **kwargs) -> None:
+        if self.username_key is None:
+            self.username_key = username_key(self.user.username)
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"

@@ -39,14 +39,17 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "compat.contrib.django",
     "threads",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "threads.limits.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -54,7 +57,45 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "threads.debug.LocalDebugPageMiddleware",
 ]
+# Security headers on every response. SecurityMiddleware: nosniff, Referrer-Policy, COOP (and, behind
+# HTTPS, HSTS and the redirect); XFrameOptionsMiddleware: X-Frame-Options DENY; django-csp: this
+# Content-Security-Policy unless the view set its own (the /ops/ dashboard and /media/ do).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # DRF's browsable API and the admin set style attributes; styles cannot run script.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Behind HTTPS (DJANGO_HTTPS=1): secure cookies, redirect to https, HSTS; a proxy that terminates TLS
+# says so in X-Forwarded-Proto (DJANGO_TRUST_X_FORWARDED_PROTO=1, only if it strips the client's own).
+THREADS_HTTPS = env_bool("DJANGO_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = THREADS_HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", 31_536_000 if THREADS_HTTPS else 0))
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# The debug page (make run) is for this machine only, and hides settings that carry credentials.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "threads.debug.SafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "threads.debug.LocalOnlyExceptionReporter"
+
+# Request bodies: JSON (and every other non-multipart body) up to THREADS_MAX_JSON_BYTES, refused with a
+# JSON 413 before it is read (threads/limits.py); Django's own bound is the same figure.
+THREADS_MAX_JSON_BYTES = int(os.environ.get("THREADS_MAX_JSON_BYTES", 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = THREADS_MAX_JSON_BYTES
 
 ROOT_URLCONF = "threads.urls"
 WSGI_APPLICATION = "threads.wsgi.application"
@@ -128,10 +169,34 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "EXCEPTION_HANDLER": "threads.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "threads.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # Throttles (threads/api/throttles.py): 429 with Retry-After past these rates.
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": os.environ.get("THREADS_THROTTLE_AUTH_IP", "30/min"),
+        "auth_username": os.environ.get("THREADS_THROTTLE_AUTH_USERNAME", "10/min"),
+        "fact_check": os.environ.get("THREADS_THROTTLE_FACT_CHECK", "5/min"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The client address is REMOTE_ADDR unless this many proxies in front append to X-Forwarded-For
+    # (DRF's default trusts any X-Forwarded-For, which lets a client pick its own address).
+    "NUM_PROXIES": int(os.environ.get("THREADS_NUM_PROXIES", 0)),
+}
+# The OpenAPI schema at /api/schema/ (threads/api/schema.py).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Threads API",
+    "DESCRIPTION": "Posts, comments, likes, follows, images, fact checks and search (docs/domain.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["threads.api.schema.api_paths_only"],
 }
 
 # --- The client's guide, section 4, verbatim (comments translated) -------------------
@@ -182,6 +247,17 @@ CELERY_OPS_SCHEDULER_ENTRIES = "threads.management.commands.scheduler:default_en
 # Redis for the app's own keys (counter deltas, AI rate limit); every key starts with the prefix.
 THREADS_REDIS_URL = os.environ.get("THREADS_REDIS_URL") or CELERY_BROKER_URL
 THREADS_REDIS_PREFIX = os.environ.get("THREADS_REDIS_PREFIX", "threads:")
+# Django's cache (the API throttles' history, shared by every web process): Django's own Redis backend
+# on the same Redis, under the same prefix, JSON-serialised (never pickle).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": THREADS_REDIS_URL,
+        "KEY_PREFIX": f"{THREADS_REDIS_PREFIX}cache",
+        "OPTIONS": {"serializer": "threads.cache.JSONSerializer", "socket_timeout": 2,
+                    "socket_connect_timeout": 2},
+    }
+}
 # Seconds between counter flushes scheduled by `manage.py scheduler` (0 disables the default entry).
 THREADS_COUNTER_FLUSH_INTERVAL = float(os.environ.get("THREADS_COUNTER_FLUSH_INTERVAL", 5))
 THREADS_POST_MAX_LENGTH = int(os.environ.get("THREADS_POST_MAX_LENGTH", 500))
@@ -198,6 +274,18 @@ THREADS_AI_RATE_LIMIT_WAIT = float(os.environ.get("THREADS_AI_RATE_LIMIT_WAIT", 
 THREADS_AI_RETRY_COUNTDOWN = float(os.environ.get("THREADS_AI_RETRY_COUNTDOWN", 60))  # the guide's 60 s
 # Images: limits checked by validate_image before any decoding.
 THREADS_IMAGE_MAX_BYTES = int(os.environ.get("THREADS_IMAGE_MAX_BYTES", 10 * 1024 * 1024))
+# ...and at the HTTP layer (threads/limits.py): a multipart body over THREADS_UPLOAD_MAX_BYTES is refused
+# by its Content-Length, a file over THREADS_IMAGE_MAX_BYTES as it streams in; both a JSON 413, nothing
+# stored. Files over FILE_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB) spool to a temporary file meanwhile.
+THREADS_UPLOAD_MAX_BYTES = int(
+    os.environ.get("THREADS_UPLOAD_MAX_BYTES") or THREADS_IMAGE_MAX_BYTES + 64 * 1024
+)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "threads.limits.FileSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 THREADS_IMAGE_MAX_PIXELS = int(os.environ.get("THREADS_IMAGE_MAX_PIXELS", 40_000_000))
 THREADS_IMAGE_MAX_SIDE = int(os.environ.get("THREADS_IMAGE_MAX_SIDE", 2048))
 THREADS_THUMBNAIL_SIZES = [int(n) for n in os.environ.get("THREADS_THUMBNAIL_SIZES", "64,256,640").split(",")]

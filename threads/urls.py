@@ -1,12 +1,11 @@
 """URL routes of Threads."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 
 from compat.contrib.django.ops.views import metrics_view
 from threads import views
+from threads.media import serve_media
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,9 +17,12 @@ urlpatterns = [
     # (docs/ops-dashboard.md, docs/operations.md); Prometheus metrics (token or staff session).
     path("ops/", include("compat.contrib.django.ops.urls")),
     path("metrics", metrics_view, name="metrics"),
-    # Uploaded media (development server; put a real web server or object storage in front in production).
-    re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    # Uploaded media, typed by content and never as a page (threads/media.py; a server in front must do
+    # the same).
+    re_path(r"^media/(?P<path>.*)$", serve_media, name="media"),
 ]
 
+handler400 = "threads.api.errors.bad_request"
+handler403 = "threads.api.errors.permission_denied"
 handler404 = "threads.api.errors.not_found"
 handler500 = "threads.api.errors.server_error"

@@ -39,7 +39,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def api_root(request: Request, format: str | None = None) -> Response:
     """The API root: links to the endpoints (those with ids show an example id of 1)."""
     links = {"healthz": reverse("healthz", request=request, format=format)}
-    for name in ("register", "token", "posts", "feed", "notifications", "search", "images"):
+    for name in ("register", "token", "posts", "feed", "notifications", "search", "images", "schema"):
         links[name] = reverse(f"api-{name}", request=request, format=format)
     for name, kwargs in (("post", {"post_id": 1}), ("image", {"image_id": 1}), ("task", {"task_id": "<id>"})):
         links[name] = reverse(f"api-{name}", kwargs=kwargs, request=request, format=format)

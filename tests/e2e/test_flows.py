@@ -160,7 +160,7 @@ def test_images_png_jpeg_and_a_text_file_pretending(stack):
     assert (png.status, png.metadata["format"], png.metadata["width"]) == ("done", "JPEG", 300)
     assert jpeg.status == "done" and jpeg.metadata["original"]["had_exif"] and jpeg.metadata["exif_stripped"]
     assert text.status == "rejected" and "not a recognised image" in text.reason
-    status, body = stack.call("GET", f"/api/images/{ids['jpeg']}")
+    status, body = stack.call("GET", f"/api/images/{ids['jpeg']}", token=user["token"])
     assert status == 200 and set(body["thumbnails"]) == {"64", "256", "640"} and body["compressed"]
     wait_until(
         lambda: Notification.objects.filter(recipient_id=user["id"], kind="image_rejected").exists(),

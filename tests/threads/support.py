@@ -26,6 +26,9 @@ def domain(settings, redis_url, redis_namespace, tmp_path):
     """Domain settings isolated for one test: its own Redis key prefix and media directory, no AI key."""
     settings.THREADS_REDIS_URL = redis_url
     settings.THREADS_REDIS_PREFIX = redis_namespace
+    # Django's cache (the API throttles) on the test's Redis, under its prefix: every test starts unthrottled
+    cache = {"LOCATION": redis_url, "KEY_PREFIX": f"{redis_namespace}cache"}
+    settings.CACHES = {"default": {**settings.CACHES["default"], **cache}}
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.OPENAI_API_KEY = ""
     settings.ELASTICSEARCH_URL = ""

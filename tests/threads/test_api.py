@@ -223,14 +223,14 @@ def test_image_upload_202_then_done_or_rejected(eager, django_capture_on_commit_
             "/api/images", {"file": SimpleUploadedFile("b.jpg", b"just text")}, format="multipart"
         )
     assert png.status_code == 202 and fake.status_code == 202 and png.json()["task_id"]
-    done = client_for().get(f"/api/images/{png.json()['id']}").json()
+    done = client_for(owner).get(f"/api/images/{png.json()['id']}").json()
     assert (
         done["status"] == "done"
         and done["metadata"]["width"] == 120
         and set(done["thumbnails"]) == {"64", "256", "640"}
     )
     assert done["compressed"].startswith("http://testserver/media/images/compressed/")
-    rejected = client_for().get(f"/api/images/{fake.json()['id']}").json()
+    rejected = client_for(owner).get(f"/api/images/{fake.json()['id']}").json()
     assert rejected["status"] == "rejected" and "not a recognised image" in rejected["reason"]
 
 

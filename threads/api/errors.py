@@ -1,4 +1,4 @@
-"""JSON errors for the API: DRF's handler, plus JSON 404/500 pages for unknown /api/ URLs."""
+"""JSON errors for the API: DRF's handler, plus JSON 400/403/404/500 pages for what DRF never sees."""
 
 from __future__ import annotations
 
@@ -21,6 +21,24 @@ def exception_handler(exc, context):
     if response is not None and isinstance(exc, Http404):
         response.data = {"detail": "Not found."}
     return response
+
+
+def bad_request(request: HttpRequest, exception=None):
+    """400 for what Django refuses before a view runs (a suspicious request): JSON under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    from django.views.defaults import bad_request as django_bad_request
+
+    return django_bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception=None):
+    """403 outside DRF's views (e.g. a CSRF failure): JSON under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+    from django.views.defaults import permission_denied as django_permission_denied
+
+    return django_permission_denied(request, exception)
 
 
 def not_found(request: HttpRequest, exception=None):

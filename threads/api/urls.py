@@ -1,8 +1,11 @@
 """API routes (mounted at /api/)."""
 
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
 
-from threads.api import views
+from threads.api import schema, views
+
+schema.describe()
 
 urlpatterns = [
     path("auth/register", views.register, name="api-register"),
@@ -19,4 +22,5 @@ urlpatterns = [
     path("images", views.images, name="api-images"),
     path("images/<int:image_id>", views.image_detail, name="api-image"),
     path("tasks/<str:task_id>", views.task_status, name="api-task"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),  # OpenAPI 3 (drf-spectacular)
 ]

@@ -12,10 +12,11 @@ import uuid
 
 from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import status
 from rest_framework.authtoken.models import Token
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view, permission_classes, throttle_classes
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -23,9 +24,11 @@ from rest_framework.response import Response
 
 from compat.contrib.django import apply_async_on_commit, delay_on_commit
 from threads.api import serializers as s
+from threads.api import throttles
 from threads.models import Comment, FactCheck, Follow, Image, Notification, Post
 from threads.monitoring import check_task_status
 from threads.services import counter_outbox, counters, interactions, search
+from threads.services import images as imaging
 from threads.services.accounts import register_user
 from threads.services.content import get_post
 from threads.tasks import fact_check_content, post_created_event, post_liked_event, process_image_pipeline
@@ -38,6 +41,20 @@ def _limit(request: Request, default: int = PAGE, maximum: int = 100) -> int:
         return max(1, min(maximum, int(request.query_params.get("limit", default))))
     except ValueError:
         raise ValidationError({"limit": ["A valid integer is required."]}) from None
+
+
+MAX_ID = 2**63 - 1  # a row id (bigint)
+MAX_QUERY = 500  # characters of a search query
+
+
+def _query_id(request: Request, name: str) -> int | None:
+    """An optional row-id query parameter: ASCII digits within the bigint range, else a 400."""
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 19) or not 0 < int(value) <= MAX_ID:
+        raise ValidationError({name: ["A valid integer is required."]})
+    return int(value)
 
 
 def render_posts(posts: list[Post], request: Request) -> list[dict]:
@@ -60,6 +77,7 @@ def render_posts(posts: list[Post], request: Request) -> list[dict]:
 
 @api_view(["POST"])
 @permission_classes([AllowAny])
+@throttle_classes([throttles.AuthIPThrottle, throttles.AuthUsernameThrottle])
 def register(request: Request) -> Response:
     """Create a user (fires ``user_registered_event`` once the user is committed)."""
     serializer = s.RegisterSerializer(data=request.data)
@@ -76,6 +94,7 @@ def register(request: Request) -> Response:
 
 @api_view(["POST"])
 @permission_classes([AllowAny])
+@throttle_classes([throttles.AuthIPThrottle, throttles.AuthUsernameThrottle])
 def obtain_token(request: Request) -> Response:
     serializer = s.TokenRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -145,6 +164,7 @@ def comments(request: Request, post_id: int) -> Response:
 
 @api_view(["POST"])
 @permission_classes([IsAuthenticated])
+@throttle_classes([throttles.FactCheckThrottle])
 def fact_check_post(request, post_id):
     """The guide's view (3.1), answering 202 with the task id to poll at /api/tasks/{task_id}.
 
@@ -182,11 +202,9 @@ def feed(request: Request) -> Response:
     """Posts by the people you follow and by you, newest first (``?before=<post id>`` pages on)."""
     following = Follow.objects.filter(follower=request.user).values_list("followee_id", flat=True)
     qs = Post.objects.filter(author_id__in=list(following) + [request.user.pk]).select_related("author")
-    before = request.query_params.get("before")
-    if before:
-        if not before.isdigit():
-            raise ValidationError({"before": ["A valid integer is required."]})
-        qs = qs.filter(pk__lt=int(before))
+    before = _query_id(request, "before")
+    if before is not None:
+        qs = qs.filter(pk__lt=before)
     return Response(render_posts(list(qs[: _limit(request)]), request))
 
 
@@ -204,6 +222,8 @@ def search_posts(request: Request) -> Response:
     query = (request.query_params.get("q") or "").strip()
     if not query:
         raise ValidationError({"q": ["This query parameter is required."]})
+    if "\x00" in query or len(query) > MAX_QUERY:  # PostgreSQL text cannot hold NUL
+        raise ValidationError({"q": [f"At most {MAX_QUERY} characters, and no NUL character."]})
     ids = search.search_post_ids(query, limit=_limit(request))
     found = {post.pk: post for post in Post.objects.filter(pk__in=ids).select_related("author")}
     return Response({"query": query, "results": render_posts([found[i] for i in ids if i in found], request)})
@@ -227,7 +247,7 @@ def images(request: Request) -> Response:
     upload = serializer.validated_data["file"]
     with transaction.atomic():
         image = Image(owner=request.user, post=post)
-        image.original.save(f"{uuid.uuid4().hex}-{upload.name[-80:]}", upload, save=False)
+        image.original.save(imaging.original_name(upload), upload, save=False)  # never the client's name
         image.save()
         apply_async_on_commit(process_image_pipeline, [image.pk], task_id=task_id)
     return Response(
@@ -237,7 +257,11 @@ def images(request: Request) -> Response:
 
 @api_view(["GET"])
 def image_detail(request: Request, image_id: int) -> Response:
-    return Response(s.image_data(get_object_or_404(Image, pk=image_id), request))
+    """An image: its owner's (and staff's), or anyone's once it is attached to a post; else 404."""
+    image = get_object_or_404(Image, pk=image_id)
+    if image.post_id is None and not s.owner_or_staff(request, image):
+        raise Http404  # an unattached upload is private: no id of it is to be found by others
+    return Response(s.image_data(image, request))
 
 
 @api_view(["GET"])

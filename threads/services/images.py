@@ -4,21 +4,31 @@ Limits (settings): ``THREADS_IMAGE_MAX_BYTES`` (file size, checked before decodi
 ``THREADS_IMAGE_MAX_PIXELS`` (width x height from the header, checked before decoding, and Pillow's
 decompression-bomb guard set to the same figure), ``THREADS_IMAGE_MAX_SIDE`` (compressed copy's longest
 side), ``THREADS_THUMBNAIL_SIZES``. Files go through Django's storage API (``default_storage``).
+
+File names are the server's, never the client's: an upload is stored as ``<random>.<ext>`` with the
+extension of the format its header names (``.bin`` when it names none we accept), and the copies the
+pipeline makes are named by ``file_token(image_id)``, a keyed hash: stable across redeliveries,
+not guessable from the id. ``MEDIA_TYPES`` is what ``threads/media.py`` serves inline.
 """
 
 from __future__ import annotations
 
 import io
+import uuid
 import warnings
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils.crypto import salted_hmac
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 
 
 class InvalidImage(Exception):
@@ -33,6 +43,40 @@ class Sniffed:
     mode: str
     has_exif: bool
     size_bytes: int
+
+
+def sniff_format(handle: BinaryIO) -> str | None:
+    """The accepted format (``ALLOWED_FORMATS``) a file's header names, read without decoding; else None.
+
+    The handle is rewound before and after.
+    """
+    handle.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            with PILImage.open(handle) as image:
+                fmt = image.format
+    except Exception:  # any file at all may come in: whatever Pillow makes of it, the answer is "none"
+        return None
+    finally:
+        handle.seek(0)
+    return fmt if fmt in ALLOWED_FORMATS else None
+
+
+def original_name(handle: BinaryIO) -> str:
+    """A server-chosen name for an upload: random, with the extension of its sniffed format."""
+    return f"{uuid.uuid4().hex}.{EXTENSIONS.get(sniff_format(handle) or '', 'bin')}"
+
+
+def file_token(image_id: int) -> str:
+    """The name stem of an image's derived files: the same on every run, unguessable without the key."""
+    return salted_hmac("threads.images.file_token", str(image_id)).hexdigest()[:32]
+
+
+def discard(name: str) -> None:
+    """Delete a stored file if it is there."""
+    if name and default_storage.exists(name):
+        default_storage.delete(name)
 
 
 def read(name: str) -> bytes:
@@ -106,7 +150,7 @@ def compress(data: bytes, image_id: int) -> tuple[str, int, str]:
     with _open(data) as image:
         image.thumbnail((settings.THREADS_IMAGE_MAX_SIDE, settings.THREADS_IMAGE_MAX_SIDE))
         encoded, fmt, ext = _encode(image)
-    return save(f"images/compressed/{image_id}.{ext}", encoded), len(encoded), fmt
+    return save(f"images/compressed/{file_token(image_id)}.{ext}", encoded), len(encoded), fmt
 
 
 def thumbnails(data: bytes, image_id: int) -> dict[str, str]:
@@ -117,7 +161,7 @@ def thumbnails(data: bytes, image_id: int) -> dict[str, str]:
             copy = image.copy()
             copy.thumbnail((size, size))
             encoded, _, ext = _encode(copy)
-            made[str(size)] = save(f"images/thumbs/{image_id}-{size}.{ext}", encoded)
+            made[str(size)] = save(f"images/thumbs/{file_token(image_id)}-{size}.{ext}", encoded)
     return made
 
 

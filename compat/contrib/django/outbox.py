@@ -62,7 +62,8 @@ def register(kind: str, deliver: Callable[[str, Any], None], *, keep: bool = Fal
 
     ``keep``: keep the row after delivery until a worker claims it (``claim_run``) or it expires.
     ``deliver`` raises ``compat.exceptions.OperationalError`` when its destination is down, so the entry
-    waits for a relay without counting as a failed attempt. Register in ``AppConfig.ready`` so that every process that relays knows the kind.
+    waits for a relay without counting as a failed attempt. Register in ``AppConfig.ready`` so that
+    every process that relays knows the kind.
     """
     _kinds[kind] = Kind(deliver, keep)
 
