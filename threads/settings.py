@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "compat.contrib.django",
+    "ops",
     "threads",
 ]
 

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from compat.contrib.django.ops.views import metrics_view
+from ops.metrics import metrics_view
 from threads import views
 
 urlpatterns = [
@@ -16,7 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Operations dashboard (staff only), its JSON API and the dead-letter API under /ops/api/
     # (docs/ops-dashboard.md, docs/operations.md); Prometheus metrics (token or staff session).
-    path("ops/", include("compat.contrib.django.ops.urls")),
+    path("ops/", include("ops.urls")),
     path("metrics", metrics_view, name="metrics"),
     # Uploaded media (development server; put a real web server or object storage in front in production).
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),

@@ -1,4 +1,4 @@
-"""The Django integration: dead-letter command and staff JSON API, rundramatiq's command line."""
+"""The Django integration: the dead-letter command, rundramatiq's command line."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import io
 import uuid
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import call_command
 from dramatiq.message import Message
 
@@ -15,7 +14,7 @@ from compat import Celery
 from compat.contrib.django.management.commands.rundramatiq import worker_args
 from compat.deadletters import build_record, store_for
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.compat.django_urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture
@@ -74,29 +73,6 @@ def test_requeued_message_keeps_its_id_and_gets_fresh_retries(app, dead):
     raw = app.broker.client.hvals(f"{app.conf.broker_namespace}:q.msgs")[0]
     message = Message.decode(raw)
     assert message.message_id == "id-0" and "retries" not in message.options
-
-
-def test_api_is_staff_only(client, app, dead):
-    assert client.get("/ops/api/deadletters/").status_code == 401
-    User.objects.create_user("joe", password="pw")
-    client.login(username="joe", password="pw")
-    assert client.get("/ops/api/deadletters/").status_code == 403
-
-
-def test_api_lists_shows_requeues_and_purges(client, app, dead):
-    User.objects.create_user("ops", password="pw", is_staff=True)
-    client.login(username="ops", password="pw")
-    page = client.get("/ops/api/deadletters/?task=proj.tasks.a&limit=1").json()
-    assert page["count"] == 3 and len(page["results"]) == 1 and "message" not in page["results"][0]
-    assert client.get("/ops/api/deadletters/id-2/").json()["exception"]["exc_type"] == "ValueError"
-    assert client.get("/ops/api/deadletters/nope/").status_code == 404
-    assert client.post("/ops/api/deadletters/id-2/requeue/").json() == {"requeued": ["id-2"]}
-    bad = client.post("/ops/api/deadletters/bulk/", data={"action": "purge"}, content_type="application/json")
-    assert bad.status_code == 400
-    done = client.post(
-        "/ops/api/deadletters/bulk/", data={"action": "purge", "all": True}, content_type="application/json"
-    )
-    assert done.json() == {"purged": 2}
 
 
 def test_rundramatiq_command_line():

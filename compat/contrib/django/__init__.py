@@ -1,4 +1,5 @@
-"""Django integration: settings, task autodiscovery, DB-connection hygiene, ``rundramatiq``.
+"""Django integration (glue only): settings, task autodiscovery, DB-connection hygiene, on_commit helpers,
+``rundramatiq`` and ``deadletters``. The operations dashboard is its own app, ``ops``, beside compat.
 
 Add ``"compat.contrib.django"`` to ``INSTALLED_APPS`` and create the app as Celery's guide says::
 

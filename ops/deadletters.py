@@ -1,10 +1,8 @@
-"""Staff-only JSON API over the dead-letter store (``compat.contrib.django.urls``)."""
+"""Staff-only JSON API over the dead-letter store, under ``/ops/api/deadletters/`` (``ops.urls``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
 
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
@@ -12,19 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from compat.app import get_current_app
 from compat.deadletters import store_for
 
-
-def staff_member_required(view: Callable) -> Callable:
-    """JSON errors instead of a login page: 401 without a session, 403 for users who are not staff."""
-
-    @wraps(view)
-    def guarded(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return JsonResponse({"error": "authentication required"}, status=401)
-        if not request.user.is_staff:
-            return JsonResponse({"error": "staff only"}, status=403)
-        return view(request, *args, **kwargs)
-
-    return guarded
+from .access import staff_json
 
 
 def _store():
@@ -38,7 +24,7 @@ def _public(record: dict) -> dict:
     return {key: value for key, value in record.items() if key != "message"}
 
 
-@staff_member_required
+@staff_json
 @require_GET
 def dead_letter_list(request: HttpRequest) -> JsonResponse:
     """``GET ?task=&queue=&offset=&limit=``: a page of dead letters, newest first."""
@@ -59,7 +45,7 @@ def dead_letter_list(request: HttpRequest) -> JsonResponse:
     )
 
 
-@staff_member_required
+@staff_json
 @require_GET
 def dead_letter_detail(request: HttpRequest, task_id: str) -> JsonResponse:
     record = _store().get(task_id)
@@ -68,7 +54,7 @@ def dead_letter_detail(request: HttpRequest, task_id: str) -> JsonResponse:
     return JsonResponse(_public(record))
 
 
-@staff_member_required
+@staff_json
 @require_POST
 def dead_letter_requeue(request: HttpRequest, task_id: str) -> JsonResponse:
     store = _store()
@@ -78,7 +64,7 @@ def dead_letter_requeue(request: HttpRequest, task_id: str) -> JsonResponse:
     return JsonResponse({"requeued": [task_id]})
 
 
-@staff_member_required
+@staff_json
 @require_POST
 def dead_letter_bulk(request: HttpRequest) -> JsonResponse:
     """``POST {"action": "requeue"|"purge", "task": ..., "queue": ..., "all": true}``."""
@@ -102,3 +88,14 @@ def dead_letter_bulk(request: HttpRequest) -> JsonResponse:
     for task_id in ids:
         store.requeue(task_id, app)
     return JsonResponse({"requeued": ids})
+
+
+@staff_json
+@require_POST
+def dead_letter_purge(request: HttpRequest, task_id: str) -> JsonResponse:
+    """``POST``: delete one dead letter."""
+    store = store_for(get_current_app())
+    if store is None or store.get(task_id) is None:
+        return JsonResponse({"error": f"no dead letter with id {task_id}"}, status=404)
+    store.remove(task_id)
+    return JsonResponse({"purged": [task_id]})

@@ -1,60 +1,25 @@
-"""The dashboard page, its JSON API and the Prometheus endpoint.
-
-The page is for staff: anonymous visitors are sent to the login page (``LOGIN_URL`` when the project sets
-it, else the admin's), other users get 403. The JSON views answer 401/403 as JSON instead, like the
-dead-letter API they sit beside. ``/metrics`` accepts ``Authorization: Bearer <metrics_token>`` (the
-``CELERY_METRICS_TOKEN`` setting) or a staff session.
-"""
+"""The dashboard page and its JSON API (``/ops/``, ``/ops/api/``); access rules in ``ops.access``."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from compat import monitoring as metrics
 from compat.app import get_current_app
-from compat.contrib.django.views import staff_member_required as staff_json
 from compat.deadletters import store_for
 
-from .schedule import prometheus_lines as scheduler_prometheus_lines
+from .access import staff_json, staff_page
 from .schedule import scheduler_info
 
 POLL_SECONDS = 3
 RECENT_LIMIT = 50
 DEAD_LETTER_LIMIT = 50
-
-
-def login_url() -> str:
-    """``LOGIN_URL`` if the project set it, else the admin login, else Django's default."""
-    if not settings.is_overridden("LOGIN_URL"):
-        try:
-            return reverse("admin:login")
-        except NoReverseMatch:
-            pass
-    return str(settings.LOGIN_URL)
-
-
-def staff_page(view: Callable) -> Callable:
-    """Login redirect for anonymous visitors, 403 for users who are not staff."""
-
-    @wraps(view)
-    def guarded(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), login_url())
-        if not request.user.is_staff:
-            return HttpResponseForbidden("staff only")
-        return view(request, *args, **kwargs)
-
-    return guarded
 
 
 def _int(request: HttpRequest, name: str, default: int, low: int, high: int) -> int:
@@ -171,41 +136,3 @@ def api_task(request: HttpRequest, task_id: str) -> JsonResponse:
 @_metrics_json
 def api_scheduler(request: HttpRequest) -> dict:
     return scheduler_info(get_current_app())
-
-
-@staff_json
-@require_POST
-def api_dead_letter_purge(request: HttpRequest, task_id: str) -> JsonResponse:
-    """``POST``: delete one dead letter."""
-    store = store_for(get_current_app())
-    if store is None or store.get(task_id) is None:
-        return JsonResponse({"error": f"no dead letter with id {task_id}"}, status=404)
-    store.remove(task_id)
-    return JsonResponse({"purged": [task_id]})
-
-
-def _bearer_ok(request: HttpRequest) -> bool:
-    token = get_current_app().conf.metrics_token
-    header = request.headers.get("Authorization", "")
-    if not token or not header.startswith("Bearer "):
-        return False
-    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), str(token).encode())
-
-
-@require_GET
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Prometheus text: queue depths, tasks by state, runtimes, retries, dead letters, workers, schedule."""
-    if not _bearer_ok(request):
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            response = HttpResponse("authentication required\n", status=401, content_type="text/plain")
-            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return response
-        if not user.is_staff:
-            return HttpResponse("staff only\n", status=403, content_type="text/plain")
-    app = get_current_app()
-    try:
-        lines = metrics.prometheus_lines(app) + scheduler_prometheus_lines(app)
-    except LookupError as exc:
-        return HttpResponse(f"{exc}\n", status=404, content_type="text/plain")
-    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4; charset=utf-8")
