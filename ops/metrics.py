@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from compat.app import get_current_app
 
 from .access import bearer_ok
-from .prometheus import prometheus_lines, scheduler_lines
+from .prometheus import CONTENT_TYPE, exposition
 
 
 @require_GET
@@ -22,9 +22,8 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
             return response
         if not user.is_staff:
             return HttpResponse("staff only\n", status=403, content_type="text/plain")
-    app = get_current_app()
     try:
-        lines = prometheus_lines(app) + scheduler_lines(app)
+        body = exposition(get_current_app())
     except LookupError as exc:
         return HttpResponse(f"{exc}\n", status=404, content_type="text/plain")
-    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4; charset=utf-8")
+    return HttpResponse(body, content_type=CONTENT_TYPE)
