@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
-from django.http import Http404, HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET, require_POST
+from django.http import Http404, HttpRequest
 
 from compat.app import get_current_app
 from compat.deadletters import store_for
 
-from .access import staff_json
+from .api import ApiError, endpoint, json_object
 
 
 def _store():
@@ -24,78 +23,73 @@ def _public(record: dict) -> dict:
     return {key: value for key, value in record.items() if key != "message"}
 
 
-@staff_json
-@require_GET
-def dead_letter_list(request: HttpRequest) -> JsonResponse:
+def _selector(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, f"{name} must be a string")
+    return value or None
+
+
+@endpoint("GET")
+def dead_letter_list(request: HttpRequest) -> dict:
     """``GET ?task=&queue=&offset=&limit=``: a page of dead letters, newest first."""
     try:
         offset = max(0, int(request.GET.get("offset", 0)))
         limit = min(500, max(1, int(request.GET.get("limit", 50))))
     except ValueError:
-        return JsonResponse({"error": "offset and limit must be integers"}, status=400)
+        raise ApiError(400, "offset and limit must be integers") from None
     store = _store()
     records = store.list(request.GET.get("task"), request.GET.get("queue"), offset, limit)
-    return JsonResponse(
-        {
-            "count": store.count(),
-            "offset": offset,
-            "limit": limit,
-            "results": [_public(record) for record in records],
-        }
-    )
+    results = [_public(record) for record in records]
+    return {"count": store.count(), "offset": offset, "limit": limit, "results": results}
 
 
-@staff_json
-@require_GET
-def dead_letter_detail(request: HttpRequest, task_id: str) -> JsonResponse:
+@endpoint("GET")
+def dead_letter_detail(request: HttpRequest, task_id: str) -> dict:
     record = _store().get(task_id)
     if record is None:
-        return JsonResponse({"error": f"no dead letter with id {task_id}"}, status=404)
-    return JsonResponse(_public(record))
+        raise ApiError(404, f"no dead letter with id {task_id}")
+    return _public(record)
 
 
-@staff_json
-@require_POST
-def dead_letter_requeue(request: HttpRequest, task_id: str) -> JsonResponse:
+@endpoint("POST")
+def dead_letter_requeue(request: HttpRequest, task_id: str) -> dict:
     store = _store()
     if store.get(task_id) is None:
-        return JsonResponse({"error": f"no dead letter with id {task_id}"}, status=404)
+        raise ApiError(404, f"no dead letter with id {task_id}")
     store.requeue(task_id, get_current_app())
-    return JsonResponse({"requeued": [task_id]})
+    return {"requeued": [task_id]}
 
 
-@staff_json
-@require_POST
-def dead_letter_bulk(request: HttpRequest) -> JsonResponse:
+@endpoint("POST")
+def dead_letter_bulk(request: HttpRequest) -> dict:
     """``POST {"action": "requeue"|"purge", "task": ..., "queue": ..., "all": true}``."""
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return JsonResponse({"error": "body must be JSON"}, status=400)
+    body = json_object(request)
     action = body.get("action")
-    task, queue, everything = body.get("task"), body.get("queue"), bool(body.get("all"))
+    task, queue, everything = _selector(body, "task"), _selector(body, "queue"), body.get("all", False)
+    if not isinstance(everything, bool):
+        raise ApiError(400, "all must be true or false")
     if action not in ("requeue", "purge"):
-        return JsonResponse({"error": "action must be 'requeue' or 'purge'"}, status=400)
+        raise ApiError(400, "action must be 'requeue' or 'purge'")
     if not (everything or task or queue):
-        return JsonResponse({"error": "select with task/queue, or pass all=true"}, status=400)
+        raise ApiError(400, "select with task/queue, or pass all=true")
+    if everything:
+        task = queue = None
     store = _store()
     if action == "purge":
-        return JsonResponse(
-            {"purged": store.purge(None if everything else task, None if everything else queue)}
-        )
-    ids = [record["id"] for record in store.iter(None if everything else task, None if everything else queue)]
+        return {"purged": store.purge(task, queue)}
+    ids = [record["id"] for record in store.iter(task, queue)]
     app = get_current_app()
     for task_id in ids:
         store.requeue(task_id, app)
-    return JsonResponse({"requeued": ids})
+    return {"requeued": ids}
 
 
-@staff_json
-@require_POST
-def dead_letter_purge(request: HttpRequest, task_id: str) -> JsonResponse:
+@endpoint("POST")
+def dead_letter_purge(request: HttpRequest, task_id: str) -> dict:
     """``POST``: delete one dead letter."""
-    store = store_for(get_current_app())
-    if store is None or store.get(task_id) is None:
-        return JsonResponse({"error": f"no dead letter with id {task_id}"}, status=404)
+    store = _store()
+    if store.get(task_id) is None:
+        raise ApiError(404, f"no dead letter with id {task_id}")
     store.remove(task_id)
-    return JsonResponse({"purged": [task_id]})
+    return {"purged": [task_id]}

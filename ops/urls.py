@@ -3,9 +3,9 @@
 Prometheus' ``/metrics`` is mounted separately: ``path("metrics", ops.metrics.metrics_view)``.
 """
 
-from django.urls import path
+from django.urls import path, re_path
 
-from . import deadletters, views
+from . import api, deadletters, views
 
 urlpatterns = [
     path("", views.dashboard, name="compat-ops"),
@@ -29,4 +29,6 @@ urlpatterns = [
         deadletters.dead_letter_purge,
         name="compat-ops-deadletter-purge",
     ),
+    # Anything else under api/ is a JSON 404, not the project's HTML page.
+    re_path(r"^api/", api.not_found, name="compat-ops-api-not-found"),
 ]

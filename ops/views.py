@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -14,7 +12,8 @@ from compat import monitoring as metrics
 from compat.app import get_current_app
 from compat.deadletters import store_for
 
-from .access import staff_json, staff_page
+from .access import staff_page
+from .api import ApiError, endpoint
 from .schedule import scheduler_info
 
 POLL_SECONDS = 3
@@ -57,21 +56,6 @@ def overview(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def _metrics_json(view: Callable) -> Callable:
-    """Staff-only JSON; a broker without Redis (``memory://``) answers 404 instead of a 500."""
-
-    @staff_json
-    @require_GET
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs):
-        try:
-            return JsonResponse(view(request, *args, **kwargs), safe=False)
-        except LookupError as exc:
-            return JsonResponse({"error": str(exc)}, status=404)
-
-    return wrapped
-
-
 @staff_page
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -90,49 +74,45 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 STATES = ("SUCCESS", "FAILURE", "RETRY", "REVOKED", "IGNORED", "REJECTED")
 
 
-@_metrics_json
+@endpoint("GET")
 def api_overview(request: HttpRequest) -> dict:
     """``GET ?minutes=&state=&task=&limit=``: everything the page shows."""
     return overview(request)
 
 
-@_metrics_json
+@endpoint("GET")
 def api_queues(request: HttpRequest) -> list:
     return metrics.queue_stats(get_current_app())
 
 
-@_metrics_json
+@endpoint("GET")
 def api_workers(request: HttpRequest) -> list:
     return metrics.workers(get_current_app())
 
 
-@_metrics_json
+@endpoint("GET")
 def api_stats(request: HttpRequest) -> dict:
     """``GET ?minutes=``: throughput, mean, p50 and p95 per task."""
     minutes = _int(request, "minutes", 15, 1, 60)
     return {"minutes": minutes, "tasks": metrics.task_stats(get_current_app(), minutes)}
 
 
-@_metrics_json
+@endpoint("GET")
 def api_tasks(request: HttpRequest) -> list:
     """``GET ?state=&task=&limit=``: recent finished tasks, newest first."""
     limit = _int(request, "limit", 100, 1, 1000)
     return metrics.recent_tasks(get_current_app(), request.GET.get("state"), request.GET.get("task"), limit)
 
 
-@staff_json
-@require_GET
-def api_task(request: HttpRequest, task_id: str) -> JsonResponse:
+@endpoint("GET")
+def api_task(request: HttpRequest, task_id: str) -> dict:
     """One task: state, args, kwargs, result or traceback, runs seen, dead letter."""
-    try:
-        detail = metrics.task_detail(get_current_app(), task_id)
-    except LookupError as exc:
-        return JsonResponse({"error": str(exc)}, status=404)
+    detail = metrics.task_detail(get_current_app(), task_id)
     if detail is None:
-        return JsonResponse({"error": f"no task with id {task_id}"}, status=404)
-    return JsonResponse(detail)
+        raise ApiError(404, f"no task with id {task_id}")
+    return detail
 
 
-@_metrics_json
+@endpoint("GET")
 def api_scheduler(request: HttpRequest) -> dict:
     return scheduler_info(get_current_app())
