@@ -7,6 +7,7 @@ from typing import Any
 from django.http import Http404, HttpRequest
 
 from compat.app import get_current_app
+from compat.contrib.django.deadletters import requeue_many
 from compat.deadletters import store_for
 
 from .api import ApiError, endpoint, json_object
@@ -54,16 +55,23 @@ def dead_letter_detail(request: HttpRequest, task_id: str) -> dict:
 
 @endpoint("POST")
 def dead_letter_requeue(request: HttpRequest, task_id: str) -> dict:
+    """``POST``: send one dead letter again; 422 when its message cannot be rebuilt (it is kept)."""
     store = _store()
     if store.get(task_id) is None:
         raise ApiError(404, f"no dead letter with id {task_id}")
-    store.requeue(task_id, get_current_app())
-    return {"requeued": [task_id]}
+    done, failed = requeue_many(store, [task_id], get_current_app())
+    if failed:
+        raise ApiError(422, f"dead letter {task_id} {failed[0]['error']}")
+    return {"requeued": done}
 
 
 @endpoint("POST")
 def dead_letter_bulk(request: HttpRequest) -> dict:
-    """``POST {"action": "requeue"|"purge", "task": ..., "queue": ..., "all": true}``."""
+    """``POST {"action": "requeue"|"purge", "task": ..., "queue": ..., "all": true}``.
+
+    Requeue answers ``{"requeued": [ids], "failed": [{"id", "error"}]}``: what could be sent again is,
+    the rest stays in the store.
+    """
     body = json_object(request)
     action = body.get("action")
     task, queue, everything = _selector(body, "task"), _selector(body, "queue"), body.get("all", False)
@@ -79,10 +87,8 @@ def dead_letter_bulk(request: HttpRequest) -> dict:
     if action == "purge":
         return {"purged": store.purge(task, queue)}
     ids = [record["id"] for record in store.iter(task, queue)]
-    app = get_current_app()
-    for task_id in ids:
-        store.requeue(task_id, app)
-    return {"requeued": ids}
+    done, failed = requeue_many(store, ids, get_current_app())
+    return {"requeued": done, "failed": failed}
 
 
 @endpoint("POST")

@@ -6,7 +6,7 @@ import io
 import uuid
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from dramatiq.message import Message
 
 import compat.app
@@ -79,3 +79,18 @@ def test_rundramatiq_command_line():
     args = worker_args(2, 4, ["default", "ai_queue"], shutdown_timeout=30000, path="/app")
     assert args[:5] == ["compat.contrib.django.worker", "--processes", "2", "--threads", "4"]
     assert "--queues" in args and args[-2:] == ["--worker-shutdown-timeout", "30000"]
+
+
+def test_command_requeues_what_it_can_and_names_the_rest_in_one_line_each(app, dead):
+    dead.add(build_record(None, reason="undecodable", raw=b"\xff not a message"))
+    bad = next(record["id"] for record in dead.iter() if record["reason"] == "undecodable")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command("deadletters", "requeue", "--all", stdout=out, stderr=err)
+    assert str(info.value) == "1 of 4 dead letter(s) not requeued (see above)"
+    assert "requeued 3 task(s)" in out.getvalue()
+    reason = f"dead letter {bad} has no decodable message and cannot be requeued"
+    assert err.getvalue().splitlines() == [f"error: dead letter {bad}: cannot be requeued: {reason}"]
+    assert [record["id"] for record in dead.iter()] == [bad]
+    with pytest.raises(CommandError, match="1 of 1"):
+        call_command("deadletters", "requeue", bad, stdout=io.StringIO(), stderr=io.StringIO())

@@ -67,3 +67,40 @@ def test_api_lists_shows_requeues_and_purges(client, app, dead):
         "/ops/api/deadletters/bulk/", data={"action": "purge", "all": True}, content_type="application/json"
     )
     assert done.json() == {"purged": 2}
+
+
+@pytest.fixture
+def undecodable(dead):
+    """Two records that cannot be requeued: garbage that never was a message, and a mangled message."""
+    dead.add(build_record(None, reason="undecodable", raw=b"\xff not a message"))
+    garbage_id = next(r["id"] for r in dead.iter() if r["reason"] == "undecodable")
+    mangled = dict(dead.get("id-0"), id="mangled", message='{"queue_name": "q"}')
+    dead.add(mangled)
+    return [garbage_id, "mangled"]
+
+
+def test_requeue_of_an_undecodable_dead_letter_is_a_clear_422(client, app, dead, undecodable):
+    User.objects.create_user("ops", password="pw", is_staff=True)
+    client.login(username="ops", password="pw")
+    for task_id in undecodable:
+        response = client.post(f"/ops/api/deadletters/{task_id}/requeue/")
+        assert response.status_code == 422, task_id
+        error = response.json()["error"]
+        assert error.startswith(f"dead letter {task_id} cannot be requeued: ") and "\n" not in error
+        assert dead.get(task_id) is not None  # kept
+    assert "decoded" in client.post("/ops/api/deadletters/mangled/requeue/").json()["error"]
+
+
+def test_requeue_all_requeues_what_it_can_and_reports_the_rest(client, app, dead, undecodable):
+    User.objects.create_user("ops", password="pw", is_staff=True)
+    client.login(username="ops", password="pw")
+    response = client.post(
+        "/ops/api/deadletters/bulk/", data={"action": "requeue", "all": True}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert sorted(body["requeued"]) == ["id-0", "id-1", "id-2"]
+    assert sorted(failure["id"] for failure in body["failed"]) == sorted(undecodable)
+    assert all("cannot be requeued" in failure["error"] for failure in body["failed"])
+    assert app.broker.client.llen(f"{app.conf.broker_namespace}:q") == 3
+    assert sorted(record["id"] for record in dead.iter()) == sorted(undecodable)
