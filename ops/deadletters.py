@@ -11,6 +11,7 @@ from compat.contrib.django.deadletters import requeue_many
 from compat.deadletters import store_for
 
 from .api import ApiError, endpoint, json_object
+from .previews import trimmed, wants_full
 
 
 def _store():
@@ -41,16 +42,17 @@ def dead_letter_list(request: HttpRequest) -> dict:
         raise ApiError(400, "offset and limit must be integers") from None
     store = _store()
     records = store.list(request.GET.get("task"), request.GET.get("queue"), offset, limit)
-    results = [_public(record) for record in records]
+    results = [trimmed(_public(record)) for record in records]
     return {"count": store.count(), "offset": offset, "limit": limit, "results": results}
 
 
 @endpoint("GET")
 def dead_letter_detail(request: HttpRequest, task_id: str) -> dict:
+    """``GET``: one dead letter, its payload cut to a preview unless ``?full=1``."""
     record = _store().get(task_id)
     if record is None:
         raise ApiError(404, f"no dead letter with id {task_id}")
-    return _public(record)
+    return _public(record) if wants_full(request) else trimmed(_public(record))
 
 
 @endpoint("POST")

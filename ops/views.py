@@ -14,6 +14,7 @@ from compat.deadletters import store_for
 
 from .access import staff_page
 from .api import ApiError, endpoint
+from .previews import trimmed, wants_full
 from .schedule import scheduler_info
 
 POLL_SECONDS = 3
@@ -37,7 +38,8 @@ def dead_letters(app: Any, limit: int = DEAD_LETTER_LIMIT) -> dict[str, Any]:
     store = store_for(app)
     if store is None:
         return {"count": 0, "results": []}
-    return {"count": store.count(), "results": [_public(record) for record in store.list(limit=limit)]}
+    records = store.list(limit=limit)
+    return {"count": store.count(), "results": [trimmed(_public(record)) for record in records]}
 
 
 def overview(request: HttpRequest) -> dict[str, Any]:
@@ -106,11 +108,15 @@ def api_tasks(request: HttpRequest) -> list:
 
 @endpoint("GET")
 def api_task(request: HttpRequest, task_id: str) -> dict:
-    """One task: state, args, kwargs, result or traceback, runs seen, dead letter."""
+    """One task: state, args, kwargs, result or traceback, runs seen, dead letter (``?full=1``: uncut)."""
     detail = metrics.task_detail(get_current_app(), task_id)
     if detail is None:
         raise ApiError(404, f"no task with id {task_id}")
-    return detail
+    if wants_full(request):
+        return detail
+    if "dead_letter" in detail:
+        detail["dead_letter"] = trimmed(detail["dead_letter"])
+    return trimmed(detail)
 
 
 @endpoint("GET")
