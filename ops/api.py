@@ -20,6 +20,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 from .access import staff_json
+from .security import with_security_headers
 
 log = logging.getLogger("ops")
 
@@ -75,6 +76,7 @@ def endpoint(*methods: str) -> Callable[[Callable], Callable]:
     """Staff-only JSON view answering ``methods``; every error a JSON body (see the module docstring)."""
 
     def decorate(view: Callable) -> Callable:
+        @with_security_headers
         @staff_json
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -89,6 +91,7 @@ def endpoint(*methods: str) -> Callable[[Callable], Callable]:
     return decorate
 
 
+@with_security_headers
 def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Unknown paths under ``/ops/api/``: a JSON 404 for anyone (it tells nothing about what exists)."""
     return error(404, f"no such endpoint: {request.path}")

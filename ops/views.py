@@ -16,6 +16,7 @@ from .access import staff_page
 from .api import ApiError, endpoint
 from .previews import trimmed, wants_full
 from .schedule import scheduler_info
+from .security import with_security_headers
 
 POLL_SECONDS = 3
 RECENT_LIMIT = 50
@@ -58,6 +59,7 @@ def overview(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+@with_security_headers
 @staff_page
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
