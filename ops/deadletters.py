@@ -21,7 +21,8 @@ def _store():
     return store
 
 
-def _public(record: dict) -> dict:
+def public_record(record: dict) -> dict:
+    """A dead-letter record without its raw message (the API and the page never show it)."""
     return {key: value for key, value in record.items() if key != "message"}
 
 
@@ -42,7 +43,7 @@ def dead_letter_list(request: HttpRequest) -> dict:
         raise ApiError(400, "offset and limit must be integers") from None
     store = _store()
     records = store.list(request.GET.get("task"), request.GET.get("queue"), offset, limit)
-    results = [trimmed(_public(record)) for record in records]
+    results = [trimmed(public_record(record)) for record in records]
     return {"count": store.count(), "offset": offset, "limit": limit, "results": results}
 
 
@@ -52,7 +53,7 @@ def dead_letter_detail(request: HttpRequest, task_id: str) -> dict:
     record = _store().get(task_id)
     if record is None:
         raise ApiError(404, f"no dead letter with id {task_id}")
-    return _public(record) if wants_full(request) else trimmed(_public(record))
+    return public_record(record) if wants_full(request) else trimmed(public_record(record))
 
 
 @endpoint("POST")

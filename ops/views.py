@@ -14,6 +14,7 @@ from compat.deadletters import store_for
 
 from .access import staff_page
 from .api import ApiError, endpoint
+from .deadletters import public_record
 from .previews import trimmed, wants_full
 from .schedule import scheduler_info
 from .security import with_security_headers
@@ -30,17 +31,13 @@ def _int(request: HttpRequest, name: str, default: int, low: int, high: int) -> 
         return default
 
 
-def _public(record: dict) -> dict:
-    return {key: value for key, value in record.items() if key != "message"}
-
-
 def dead_letters(app: Any, limit: int = DEAD_LETTER_LIMIT) -> dict[str, Any]:
     """The newest dead letters and their total count."""
     store = store_for(app)
     if store is None:
         return {"count": 0, "results": []}
     records = store.list(limit=limit)
-    return {"count": store.count(), "results": [trimmed(_public(record)) for record in records]}
+    return {"count": store.count(), "results": [trimmed(public_record(record)) for record in records]}
 
 
 def overview(request: HttpRequest) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""compat is a library: it never imports the scheduler daemon, the dashboard or the Threads app.
+"""compat is a library: it never imports the scheduler daemon, the dashboard or the Threads app; the
+dashboard (``ops``) never imports the Threads app.
 
 Checked two ways: every ``import``/``from ... import`` statement of every module under ``compat/`` (also
 those inside functions, which an import at run time would miss), and a fresh interpreter that imports
@@ -63,3 +64,13 @@ print(len([n for n in sys.modules if n.startswith("compat.")]), loaded)
     )
     count, loaded = done.stdout.strip().split(" ", 1)
     assert int(count) > 20 and loaded == "[]", done.stdout
+
+
+def test_the_dashboard_is_reusable_it_never_imports_the_threads_app():
+    offending = [
+        f"{path.relative_to(ROOT)}:{line}: import {name}"
+        for path in sorted((ROOT / "ops").rglob("*.py"))
+        for line, name in imported_names(path)
+        if name.split(".")[0] in ("threads", "actors")
+    ]
+    assert offending == []
