@@ -1,7 +1,8 @@
 """Every ``/ops/api/`` answer is JSON, errors included: the views raise, this module answers.
 
 ``endpoint("GET")`` makes a view staff-only (401/403 as JSON), checks the method (405 with ``Allow``),
-and turns what a view raises into a JSON error: ``ApiError`` (its status), ``Http404`` and
+runs Django's CSRF check itself for unsafe methods (403 JSON with the reason, instead of the project's
+HTML failure page), and turns what a view raises into a JSON error: ``ApiError`` (its status), ``Http404`` and
 ``LookupError`` (404: unknown ids, or a broker that keeps no metrics), a body over Django's
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413), a store that cannot be reached (503), anything else (500, logged
 with its traceback, never shown). A view returns a ``JsonResponse`` or plain data to serialize.
@@ -18,6 +19,7 @@ from typing import Any
 import redis
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 
 from .access import staff_json
 from .security import with_security_headers
@@ -52,6 +54,21 @@ def json_object(request: HttpRequest) -> dict[str, Any]:
     return body
 
 
+class _CsrfCheck(CsrfViewMiddleware):
+    """Django's own CSRF check, returning the reason instead of rendering ``CSRF_FAILURE_VIEW``."""
+
+    def _reject(self, request: HttpRequest, reason: str) -> str:  # type: ignore[override]
+        return reason
+
+
+def csrf_failure(request: HttpRequest) -> str | None:
+    """Why ``request`` fails the CSRF check, or None when it passes (safe methods always do)."""
+    check = _CsrfCheck(lambda request: HttpResponse())
+    check.process_request(request)
+    outcome = check.process_view(request, None, (), {})
+    return outcome if isinstance(outcome, str) else None
+
+
 def _answer(view: Callable, request: HttpRequest, *args, **kwargs) -> HttpResponse:
     try:
         result = view(request, *args, **kwargs)
@@ -84,8 +101,11 @@ def endpoint(*methods: str) -> Callable[[Callable], Callable]:
                 response = error(405, f"method {request.method} not allowed")
                 response["Allow"] = ", ".join(methods)
                 return response
+            if (reason := csrf_failure(request)) is not None:
+                return error(403, f"CSRF check failed: {reason}")
             return _answer(view, request, *args, **kwargs)
 
+        wrapped.csrf_exempt = True  # checked above, answering JSON
         return wrapped
 
     return decorate

@@ -120,7 +120,10 @@ def test_dead_letter_purge_one_needs_csrf(current_app, staff, ran):
     store.add(record)
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(staff)
-    assert strict.post("/ops/api/deadletters/copy-of-failure/purge/").status_code == 403
+    refused = strict.post("/ops/api/deadletters/copy-of-failure/purge/")
+    assert refused.status_code == 403 and refused.json()["error"].startswith("CSRF check failed: ")
+    wrong = strict.post("/ops/api/deadletters/copy-of-failure/purge/", HTTP_X_CSRFTOKEN="x" * 32)
+    assert wrong.status_code == 403 and "CSRF" in wrong.json()["error"]
     assert store.get("copy-of-failure") is not None
     page = strict.get("/ops/")
     token = page.cookies["csrftoken"].value
