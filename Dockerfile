@@ -6,12 +6,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 THREADS_VAR_DIR=/var/lib/thread
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
+COPY runtime ./runtime
 COPY compat ./compat
+COPY ops ./ops
 COPY actors ./actors
 COPY threads ./threads
 COPY scheduler ./scheduler
 COPY manage.py ./
-RUN pip install --no-cache-dir . gunicorn \
+RUN pip install --no-cache-dir ./runtime . gunicorn \
     && useradd --system --home /app threads \
     && mkdir -p /var/lib/threads \
     && python manage.py collectstatic --noinput \

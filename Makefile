@@ -10,10 +10,10 @@ PYTEST_ARGS ?=
 # (Re)create and install the venv when it is missing or pyproject.toml changed.
 deps: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml runtime/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e ./runtime -e '.[test]'
 	@touch $(STAMP)
 
 run: $(STAMP)

@@ -61,7 +61,7 @@ DEFAULTS: dict[str, Any] = {
     "alert_webhook_url": None,
     "alert_mailer": None,
     "alert_digest_seconds": 60,
-    # Ops dashboard and metrics (compat.metrics, compat.contrib.django.ops); see docs/ops-dashboard.md.
+    # Ops dashboard and metrics (compat.metrics, the ops app); see docs/ops-dashboard.md.
     "worker_metrics": True,
     "worker_metrics_interval": 1.0,
     "worker_metrics_window": 3600,

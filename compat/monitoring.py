@@ -1,8 +1,8 @@
-"""Reading what workers record (``compat.metrics``) and what Redis holds, for dashboards and Prometheus.
+"""Reading what workers record (``compat.metrics``) and what Redis holds, for dashboards.
 
 Queue depths (ready / delayed / in progress / dead), live workers, per-task throughput and p50/p95 over
-the last minutes, recent tasks and a task's details, all rendered as Prometheus text too. Nothing here
-imports the scheduler: the Django layer adds what it reports.
+the last minutes, cumulative totals, recent tasks and a task's details, as plain data. Presenting them
+(pages, JSON, Prometheus) is the dashboard's job (the ``ops`` app beside compat).
 """
 
 from __future__ import annotations
@@ -226,67 +226,10 @@ def task_detail(app: Any, task_id: str) -> dict[str, Any] | None:
     return detail
 
 
-# -- Prometheus --------------------------------------------------------------------------------------
-def _label(value: Any) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def task_totals(app: Any) -> dict[str, dict[str, Any]]:
+    """Cumulative counts per task since the totals began: ``{task: {states, histogram, runtime_ms}}``.
 
-
-def prom_labels(**labels: Any) -> str:
-    """Prometheus label text ``{a="1",b="x"}`` with values escaped."""
-    return "{" + ",".join(f'{key}="{_label(value)}"' for key, value in labels.items()) + "}"
-
-
-def prometheus_lines(app: Any) -> list[str]:
-    """Queue depths, task counts by state, runtime histogram, retries, dead letters and workers."""
+    ``histogram`` counts runs per ``RUNTIME_BUCKETS`` bound (the last slot is above the largest bound).
+    """
     client, ns = _client_and_namespace(app)
-    lines = [
-        "# HELP compat_queue_messages Messages per queue and state (ready, delayed, in_progress, dead).",
-        "# TYPE compat_queue_messages gauge",
-    ]
-    for queue in queue_stats(app):
-        for state in ("ready", "delayed", "in_progress", "dead"):
-            labels = prom_labels(queue=queue["name"], state=state)
-            lines.append(f"compat_queue_messages{labels} {queue[state]}")
-    totals = _aggregate([client.hgetall(metrics_key(ns, "totals"))])
-    lines += [
-        "# HELP compat_tasks_total Task executions finished, by task and state.",
-        "# TYPE compat_tasks_total counter",
-    ]
-    for task, entry in sorted(totals.items()):
-        for state, count in sorted(entry["states"].items()):
-            lines.append(f"compat_tasks_total{prom_labels(task=task, state=state)} {count}")
-    lines += [
-        "# HELP compat_task_retries_total Task executions that ended in a retry.",
-        "# TYPE compat_task_retries_total counter",
-    ]
-    for task, entry in sorted(totals.items()):
-        lines.append(f"compat_task_retries_total{prom_labels(task=task)} {entry['states'].get('RETRY', 0)}")
-    lines += [
-        "# HELP compat_task_duration_seconds Task runtime in the worker.",
-        "# TYPE compat_task_duration_seconds histogram",
-    ]
-    for task, entry in sorted(totals.items()):
-        cumulative = 0
-        for index, count in enumerate(entry["histogram"]):
-            cumulative += count
-            bound = RUNTIME_BUCKETS[index] if index < len(RUNTIME_BUCKETS) else "+Inf"
-            labels = prom_labels(task=task, le=bound)
-            lines.append(f"compat_task_duration_seconds_bucket{labels} {cumulative}")
-        lines.append(f"compat_task_duration_seconds_sum{prom_labels(task=task)} {entry['runtime_ms'] / 1000}")
-        lines.append(f"compat_task_duration_seconds_count{prom_labels(task=task)} {cumulative}")
-    _, dead_total = dead_letters_by_queue(app)
-    alive = workers(app)
-    lines += [
-        "# HELP compat_dead_letters Tasks in the dead-letter store.",
-        "# TYPE compat_dead_letters gauge",
-        f"compat_dead_letters {dead_total}",
-        "# HELP compat_workers Worker processes alive (heartbeat within the last 30 s).",
-        "# TYPE compat_workers gauge",
-        f"compat_workers {len(alive)}",
-        "# HELP compat_worker_tasks_done Tasks finished by each live worker process since it started.",
-        "# TYPE compat_worker_tasks_done gauge",
-    ]
-    for worker in alive:
-        labels = prom_labels(worker=worker["id"], host=worker["host"], pid=worker["pid"])
-        lines.append(f"compat_worker_tasks_done{labels} {worker['done']}")
-    return lines
+    return _aggregate([client.hgetall(metrics_key(ns, "totals"))])

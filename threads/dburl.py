@@ -1,22 +1,27 @@
-"""Parse `DATABASE_URL` into a Django `DATABASES` entry.
+"""`DATABASE_URL` to a Django `DATABASES` entry: dj-database-url parses, this module checks and explains.
 
 Accepted forms:
   postgres://user:password@host:port/name?sslmode=require   (also postgresql://, pgsql://)
   sqlite:///relative/path.sqlite3   (relative to the project directory)
   sqlite:////absolute/path.sqlite3
   sqlite://:memory:
-Anything else raises ImproperlyConfigured with a one-line message.
+Anything else raises ImproperlyConfigured with a one-line message that never shows the password. The
+checks on top of dj-database-url are the ones it leaves out: only the two engines this project ships
+drivers for, a database name, a numeric port, a well-formed query string (its values kept as text), and
+a relative SQLite path anchored at the project.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
 SQLITE_SCHEMES = {"sqlite", "sqlite3"}
+KEYS = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")
 
 
 def _masked(url: str) -> str:
@@ -37,46 +42,45 @@ def parse_database_url(url: str, base_dir: Path) -> dict:
     url = url.strip()
     if "://" not in url:
         raise _malformed(url, "expected scheme://..., e.g. postgres://user@host:5432/name")
-    scheme = url.split("://", 1)[0].lower()
-    if scheme in SQLITE_SCHEMES:
-        return _parse_sqlite(url, base_dir)
-    if scheme in POSTGRES_SCHEMES:
-        return _parse_postgres(url)
-    raise _malformed(url, f"unsupported scheme {scheme!r}; use postgres:// or sqlite://")
+    scheme, rest = url.split("://", 1)
+    if scheme.lower() in SQLITE_SCHEMES:
+        if not (rest in (":memory:", "/:memory:") or (rest.startswith("/") and len(rest) > 1)):
+            raise _malformed(url, "expected sqlite:///relative/path or sqlite:////absolute/path")
+        return _sqlite(_parse(url, "sqlite://" + rest), base_dir)
+    if scheme.lower() in POSTGRES_SCHEMES:
+        return _postgres(url)
+    raise _malformed(url, f"unsupported scheme {scheme.lower()!r}; use postgres:// or sqlite://")
 
 
-def _parse_sqlite(url: str, base_dir: Path) -> dict:
-    rest = url.split("://", 1)[1]
-    if rest in (":memory:", "/:memory:"):
-        name: str | Path = ":memory:"
-    elif rest.startswith("/") and len(rest) > 1:
-        path = unquote(rest[1:].split("?", 1)[0])
-        name = Path(path) if path.startswith("/") else base_dir / path
-    else:
-        raise _malformed(url, "expected sqlite:///relative/path or sqlite:////absolute/path")
+def _parse(url: str, normalised: str) -> dict:
+    try:
+        return dj_database_url.parse(normalised)
+    except ValueError as exc:
+        raise _malformed(url, str(exc).split("\n", 1)[0].rstrip(".")) from None
+
+
+def _sqlite(parsed: dict, base_dir: Path) -> dict:
+    name = parsed["NAME"]
+    if name != ":memory:":
+        name = Path(name) if name.startswith("/") else base_dir / name
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": name}
 
 
-def _parse_postgres(url: str) -> dict:
+def _postgres(url: str) -> dict:
     parts = urlsplit(url)
     try:
-        port = parts.port
+        _ = parts.port  # urlsplit checks the port only when asked
     except ValueError:
         raise _malformed(url, "the port is not a number") from None
-    name = unquote(parts.path.lstrip("/"))
-    if not name or "/" in name:
-        raise _malformed(url, "missing or invalid database name after the host")
     try:
-        options = dict(parse_qsl(parts.query, keep_blank_values=False, strict_parsing=bool(parts.query)))
+        parse_qsl(parts.query, strict_parsing=bool(parts.query))
     except ValueError:
         raise _malformed(url, "the query string is not key=value pairs") from None
-    host = unquote(parts.hostname or "") if parts.hostname else options.pop("host", "")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": name,
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": host,
-        "PORT": str(port) if port else "",
-        "OPTIONS": options,
-    }
+    parsed = _parse(url, "postgres://" + url.split("://", 1)[1])
+    if not parsed["NAME"] or "/" in parsed["NAME"]:
+        raise _malformed(url, "missing or invalid database name after the host")
+    db = {key: parsed.get(key, "") for key in KEYS}
+    db["PORT"] = str(db["PORT"] or "")
+    # Query values as given (dj-database-url makes numbers ints and repeated keys lists: the last wins).
+    db["OPTIONS"] = dict(parse_qsl(parts.query))
+    return db

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "compat.contrib.django",
+    "ops",
     "threads",
 ]
 

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from compat.contrib.django.ops.views import metrics_view
+from ops.metrics import metrics_view
 from threads import views
 from threads.media import serve_media
 
@@ -15,7 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Operations dashboard (staff only), its JSON API and the dead-letter API under /ops/api/
     # (docs/ops-dashboard.md, docs/operations.md); Prometheus metrics (token or staff session).
-    path("ops/", include("compat.contrib.django.ops.urls")),
+    path("ops/", include("ops.urls")),
     path("metrics", metrics_view, name="metrics"),
     # Uploaded media, typed by content and never as a page (threads/media.py; a server in front must do
     # the same).

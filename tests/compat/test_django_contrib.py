@@ -1,4 +1,4 @@
-"""The Django integration: dead-letter command and staff JSON API, rundramatiq's command line."""
+"""The Django integration: the dead-letter command, rundramatiq's command line."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import io
 import uuid
 
 import pytest
-from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from dramatiq.message import Message
 
 import compat.app
@@ -15,7 +14,7 @@ from compat import Celery
 from compat.contrib.django.management.commands.rundramatiq import worker_args
 from compat.deadletters import build_record, store_for
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.compat.django_urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture
@@ -76,30 +75,22 @@ def test_requeued_message_keeps_its_id_and_gets_fresh_retries(app, dead):
     assert message.message_id == "id-0" and "retries" not in message.options
 
 
-def test_api_is_staff_only(client, app, dead):
-    assert client.get("/ops/api/deadletters/").status_code == 401
-    User.objects.create_user("joe", password="pw")
-    client.login(username="joe", password="pw")
-    assert client.get("/ops/api/deadletters/").status_code == 403
-
-
-def test_api_lists_shows_requeues_and_purges(client, app, dead):
-    User.objects.create_user("ops", password="pw", is_staff=True)
-    client.login(username="ops", password="pw")
-    page = client.get("/ops/api/deadletters/?task=proj.tasks.a&limit=1").json()
-    assert page["count"] == 3 and len(page["results"]) == 1 and "message" not in page["results"][0]
-    assert client.get("/ops/api/deadletters/id-2/").json()["exception"]["exc_type"] == "ValueError"
-    assert client.get("/ops/api/deadletters/nope/").status_code == 404
-    assert client.post("/ops/api/deadletters/id-2/requeue/").json() == {"requeued": ["id-2"]}
-    bad = client.post("/ops/api/deadletters/bulk/", data={"action": "purge"}, content_type="application/json")
-    assert bad.status_code == 400
-    done = client.post(
-        "/ops/api/deadletters/bulk/", data={"action": "purge", "all": True}, content_type="application/json"
-    )
-    assert done.json() == {"purged": 2}
-
-
 def test_rundramatiq_command_line():
     args = worker_args(2, 4, ["default", "ai_queue"], shutdown_timeout=30000, path="/app")
     assert args[:5] == ["compat.contrib.django.worker", "--processes", "2", "--threads", "4"]
     assert "--queues" in args and args[-2:] == ["--worker-shutdown-timeout", "30000"]
+
+
+def test_command_requeues_what_it_can_and_names_the_rest_in_one_line_each(app, dead):
+    dead.add(build_record(None, reason="undecodable", raw=b"\xff not a message"))
+    bad = next(record["id"] for record in dead.iter() if record["reason"] == "undecodable")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command("deadletters", "requeue", "--all", stdout=out, stderr=err)
+    assert str(info.value) == "1 of 4 dead letter(s) not requeued (see above)"
+    assert "requeued 3 task(s)" in out.getvalue()
+    reason = f"dead letter {bad} has no decodable message and cannot be requeued"
+    assert err.getvalue().splitlines() == [f"error: dead letter {bad}: cannot be requeued: {reason}"]
+    assert [record["id"] for record in dead.iter()] == [bad]
+    with pytest.raises(CommandError, match="1 of 1"):
+        call_command("deadletters", "requeue", bad, stdout=io.StringIO(), stderr=io.StringIO())

@@ -66,6 +66,20 @@ def test_staff_requeues_a_failed_task_and_sees_it_succeed(
     lease.acquire()
     shots = Path(os.environ.get("OPS_SCREENSHOTS_DIR") or tmp_path)
     page = chromium_page
+    # The page runs under a strict Content-Security-Policy: anything it blocks shows up here.
+    problems: list[str] = []
+
+    def on_console(msg) -> None:
+        if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
+            problems.append(f"{msg.text} ({msg.location.get('url')})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.add_init_script(
+        "window.cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
     try:
         page.goto(f"{live_server.url}/ops/")
         assert "/admin/login/" in page.url
@@ -78,6 +92,11 @@ def test_staff_requeues_a_failed_task_and_sees_it_succeed(
         failed_row = f'#recent tr[data-id="{failed.id}"] td.state.FAILURE'
         page.wait_for_selector(failed_row)
         page.wait_for_function("document.body.dataset.refreshed")  # the script has refreshed the page
+        assert "script-src 'self'" in page.evaluate(
+            "fetch(location.href).then((r) => r.headers.get('content-security-policy'))"
+        )
+        # ops.css applied (a blocked stylesheet would leave the browser's default font size)
+        assert page.evaluate("getComputedStyle(document.body).fontSize") == "14px"
         page.screenshot(path=str(shots / "ops-dashboard.png"), full_page=True)
 
         page.click(f'#recent tr[data-id="{failed.id}"]')
@@ -89,7 +108,9 @@ def test_staff_requeues_a_failed_task_and_sees_it_succeed(
         page.click(f'#dead-letters tr[data-id="{failed.id}"] button.requeue')
         page.wait_for_selector(f'#recent tr[data-id="{failed.id}"] td.state.SUCCESS')
         page.wait_for_selector(f'#dead-letters tr[data-id="{failed.id}"]', state="detached")
+        assert page.evaluate("window.cspViolations") == []
     finally:
         lease.release()
+    assert problems == []  # no Content-Security-Policy violation, no script error
     assert current_app.AsyncResult(failed.id).get(timeout=10) == "second run"
     assert store.get(failed.id) is None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.auth.models import User
+from prometheus_client.parser import text_string_to_metric_families
 
 from compat.deadletters import store_for
 
@@ -117,7 +120,10 @@ def test_dead_letter_purge_one_needs_csrf(current_app, staff, ran):
     store.add(record)
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(staff)
-    assert strict.post("/ops/api/deadletters/copy-of-failure/purge/").status_code == 403
+    refused = strict.post("/ops/api/deadletters/copy-of-failure/purge/")
+    assert refused.status_code == 403 and refused.json()["error"].startswith("CSRF check failed: ")
+    wrong = strict.post("/ops/api/deadletters/copy-of-failure/purge/", HTTP_X_CSRFTOKEN="x" * 32)
+    assert wrong.status_code == 403 and "CSRF" in wrong.json()["error"]
     assert store.get("copy-of-failure") is not None
     page = strict.get("/ops/")
     token = page.cookies["csrftoken"].value
@@ -139,14 +145,44 @@ def test_metrics_needs_the_token_or_staff(client, current_app, ran):
         current_app.conf.metrics_token = None
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain; version=0.0.4")
-    text = response.content.decode()
-    assert 'compat_queue_messages{queue="default",state="ready"}' in text
-    assert 'compat_tasks_total{task="tests.ops.ops_app.boom",state="FAILURE"}' in text
-    assert 'compat_task_duration_seconds_bucket{task="tests.ops.ops_app.add",le="+Inf"}' in text
-    assert 'compat_task_retries_total{task="tests.ops.ops_app.add"} 0' in text
-    assert "compat_dead_letters " in text and "compat_workers 1" in text
-    assert 'compat_scheduler_next_run_timestamp_seconds{entry="nightly-add"}' in text
-    assert "compat_scheduler_leader 0" in text
+    found = samples(response.content.decode())
+    assert ("compat_queue_messages", (("queue", "default"), ("state", "ready"))) in found
+    assert found["compat_tasks_total", (("state", "FAILURE"), ("task", "tests.ops.ops_app.boom"))] >= 1
+    add = ("task", "tests.ops.ops_app.add")
+    inf = found["compat_task_duration_seconds_bucket", (("le", "+Inf"), add)]
+    assert inf == found["compat_task_duration_seconds_count", (add,)] >= 5
+    assert found["compat_task_duration_seconds_sum", (add,)] > 0
+    assert found["compat_task_retries_total", (add,)] == 0
+    assert found["compat_dead_letters", ()] >= 1 and found["compat_workers", ()] == 1
+    assert found["compat_scheduler_next_run_timestamp_seconds", (("entry", "nightly-add"),)] > time.time()
+    assert found["compat_scheduler_leader", ()] == 0
+    types = {family.name: family.type for family in text_string_to_metric_families(response.content.decode())}
+    assert types["compat_tasks"] == "counter" and types["compat_task_duration_seconds"] == "histogram"
+    assert types["compat_queue_messages"] == types["compat_workers"] == "gauge"
+
+
+def samples(text: str) -> dict[tuple[str, tuple], float]:
+    """Every sample of a Prometheus exposition, keyed by name and sorted labels (the official parser)."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_escape_label_values(client, current_app, staff, ran, redis_client):
+    prefix = current_app.conf.ops_scheduler_prefix
+    current_app.conf.beat_schedule = {
+        **current_app.conf.beat_schedule,
+        'odd "name"\\n': {"task": "tests.ops.ops_app.add", "schedule": 60.0, "args": (1, 1)},
+    }
+    try:
+        text = client.get("/metrics").content.decode()
+    finally:
+        current_app.conf.beat_schedule.pop('odd "name"\\n')
+        redis_client.delete(f"{prefix}:leader")
+    entry = (("entry", 'odd "name"\\n'),)
+    assert ("compat_scheduler_next_run_timestamp_seconds", entry) in samples(text)
 
 
 def test_metrics_for_staff_sessions(client, current_app, staff, ran):

@@ -3,10 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from compat.contrib.django.ops.views import metrics_view
+from ops.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("ops/", include("compat.contrib.django.ops.urls")),
+    path("ops/", include("ops.urls")),
     path("metrics", metrics_view, name="metrics"),
 ]

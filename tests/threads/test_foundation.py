@@ -66,6 +66,8 @@ def test_sqlite_urls_are_parsed(url, name):
         "postgres://user@host:5432",
         "postgres://user@host:5432/",
         "sqlite://",
+        "sqlite:///",
+        "postgres://user@host/threads?sslmode",
         "://nothing",
     ],
 )
@@ -74,6 +76,11 @@ def test_malformed_database_urls_are_rejected_in_one_line(url):
         parse_database_url(url, BASE)
     message = str(info.value)
     assert message.startswith("DATABASE_URL is malformed") and "\n" not in message
+
+
+def test_query_options_stay_text_and_the_last_repeat_wins():
+    db = parse_database_url("postgres://u@h/db?connect_timeout=10&sslmode=prefer&sslmode=require", BASE)
+    assert db["OPTIONS"] == {"connect_timeout": "10", "sslmode": "require"}
 
 
 def test_password_is_not_echoed_in_errors():

@@ -1,4 +1,6 @@
-"""Django integration: settings, task autodiscovery, DB-connection hygiene, ``rundramatiq``, the outbox.
+"""Django integration (glue only): settings, task autodiscovery, DB-connection hygiene, on_commit helpers
+and the transactional outbox, ``rundramatiq`` and ``deadletters``. The operations dashboard is its own
+app, ``ops``, beside compat.
 
 Add ``"compat.contrib.django"`` to ``INSTALLED_APPS`` (and run ``migrate``: the outbox has a table) and
 create the app as Celery's guide says::

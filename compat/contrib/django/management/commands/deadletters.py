@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from compat.app import get_current_app
 from compat.deadletters import store_for
 
+from ...deadletters import requeue_many
+
 
 def _store():
     store = store_for(get_current_app())
@@ -82,14 +84,16 @@ class Command(BaseCommand):
         return [record["id"] for record in store.iter(options["task"], options["queue"])]
 
     def do_requeue(self, store, options):
+        """Requeue what can be; each record that cannot be is named on stderr (one line) and kept."""
         ids = self._selected(store, options)
-        app = get_current_app()
-        done = 0
-        for done, task_id in enumerate(ids, start=1):
-            if not store.requeue(task_id, app):
-                raise CommandError(f"no dead letter with id {task_id}")
-            _progress(done, len(ids), self.stdout)
-        self.stdout.write(f"\nrequeued {done} task(s)")
+        done, failed = requeue_many(
+            store, ids, get_current_app(), progress=lambda n, total: _progress(n, total, self.stdout)
+        )
+        self.stdout.write(f"\nrequeued {len(done)} task(s)")
+        for failure in failed:
+            self.stderr.write(f"error: dead letter {failure['id']}: {failure['error']}")
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(ids)} dead letter(s) not requeued (see above)")
 
     def do_purge(self, store, options):
         if not (options["all"] or options["task"] or options["queue"]):

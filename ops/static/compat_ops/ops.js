@@ -108,6 +108,10 @@
 
   function block(title, value) {
     if (value === null || value === undefined) return "";
+    if (value.truncated === true && typeof value.preview === "string") {  // cut by the server (ops/previews.py)
+      return `<h3>${esc(title)} <span class="muted">(cut: ${esc(value.chars)} characters in all; ` +
+        `the API's ?full=1 has everything)</span></h3><pre>${esc(value.preview)}…</pre>`;
+    }
     const text = typeof value === "string" ? value : JSON.stringify(value, null, 2);
     return `<h3>${esc(title)}</h3><pre>${esc(text)}</pre>`;
   }

@@ -1,9 +1,10 @@
 """What the scheduler daemon keeps in Redis, read for the dashboard: entries, leader, last and next runs.
 
-The scheduler is imported here, in the Django layer, never by compat's core modules. Entries come from the
-app (``beat_schedule`` and periodiq actors) plus ``ops_scheduler_entries`` (a dotted path to a callable
-``(app) -> list[Entry]`` for entries a project adds in its own ``scheduler`` command); Redis keys use the
-daemon's prefix, ``ops_scheduler_prefix`` or its default ``scheduler:<app main name>``.
+The scheduler is imported here, in the dashboard, never by compat; where it is not installed the panel
+says so. Entries come from the app (``beat_schedule`` and periodiq actors) plus ``ops_scheduler_entries``
+(a dotted path to a callable ``(app) -> list[Entry]`` for entries a project adds in its own ``scheduler``
+command); Redis keys use the daemon's prefix, ``ops_scheduler_prefix`` or its default
+``scheduler:<app main name>``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from compat.config import load_object
-from compat.monitoring import prom_labels
 
 
 def key_prefix(app: Any) -> str:
@@ -58,32 +58,3 @@ def scheduler_info(app: Any, runs: int = 3) -> dict[str, Any]:
             }
         )
     return info
-
-
-def prometheus_lines(app: Any) -> list[str]:
-    """Scheduler gauges: leader present, last and next run per entry (epoch seconds)."""
-    info = scheduler_info(app, runs=1)
-    if not info["available"]:
-        return []
-    lines = [
-        "# HELP compat_scheduler_leader 1 while a scheduler daemon holds the leader lease.",
-        "# TYPE compat_scheduler_leader gauge",
-        f"compat_scheduler_leader {1 if info['leader'] else 0}",
-        "# HELP compat_scheduler_last_run_timestamp_seconds Latest scheduled run enqueued, per entry.",
-        "# TYPE compat_scheduler_last_run_timestamp_seconds gauge",
-    ]
-    for entry in info["entries"]:
-        if entry["last_run"]:
-            stamp = datetime.fromisoformat(entry["last_run"]).timestamp()
-            name = prom_labels(entry=entry["name"])
-            lines.append(f"compat_scheduler_last_run_timestamp_seconds{name} {stamp}")
-    lines += [
-        "# HELP compat_scheduler_next_run_timestamp_seconds Next scheduled run, per entry.",
-        "# TYPE compat_scheduler_next_run_timestamp_seconds gauge",
-    ]
-    for entry in info["entries"]:
-        if entry["next_runs"]:
-            stamp = datetime.fromisoformat(entry["next_runs"][0]).timestamp()
-            name = prom_labels(entry=entry["name"])
-            lines.append(f"compat_scheduler_next_run_timestamp_seconds{name} {stamp}")
-    return lines
