@@ -91,7 +91,7 @@ def test_staff_requeues_a_failed_task_and_sees_it_succeed(
         page.wait_for_selector('#queues tr[data-queue="default"]')
         failed_row = f'#recent tr[data-id="{failed.id}"] td.state.FAILURE'
         page.wait_for_selector(failed_row)
-        page.wait_for_function("document.body.dataset.refreshed")  # the script has refreshed the page
+        page.wait_for_function("() => document.body.dataset.refreshed")  # the script has refreshed the page
         assert "script-src 'self'" in page.evaluate(
             "fetch(location.href).then((r) => r.headers.get('content-security-policy'))"
         )
