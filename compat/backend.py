@@ -8,8 +8,9 @@ final: a late or duplicate write never moves a task backwards. Completion is pub
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
@@ -140,6 +141,9 @@ class DisabledStore:
 
     def revoked_since(self, since: float) -> list[str]:
         return []
+
+    def follow_revocations(self, on_revoke: Callable[[str], None]) -> None:
+        return None
 
 
 class RedisStore:
@@ -310,6 +314,24 @@ class RedisStore:
     def revoked_since(self, since: float) -> list[str]:
         self.client.zremrangebyscore(self.revoked_key, "-inf", since)
         return [raw.decode() for raw in self.client.zrange(self.revoked_key, 0, -1)]
+
+    def follow_revocations(self, on_revoke: Callable[[str], None]) -> None:
+        """Call ``on_revoke(task_id)`` for each revocation broadcast from now on (a daemon thread)."""
+        thread = threading.Thread(
+            target=self._follow, args=(on_revoke,), name="compat-revocations", daemon=True
+        )
+        thread.start()
+
+    def _follow(self, on_revoke: Callable[[str], None]) -> None:
+        while True:
+            try:
+                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self.revoke_channel)
+                for item in pubsub.listen():
+                    if item and item.get("type") == "message":
+                        on_revoke(item["data"].decode())
+            except Exception:  # reconnect after an outage
+                time.sleep(1.0)
 
 
 def _await_subscriptions(pubsub: Any, count: int, deadline: float | None) -> None:

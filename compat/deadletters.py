@@ -1,8 +1,9 @@
 """The dead-letter store: every task that failed for good, with what is needed to understand and rerun it.
 
-Records live in the broker's Redis under ``<namespace>:deadletters`` (a sorted set of task ids by failure
-time) and ``<namespace>:deadletters.data`` (id -> JSON record holding the task name, id, args, kwargs,
-queue, exception, traceback, retries, times, the reason and the original message). They are kept for
+Records live in the stores' Redis (``compat.stores``: the result backend's, whatever the broker) under
+``<namespace>:deadletters`` (a sorted set of task ids by failure time) and ``<namespace>:deadletters.data``
+(id -> JSON record holding the task name, id, args, kwargs, queue, exception, traceback, retries, times,
+the reason and the original message). They are kept for
 ``dead_letter_retention`` seconds (default 7 days; 0 keeps them forever) and never expire silently
 otherwise. Requeueing sends the original message again, with its original id and a fresh retry budget,
 after resetting its state to PENDING.
@@ -20,6 +21,7 @@ import redis
 from dramatiq.message import Message
 
 from . import serialization
+from .stores import redis_for
 
 #: Options a requeued dead letter starts without (besides the broker's ``delivery_options``).
 REQUEUE_DROPPED_OPTIONS = ("retries", "eta_iso", "traceback", "requeue_timestamp")
@@ -74,7 +76,7 @@ def build_record(
 
 
 class DeadLetterStore:
-    """List, show, requeue and purge dead letters of one broker namespace."""
+    """List, show, requeue and purge dead letters of one namespace (``broker_namespace``)."""
 
     def __init__(self, client: redis.Redis, namespace: str, retention: float = 7 * 86400) -> None:
         self.client = client
@@ -188,12 +190,14 @@ class DeadLetterStore:
 
 
 def store_for(app: Any) -> DeadLetterStore | None:
-    """The dead-letter store of ``app``'s broker (None for the in-memory broker)."""
-    broker = app.broker
-    client = getattr(broker, "client", None)
+    """``app``'s dead-letter store, on the result backend's Redis whatever the broker (``compat.stores``).
+
+    None only when the app has no Redis at all (a ``memory://`` broker with an in-memory result backend).
+    """
+    client = redis_for(app)
     if client is None:
         return None
-    return DeadLetterStore(client, broker.namespace, float(app.conf.dead_letter_retention or 0))
+    return DeadLetterStore(client, app.conf.broker_namespace, float(app.conf.dead_letter_retention or 0))
 
 
 def bury_raw(app: Any, data: bytes, reason: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from dramatiq.middleware import Middleware
 
 from ..exceptions import Ignore, Reject, Retry
-from ..metrics import MetricsRecorder
+from ..metrics import MetricsRecorder, recorder_for
 
 
 def outcome(exception: BaseException | None) -> str:
@@ -45,15 +45,9 @@ class WorkerMetrics(Middleware):
         if self.app is None:
             return
         conf = self.app.conf
-        if not conf.worker_metrics or getattr(broker, "client", None) is None:
+        recorder = recorder_for(self.app, broker) if conf.worker_metrics else None
+        if recorder is None:
             return
-        recorder = MetricsRecorder(
-            broker.client,
-            broker.namespace,
-            broker.broker_id,
-            window=float(conf.worker_metrics_window),
-            recent=int(conf.worker_metrics_recent),
-        )
         recorder.queues = lambda: {name.removesuffix(".DQ") for name in list(worker.consumers)}
         recorder.start(float(conf.worker_metrics_interval))
         self.recorder = recorder
