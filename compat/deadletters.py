@@ -20,7 +20,7 @@ from typing import Any
 import redis
 from dramatiq.message import Message
 
-from . import serialization
+from . import serialization, states
 from .stores import redis_for
 
 #: Options a requeued dead letter starts without (besides the broker's ``delivery_options``).
@@ -204,7 +204,6 @@ def bury_raw(app: Any, data: bytes, reason: str) -> None:
     """Dead-letter a raw message taken off a queue (a poison message, or one that cannot be decoded)."""
     from .alerts import alert_dead_letter
     from .exceptions import WorkerLostError
-    from .middleware.state import failure_meta
 
     store = store_for(app)
     try:
@@ -216,7 +215,6 @@ def bury_raw(app: Any, data: bytes, reason: str) -> None:
     if store is not None:
         store.add(record)
     if message is not None and app.backend.enabled:
-        meta = failure_meta(message.message_id, WorkerLostError(reason))
-        meta["traceback"] = None
+        meta = states.failure(message.message_id, WorkerLostError(reason), traceback=None)
         app.backend.set_state(message.message_id, meta)
     alert_dead_letter(app, record)

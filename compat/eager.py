@@ -96,18 +96,9 @@ def _finish(task: Any, result: EagerResult) -> EagerResult:
     if store is None:
         store = task.app.conf.task_store_eager_result
     if store and task.app.backend.enabled:
-        from .middleware.state import failure_meta
-
         if isinstance(result.result, BaseException):
-            meta = failure_meta(result.id, result.result, result.state)
+            meta = states.failure(result.id, result.result, result.state)
         else:
-            meta = {
-                "status": result.state,
-                "result": result.result,
-                "traceback": None,
-                "children": [],
-                "date_done": None,
-                "task_id": result.id,
-            }
+            meta = states.record(result.id, result.state, result.result)
         task.app.backend.set_state(result.id, meta)
     return result

@@ -190,12 +190,8 @@ class AsyncResult:
         timeout: float | None = None,
     ) -> None:
         """Make sure the task never runs: it is skipped by every worker and stored as REVOKED."""
-        from .middleware.state import failure_meta
-
         self.backend.revoke([self.id])
-        meta = failure_meta(self.id, TaskRevokedError("revoked"), status=states.REVOKED)
-        meta["traceback"] = None
-        self.backend.set_state(self.id, meta)
+        self.backend.set_state(self.id, states.revoked(self.id, TaskRevokedError("revoked")))
 
     def then(self, callback: Any, on_error: Any = None, weak: bool = False) -> None:
         raise NotImplementedError("AsyncResult.then() is not supported by compat; use link= instead")

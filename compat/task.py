@@ -17,7 +17,7 @@ from typing import Any
 import dramatiq
 
 from . import request as requests
-from . import serialization
+from . import serialization, states
 from .exceptions import Ignore, MaxRetriesExceededError, Reject, Retry
 from .request import Context
 from .typing_check import header_of
@@ -36,6 +36,12 @@ def take_pending(actor_name: str) -> Any:
         _pending.message = None
         return message
     return None
+
+
+def is_facade_task(broker: Any, message: Any) -> Task | None:
+    """The facade task a message is for, or None for plain Dramatiq actors and unknown names."""
+    actor = broker.actors.get(message.actor_name)
+    return actor if isinstance(actor, Task) else None
 
 
 def backoff_countdown(factor: float, retries: int, maximum: int, full_jitter: bool) -> int:
@@ -301,17 +307,7 @@ class Task(dramatiq.Actor):
         """Store a custom state (e.g. ``PROGRESS``) for this or another task id."""
         task_id = task_id or self.request.id
         if task_id:
-            self.app.backend.set_state(
-                task_id,
-                {
-                    "status": state,
-                    "result": meta,
-                    "task_id": task_id,
-                    "traceback": None,
-                    "children": [],
-                    "date_done": None,
-                },
-            )
+            self.app.backend.set_state(task_id, states.custom(task_id, state, meta))
 
     def AsyncResult(self, task_id: str, **kwargs: Any) -> Any:  # noqa: N802 - Celery's name
         """A result handle for ``task_id`` of this task."""

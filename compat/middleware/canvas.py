@@ -20,7 +20,7 @@ from ..callbacks import apply_callbacks, run_errbacks
 from ..canvas import Signature, group
 from ..exceptions import ChordError, Ignore, Reject, Retry
 from ..serialization import exception_from_meta
-from .state import failure_meta, is_facade_task
+from ..task import is_facade_task
 
 _NOT_JOINED = object()
 
@@ -102,9 +102,7 @@ class CanvasContinuation(Middleware):
     def mark_failed(self, app: Any, sig: Signature, exc: BaseException, text: str) -> None:
         """Store FAILURE for every task id frozen into ``sig`` (a task, chain, group or chord)."""
         for task_id in frozen_ids(sig):
-            meta = failure_meta(task_id, exc)
-            meta["traceback"] = text
-            app.backend.set_state(task_id, meta)
+            app.backend.set_state(task_id, states.failure(task_id, exc, traceback=text))
 
 
 def frozen_ids(sig: Signature) -> list[str]:

@@ -16,7 +16,7 @@ from dramatiq.middleware import Middleware
 from ..alerts import alert_dead_letter
 from ..deadletters import build_record, store_for
 from ..exceptions import Ignore, NotRegistered, Reject, Retry
-from .state import is_facade_task
+from ..task import is_facade_task
 
 logger = logging.getLogger("compat.deadletters")
 

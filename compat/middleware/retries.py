@@ -12,7 +12,7 @@ from __future__ import annotations
 from dramatiq.middleware import Retries
 
 from ..exceptions import Reject
-from .state import is_facade_task
+from ..task import is_facade_task
 
 
 class CeleryRetries(Retries):

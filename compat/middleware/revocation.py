@@ -14,8 +14,9 @@ from typing import Any
 
 from dramatiq.middleware import Middleware, SkipMessage
 
+from .. import states
 from ..exceptions import TaskRevokedError
-from .state import failure_meta, is_facade_task
+from ..task import is_facade_task
 
 
 class Revocation(Middleware):
@@ -54,7 +55,6 @@ class Revocation(Middleware):
                 reason = "expired"
         if reason is None:
             return
-        meta = failure_meta(message.message_id, TaskRevokedError(reason), status="REVOKED")
-        meta["traceback"] = None
+        meta = states.revoked(message.message_id, TaskRevokedError(reason))
         task.app.backend.set_state(message.message_id, meta)
         raise SkipMessage(f"task {message.message_id} {reason}")

@@ -36,7 +36,6 @@ ALLOWED = (
 )
 
 
-
 def offenders(root: Path = COMPAT) -> dict[str, list[str]]:
     """Lines naming what ``REDIS_ONLY`` lists, per module outside ``ALLOWED``."""
     found: dict[str, list[str]] = {}
