@@ -23,15 +23,13 @@ from .config import Settings
 from .exceptions import (
     AlwaysEagerIgnored,
     EncodeError,
-    Ignore,
     ImproperlyConfigured,
     NotRegistered,
     OperationalError,
-    Reject,
-    Retry,
 )
-from .messages import build_message, retry_message
+from .messages import build_message
 from .middleware.rate_limit import parse_rate
+from .retries import expected_exceptions
 from .routing import build_routers, route
 from .task import Task
 
@@ -259,7 +257,7 @@ class Celery:
         actor_options: dict[str, Any] = {"time_limit": time_limit * 1000 if time_limit else float("inf")}
         # Dramatiq's worker logs "expected" exceptions at INFO without a traceback: Celery's retry/ignore/
         # reject signals are control flow, not errors, and the user's ``throws`` are expected failures.
-        actor_options["throws"] = (Retry, Ignore, Reject, *tuple(options.get("throws") or ()))
+        actor_options["throws"] = expected_exceptions(options.get("throws"))
         if options.get("periodic") is not None:  # periodiq's option: the scheduler daemon reads it here
             actor_options["periodic"] = options["periodic"]
         task = cls(
@@ -359,32 +357,6 @@ class Celery:
     def build_message(self, name: str, args: Any = None, kwargs: Any = None, **options: Any):
         """The message (and delay in ms) for one call of task ``name``: ``compat.messages.build_message``."""
         return build_message(self, name, args, kwargs, **options)
-
-    def resend(
-        self,
-        task: Task,
-        request: Any,
-        args: Any,
-        kwargs: Any,
-        *,
-        retries: int,
-        countdown: Any,
-        eta: Any,
-        **options: Any,
-    ) -> Message:
-        """Re-send a running task for a retry (``compat.messages.retry_message``)."""
-        message, delay = retry_message(
-            task,
-            request,
-            args,
-            kwargs,
-            retries=retries,
-            countdown=countdown,
-            eta=eta,
-            dropped=self.broker.delivery_options,
-            **options,
-        )
-        return self.enqueue([(message, delay)])[0]
 
     # -- results and canvas ------------------------------------------------------------------------
     def AsyncResult(self, task_id: str, **kwargs: Any) -> Any:  # noqa: N802 - Celery's name

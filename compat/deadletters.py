@@ -11,6 +11,7 @@ after resetting its state to PENDING.
 
 from __future__ import annotations
 
+import logging
 import time
 import traceback as tb
 from collections.abc import Iterator
@@ -23,7 +24,11 @@ from dramatiq.message import Message
 from . import serialization, states
 from .stores import redis_for
 
+logger = logging.getLogger("compat.deadletters")
+
 #: Options a requeued dead letter starts without (besides the broker's ``delivery_options``).
+logger = logging.getLogger("compat.deadletters")
+
 REQUEUE_DROPPED_OPTIONS = ("retries", "eta_iso", "traceback", "requeue_timestamp")
 
 
@@ -198,6 +203,33 @@ def store_for(app: Any) -> DeadLetterStore | None:
     if client is None:
         return None
     return DeadLetterStore(client, app.conf.broker_namespace, float(app.conf.dead_letter_retention or 0))
+
+
+def bury(
+    app: Any,
+    message: Any,
+    reason: str,
+    exception: BaseException | None = None,
+    store: DeadLetterStore | None = None,
+) -> None:
+    """Keep ``message`` as dead (and alert); storage errors are logged, not raised.
+
+    Parameters:
+      reason: why (``failed``, ``rejected``, ``time-limit``, ``not-registered``).
+      exception: what it died of (its traceback is kept).
+      store: the store to use (default ``store_for(app)``; None there means dead letters are off).
+    """
+    from .alerts import alert_dead_letter
+
+    store = store if store is not None else store_for(app)
+    if store is None:
+        return
+    try:
+        record = build_record(message, reason=reason, exception=exception)
+        store.add(record)
+        alert_dead_letter(app, record)
+    except Exception:
+        logger.exception("could not store dead letter for %s", getattr(message, "message_id", message))
 
 
 def bury_raw(app: Any, data: bytes, reason: str) -> None:

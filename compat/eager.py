@@ -16,6 +16,7 @@ from . import states
 from .exceptions import Ignore, Retry
 from .request import Context
 from .result import EagerResult
+from .retries import run_with_autoretry
 
 
 def apply_task(
@@ -67,7 +68,7 @@ def apply_task(
     )
     with requests.executing(task, request):
         try:
-            value = task._run_with_autoretry(request, args, kwargs)
+            value = run_with_autoretry(task, request, args, kwargs)
         except Retry as exc:
             if throw:
                 raise

@@ -7,7 +7,6 @@ middleware and ``StubBroker`` all keep working, and Celery code calls ``.delay()
 
 from __future__ import annotations
 
-import random
 import socket
 import threading
 from collections.abc import Mapping
@@ -17,8 +16,8 @@ from typing import Any
 import dramatiq
 
 from . import request as requests
-from . import serialization, states
-from .exceptions import Ignore, MaxRetriesExceededError, Reject, Retry
+from . import retries, serialization, states
+from .exceptions import Retry
 from .request import Context
 from .typing_check import header_of
 
@@ -42,14 +41,6 @@ def is_facade_task(broker: Any, message: Any) -> Task | None:
     """The facade task a message is for, or None for plain Dramatiq actors and unknown names."""
     actor = broker.actors.get(message.actor_name)
     return actor if isinstance(actor, Task) else None
-
-
-def backoff_countdown(factor: float, retries: int, maximum: int, full_jitter: bool) -> int:
-    """Celery's ``get_exponential_backoff_interval``: ``factor * 2**retries``, capped, optionally jittered."""
-    countdown = min(maximum, int(max(1.0, factor)) * (2**retries))
-    if full_jitter:
-        countdown = random.randrange(countdown + 1)
-    return max(0, countdown)
 
 
 class Task(dramatiq.Actor):
@@ -105,26 +96,10 @@ class Task(dramatiq.Actor):
 
     def execute(self, request: Context, args: Any, kwargs: Any) -> Any:
         """Run the body with ``request`` pushed, applying ``autoretry_for``; results are checked elsewhere."""
-        return requests.run_as_worker(self, request, self._run_with_autoretry, args, kwargs)
+        return requests.run_as_worker(self, request, self._run_body, args, kwargs)
 
-    def _run_with_autoretry(self, request: Context, args: Any, kwargs: Any) -> Any:
-        if not self.autoretry_for:
-            return self.run(*args, **kwargs)
-        try:
-            return self.run(*args, **kwargs)
-        except (Retry, Ignore, Reject):
-            raise
-        except Exception as exc:
-            if self.dont_autoretry_for and isinstance(exc, tuple(self.dont_autoretry_for)):
-                raise
-            if not isinstance(exc, tuple(self.autoretry_for)):
-                raise
-            options = dict(self.retry_kwargs or {})
-            if self.retry_backoff:
-                options["countdown"] = backoff_countdown(
-                    self.retry_backoff, request.retries, self.retry_backoff_max, self.retry_jitter
-                )
-            raise self.retry(exc=exc, **options) from None
+    def _run_body(self, request: Context, args: Any, kwargs: Any) -> Any:
+        return retries.run_with_autoretry(self, request, args, kwargs)
 
     def request_from_message(self, message: Any) -> Context:
         """Build Celery's request for a message a worker is processing."""
@@ -194,8 +169,6 @@ class Task(dramatiq.Actor):
         self.check_arguments(args, kwargs)
         app = self.app
         if app.conf.task_always_eager:
-            from . import serialization
-
             args, kwargs = serialization.roundtrip([list(args or ()), dict(kwargs or {})])
             with requests.denied_join():
                 return self.apply(
@@ -263,36 +236,21 @@ class Task(dramatiq.Actor):
         max_retries: int | None = None,
         **options: Any,
     ) -> Retry:
-        """Re-send this task (same id, ``retries + 1``) and raise ``Retry``; past the limit, fail."""
-        request = self.request
-        retries = request.retries + 1
-        limit = self.max_retries if max_retries is None else max_retries
-        if request.called_directly:
-            raise (exc or Retry("Task can be retried", None))
-        if not eta and countdown is None:
-            countdown = self.default_retry_delay
-        new_args = request.args if args is None else args
-        new_kwargs = request.kwargs if kwargs is None else {**(request.kwargs or {}), **kwargs}
-        if limit is not None and retries > limit:
-            if exc:
-                raise exc
-            raise MaxRetriesExceededError(
-                f"Can't retry {self.name}[{request.id}] args:{tuple(new_args or ())} kwargs:{new_kwargs}",
-                task_args=new_args,
-                task_kwargs=new_kwargs,
-            )
-        signal = Retry(exc=exc, when=eta or countdown, is_eager=request.is_eager)
-        if request.is_eager:
-            signal.sig = self.signature(new_args, new_kwargs, task_id=request.id)
-            if throw:
-                raise signal
-            return signal
-        self.app.resend(
-            self, request, new_args, new_kwargs, retries=retries, countdown=countdown, eta=eta, **options
+        """Retry this task (same id, ``retries + 1``) and raise ``Retry``; past the limit, fail.
+
+        The policy is ``compat.retries.retry``; in a worker the re-send happens in the retries middleware.
+        """
+        return retries.retry(
+            self,
+            args,
+            kwargs,
+            exc=exc,
+            throw=throw,
+            eta=eta,
+            countdown=countdown,
+            max_retries=max_retries,
+            **options,
         )
-        if throw:
-            raise signal
-        return signal
 
     def replace(self, sig: Any) -> None:
         """Celery's ``Task.replace`` is not supported: return ``sig.delay()``'s id or chain instead."""

@@ -140,3 +140,28 @@ def test_without_a_redis_result_backend_the_stores_use_the_broker_url_on_their_o
 def test_without_any_redis_there_are_no_stores():
     app = Celery("inmemory", broker="memory://", backend="cache+memory://", set_as_current=False)
     assert redis_for(app) is None and store_for(app) is None
+
+
+def test_a_retry_the_broker_cannot_take_fails_the_task_into_the_dead_letters(app, run):
+    from compat.exceptions import OperationalError
+
+    @app.task(bind=True, max_retries=3, default_retry_delay=0)
+    def flaky(self):
+        raise self.retry(exc=KeyError("later"))
+
+    broker, sends = app.broker, []
+    enqueue_many = broker.enqueue_many
+
+    def broker_goes_down_after_the_first_send(items, **kwargs):
+        sends.append(len(items))
+        if len(sends) > 1:
+            raise OperationalError("Cannot reach the broker at memory://")
+        return enqueue_many(items, **kwargs)
+
+    broker.enqueue_many = broker_goes_down_after_the_first_send
+    result = flaky.delay()
+    run()
+    assert sends == [1, 1]  # the call, then the retry the middleware tried to send
+    assert result.state == states.FAILURE and isinstance(result.result, OperationalError)
+    record = store_for(app).get(result.id)
+    assert record["reason"] == "failed" and "OperationalError" in record["exception_repr"]
