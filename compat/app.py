@@ -18,7 +18,7 @@ from . import request as requests
 from . import serialization
 from .backend import store_from_url
 from .brokers import make_broker
-from .builtins import register_builtins
+from .canvas.builtins import register_builtins
 from .config import Settings
 from .exceptions import (
     AlwaysEagerIgnored,

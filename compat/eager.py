@@ -33,7 +33,7 @@ def apply_task(
     **options: Any,
 ) -> EagerResult:
     """Run ``task`` here and now and wrap the outcome in an ``EagerResult``."""
-    from .callbacks import apply_callbacks, run_errbacks
+    from .canvas.callbacks import apply_callbacks, run_errbacks
 
     app = task.app
     given_args = args if args is not None else ()

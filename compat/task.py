@@ -296,17 +296,17 @@ class Task(dramatiq.Actor):
         return self.signature(args, kwargs, immutable=True)
 
     def map(self, it: Any) -> Any:
-        from .builtins import xmap
+        from .canvas import xmap
 
         return xmap(self.s(), it, app=self.app)
 
     def starmap(self, it: Any) -> Any:
-        from .builtins import xstarmap
+        from .canvas import xstarmap
 
         return xstarmap(self.s(), it, app=self.app)
 
     def chunks(self, it: Any, n: int) -> Any:
-        from .builtins import chunks
+        from .canvas import chunks
 
         return chunks(self.s(), it, n, app=self.app)
 

@@ -16,8 +16,8 @@ from dramatiq.middleware import Middleware
 
 from .. import states
 from ..backend import ChordHeader, join_chord
-from ..callbacks import apply_callbacks, run_errbacks
 from ..canvas import Signature, group
+from ..canvas.callbacks import apply_callbacks, run_errbacks
 from ..exceptions import ChordError, Ignore, Reject, Retry
 from ..serialization import exception_from_meta
 from ..task import is_facade_task
