@@ -16,7 +16,6 @@ from dramatiq.message import Message
 
 from . import request as requests
 from . import serialization
-from .backend import store_from_url
 from .brokers import make_broker
 from .canvas.builtins import register_builtins
 from .config import Settings
@@ -29,6 +28,7 @@ from .exceptions import (
 )
 from .messages import build_message
 from .middleware.rate_limit import parse_rate
+from .results import AsyncResult, GroupResult, store_from_url
 from .retries import expected_exceptions
 from .routing import build_routers, route
 from .task import Task
@@ -329,8 +329,6 @@ class Celery:
         return self.result_for_message(message, result_cls, add_to_parent)
 
     def result_for_message(self, message: Message, result_cls: Any = None, add_to_parent: bool = True) -> Any:
-        from .result import AsyncResult
-
         result = (result_cls or AsyncResult)(message.message_id, app=self, task_name=message.actor_name)
         result.ignored = bool(message.options.get("ignore_result"))
         running = requests.current()
@@ -360,13 +358,9 @@ class Celery:
 
     # -- results and canvas ------------------------------------------------------------------------
     def AsyncResult(self, task_id: str, **kwargs: Any) -> Any:  # noqa: N802 - Celery's name
-        from .result import AsyncResult
-
         return AsyncResult(task_id, app=self, **kwargs)
 
     def GroupResult(self, group_id: str, results: Any = None, **kwargs: Any) -> Any:  # noqa: N802
-        from .result import GroupResult
-
         return GroupResult(group_id, results, app=self, **kwargs)
 
     def signature(self, *args: Any, **kwargs: Any) -> Any:

@@ -15,7 +15,7 @@ from . import request as requests
 from . import states
 from .exceptions import Ignore, Retry
 from .request import Context
-from .result import EagerResult
+from .results import EagerResult
 from .retries import run_with_autoretry
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from dramatiq.message import Message
 
-from ..result import AsyncResult, EagerResult
+from ..results import AsyncResult, EagerResult
 
 Items = list[tuple[Message, Any]]
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import request as requests
-from ..result import AsyncResult
+from ..results import AsyncResult
 from . import chords, groups
 from .base import Items, Signature, _listify, maybe_unroll_group, without_repeated_module
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..result import AsyncResult, GroupResult
+from ..results import AsyncResult, GroupResult
 from . import chains, groups
 from .base import Items, Signature, _listify, without_repeated_module
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..result import GroupResult
+from ..results import GroupResult
 from . import chains, chords
 from .base import Items, Signature, without_repeated_module
 

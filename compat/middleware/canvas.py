@@ -15,10 +15,10 @@ from typing import Any
 from dramatiq.middleware import Middleware
 
 from .. import states
-from ..backend import ChordHeader, join_chord
 from ..canvas import Signature, group
 from ..canvas.callbacks import apply_callbacks, run_errbacks
 from ..exceptions import ChordError, Ignore, Reject, Retry
+from ..results.chord import ChordHeader, join_chord
 from ..serialization import exception_from_meta
 from ..task import is_facade_task
 

@@ -26,7 +26,7 @@ REDIS_ONLY = {
 #: Modules that own a Redis connection: the Redis broker, and the stores on the result backend's Redis.
 ALLOWED = (
     "brokers/redis/",
-    "backend.py",
+    "results/redis.py",
     "deadletters.py",
     "alerts.py",
     "metrics.py",

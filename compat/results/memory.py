@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import serialization
-from .backend import READY, ChordHeader, encode_meta, join_chord
-from .exceptions import TimeoutError
+from .. import serialization
+from ..exceptions import TimeoutError
+from .chord import ChordHeader, join_chord
+from .store import READY, encode_meta
 
 
 class MemoryStore:
