@@ -7,7 +7,7 @@ calls ``self.retry()``. ``max_retries`` (default 3) only bounds retries; past it
 ``retry_backoff_max`` and, with ``retry_jitter``, drawn at random below that.
 
 ``retry()`` decides and raises ``Retry``; it sends nothing. In a worker, the message it will re-send (same
-id, ``retries + 1``) waits on the request, and the ``CeleryRetries`` middleware sends it once the state
+id, ``retries + 1``) waits on the run (``compat.runs``), and ``CeleryRetries`` sends it once the state
 record is written, as Dramatiq's ``Retries`` middleware does. In eager mode the retry runs inline,
 recursively (``compat.eager``).
 """
@@ -18,6 +18,7 @@ import random
 from datetime import datetime
 from typing import Any
 
+from . import runs
 from .exceptions import Ignore, MaxRetriesExceededError, Reject, Retry
 from .messages import retry_message
 
@@ -114,15 +115,11 @@ def retry(
             dropped=task.app.broker.delivery_options,
             **options,
         )
-        pending = request.__dict__.setdefault("_resend", [])
-        pending.append(resend)
+        run = runs.current()
+        if run is not None and run.request is request:
+            run.resends.append(resend)
+        else:  # not the delivered message's own request (cannot happen in a worker): send it now
+            task.app.enqueue([resend])
     if throw:
         raise signal
     return signal
-
-
-def pending_resends(request: Any) -> list:
-    """Take the retry messages ``retry()`` left on ``request`` for the retries middleware to send."""
-    if request is None:
-        return []
-    return request.__dict__.pop("_resend", None) or []

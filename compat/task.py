@@ -8,7 +8,6 @@ middleware and ``StubBroker`` all keep working, and Celery code calls ``.delay()
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -16,25 +15,10 @@ from typing import Any
 import dramatiq
 
 from . import request as requests
-from . import retries, serialization, states
+from . import retries, runs, serialization, states
 from .exceptions import Retry
 from .request import Context
 from .typing_check import header_of
-
-_pending = threading.local()
-
-
-def hand_over(message: Any) -> None:
-    """Called by the worker middleware: the next call of this message's task runs as this message."""
-    _pending.message = message
-
-
-def take_pending(actor_name: str) -> Any:
-    message = getattr(_pending, "message", None)
-    if message is not None and message.actor_name == actor_name:
-        _pending.message = None
-        return message
-    return None
 
 
 def is_facade_task(broker: Any, message: Any) -> Task | None:
@@ -75,9 +59,9 @@ class Task(dramatiq.Actor):
     # -- Dramatiq entry point ----------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the task inline; when a worker delivers this task's message, run it as that message."""
-        message = take_pending(self.actor_name)
-        if message is not None:
-            return self._execute_message(message, args, kwargs)
+        run = runs.enter(self.actor_name)
+        if run is not None:
+            return self._execute_run(run, args, kwargs)
         request = Context(args=args, kwargs=dict(kwargs), called_directly=True, id=None)
         with requests.executing(self, request):
             return self.run(*args, **kwargs)
@@ -85,13 +69,13 @@ class Task(dramatiq.Actor):
     def run(self, *args: Any, **kwargs: Any) -> Any:  # replaced by the task's function
         raise NotImplementedError("Tasks must define the run method.")
 
-    def _execute_message(self, message: Any, args: Any, kwargs: Any) -> Any:
-        """Worker path: run as ``message``; a result JSON cannot carry fails the task with EncodeError."""
-        request = self.request_from_message(message)
-        message._compat_request = request
+    def _execute_run(self, run: runs.Run, args: Any, kwargs: Any) -> Any:
+        """Worker path: run as the run's message; a result JSON cannot carry fails the task (EncodeError)."""
+        message = run.message
+        request = run.request = self.request_from_message(message)
         result = self.execute(request, args, kwargs)
         if not message.options.get("ignore_result"):
-            message._compat_result_json = serialization.dumps(result)
+            run.result_json = serialization.dumps(result)
         return result
 
     def execute(self, request: Context, args: Any, kwargs: Any) -> Any:

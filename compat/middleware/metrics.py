@@ -40,6 +40,7 @@ class WorkerMetrics(Middleware):
     def __init__(self, app: Any) -> None:
         self.app = app
         self.recorder: MetricsRecorder | None = None
+        self.started: dict[int, float] = {}  # id(message) -> start, for the message's own worker thread
 
     def after_worker_boot(self, broker, worker):
         if self.app is None:
@@ -59,7 +60,7 @@ class WorkerMetrics(Middleware):
 
     def before_process_message(self, broker, message):
         if self.recorder is not None:
-            message._compat_metrics_start = time.perf_counter()
+            self.started[id(message)] = time.perf_counter()
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         self._record(message, outcome(exception))
@@ -68,10 +69,10 @@ class WorkerMetrics(Middleware):
         self._record(message, "REVOKED")
 
     def _record(self, message: Any, state: str) -> None:
+        started = self.started.pop(id(message), None)
         recorder = self.recorder
         if recorder is None:
             return
-        started = getattr(message, "_compat_metrics_start", None)
         recorder.record(
             {
                 "id": message.message_id,

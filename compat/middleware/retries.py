@@ -1,10 +1,11 @@
 """Celery's retry rules: a facade task is never retried automatically, and a retry is sent from here.
 
 ``Task.retry()`` (``compat.retries``) decides the retry and raises ``Retry``; the message it re-sends
-(same id, ``retries + 1``, after its countdown) waits on the request until this middleware sends it,
-after the RETRY state is stored, as Dramatiq's own ``Retries`` re-enqueues a failed message. The current
-delivery is then acknowledged. If the retry cannot be sent (the broker is down), the task fails with that
-error instead, as it would have in Celery: FAILURE, a dead letter and an alert, nothing lost silently.
+(same id, ``retries + 1``, after its countdown) waits on the run (``compat.runs``) until this middleware
+sends it, after the RETRY state is stored, as Dramatiq's own ``Retries`` re-enqueues a failed message.
+The current delivery is then acknowledged. If the retry cannot be sent (the broker is down), the task
+fails with that error instead, as it would have in Celery: FAILURE, a dead letter and an alert, nothing
+lost silently.
 
 Any other exception ends the task for good: the ``DeadLetters`` middleware keeps it in the dead-letter
 store and the delivery is acknowledged. ``Reject(requeue=True)`` puts the message back. Plain Dramatiq
@@ -18,10 +19,9 @@ from typing import Any
 
 from dramatiq.middleware import Retries
 
-from .. import states
+from .. import runs, states
 from ..deadletters import bury
 from ..exceptions import Reject
-from ..retries import pending_resends
 from ..task import Task, is_facade_task
 
 logger = logging.getLogger("compat.retries")
@@ -34,8 +34,9 @@ class CeleryRetries(Retries):
         task = is_facade_task(broker, message)
         if task is None:
             return super().after_process_message(broker, message, result=result, exception=exception)
-        resends = pending_resends(getattr(message, "_compat_request", None))
-        if resends:
+        run = runs.of(message)
+        if run is not None and run.resends:
+            resends, run.resends = run.resends, []
             self.resend(task, message, resends)
         if isinstance(exception, Reject) and exception.requeue:
             broker.enqueue(message.copy())

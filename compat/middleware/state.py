@@ -8,17 +8,18 @@ from typing import Any
 from dramatiq.errors import ActorNotFound
 from dramatiq.middleware import Middleware
 
-from .. import states
+from .. import runs, states
 from ..exceptions import Ignore, NotRegistered, Reject, Retry
-from ..task import Task, hand_over, is_facade_task, take_pending
+from ..task import Task, is_facade_task
 
 
 class TaskState(Middleware):
     """Stores each facade task's state under its id; a ready state is final.
 
-    The task body runs through ``Task.__call__``; this middleware hands the message over to it before the
-    call (so the task builds its ``request``) and stores the outcome after it. The success record is
-    written from the JSON the task produced while checking its return value, so it is encoded once.
+    The task body runs through ``Task.__call__``; this middleware opens the message's run before the call
+    (``compat.runs``: the task enters it and builds its ``request``) and stores the outcome after it. The
+    success record is written from the JSON the task produced while checking its return value, so it is
+    encoded once; a chord header member's write also joins its chord, for ``CanvasContinuation``.
     """
 
     def __init__(self, app: Any = None) -> None:
@@ -36,7 +37,7 @@ class TaskState(Middleware):
         task = is_facade_task(broker, message)
         if task is None:
             return
-        hand_over(message)
+        runs.open_run(task, message)
         track = task.track_started if task.track_started is not None else task.app.conf.task_track_started
         if track:
             task.app.backend.set_state(
@@ -47,20 +48,24 @@ class TaskState(Middleware):
         task = is_facade_task(broker, message)
         if task is None:
             return
-        take_pending(message.actor_name)
+        run = runs.of(message)
+        if run is not None:
+            run.entered = True  # closed to callers: a later direct call of the task is a plain call
         if isinstance(exception, (Ignore, Reject)):
             return
         store = task.app.backend if task.app.backend.enabled else None
         task_id, args, kwargs = message.message_id, message.args, message.kwargs
         if exception is None:
             if store is not None and not message.options.get("ignore_result"):
-                meta = self.success_meta(task, message)
-                result_json = getattr(message, "_compat_result_json", None)
+                meta = self.success_meta(task, message, run)
+                result_json = None
+                if run is not None:  # encoded once, by the task; not kept past this write
+                    result_json, run.result_json = run.result_json, None
                 chord = message.options.get("chord")
                 if chord:  # a header member: count it in the chord's barrier in the same call
-                    message._compat_chord_join = store.set_state_joining(
-                        task_id, meta, chord, result_json=result_json
-                    )
+                    joined = store.set_state_joining(task_id, meta, chord, result_json=result_json)
+                    if run is not None:
+                        run.chord_join = joined
                 else:
                     store.set_state(task_id, meta, result_json=result_json)
             task.on_success(result, task_id, args, kwargs)
@@ -79,7 +84,7 @@ class TaskState(Middleware):
             task.on_failure(exception, task_id, args, kwargs, None)
             task.after_return("FAILURE", exception, task_id, args, kwargs, None)
 
-    def success_meta(self, task: Task, message: Any) -> dict[str, Any]:
-        request = getattr(message, "_compat_request", None)
+    def success_meta(self, task: Task, message: Any, run: Any = None) -> dict[str, Any]:
+        request = run.request if run is not None else None
         children = [child.as_tuple() for child in request.children] if request is not None else []
         return states.extended(states.success(message.message_id, children), task, message)
