@@ -1,9 +1,10 @@
 """Alerts for tasks that failed for good: always a structured log line; mail and/or webhook when set up.
 
-Delivery is rate limited per broker namespace: the first dead letter in a window of
+Delivery is rate limited per ``broker_namespace``: the first dead letter in a window of
 ``alert_digest_seconds`` is delivered at once, later ones in the same window are collected and delivered
 as one digest when the window ends (a delayed ``compat.alert_digest`` task), so a thousand failures in a
-minute make two messages, not a thousand.
+minute make two messages, not a thousand. The window and the pending list live in the stores' Redis
+(``compat.stores``); an app with no Redis at all delivers each alert at once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from . import serialization
 from .config import load_object
+from .stores import redis_for
 
 logger = logging.getLogger("compat.alerts")
 
@@ -34,13 +36,18 @@ def alert_dead_letter(app: Any, record: dict[str, Any]) -> None:
     logger.error("task failed for good %s", json.dumps(summary(record), default=str, sort_keys=True))
     if not (app.conf.alert_webhook_url or app.conf.alert_mailer):
         return
-    client = app.broker.client
+    client = redis_for(app)
+    if client is None:
+        deliver(app, f"Task {record.get('task')}[{record.get('id')}] failed for good", [summary(record)])
+        return
     window_key = f"{app.conf.broker_namespace}:alerts:window"
     pending_key = f"{app.conf.broker_namespace}:alerts:pending"
     window = int(app.conf.alert_digest_seconds or 60)
     if client.set(window_key, "1", nx=True, ex=window):
         deliver(app, f"Task {record.get('task')}[{record.get('id')}] failed for good", [summary(record)])
-        # On the failed task's queue: a worker that consumes it is certainly running.
+        # On the failed task's queue: a worker that consumes it is certainly running. The built-in
+        # tasks, the digest among them, are registered when the app's broker is created.
+        app.broker  # noqa: B018
         app.tasks["compat.alert_digest"].apply_async(countdown=window, queue=record.get("queue") or None)
         return
     with client.pipeline(transaction=False) as pipe:
@@ -53,7 +60,10 @@ def alert_dead_letter(app: Any, record: dict[str, Any]) -> None:
 def send_digest(app: Any) -> int:
     """Deliver what collected during the window, as one message; returns how many failures it lists."""
     pending_key = f"{app.conf.broker_namespace}:alerts:pending"
-    with app.broker.client.pipeline(transaction=True) as pipe:
+    client = redis_for(app)
+    if client is None:
+        return 0
+    with client.pipeline(transaction=True) as pipe:
         pipe.lrange(pending_key, 0, -1)
         pipe.delete(pending_key)
         raw, _ = pipe.execute()

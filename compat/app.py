@@ -8,7 +8,7 @@ import socket
 import uuid
 import warnings
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -16,21 +16,20 @@ from dramatiq.message import Message
 
 from . import request as requests
 from . import serialization
-from .backend import store_from_url
 from .brokers import make_broker
-from .builtins import register_builtins
+from .canvas.builtins import register_builtins
 from .config import Settings
 from .exceptions import (
     AlwaysEagerIgnored,
     EncodeError,
-    Ignore,
     ImproperlyConfigured,
     NotRegistered,
     OperationalError,
-    Reject,
-    Retry,
 )
+from .messages import build_message
 from .middleware.rate_limit import parse_rate
+from .results import AsyncResult, GroupResult, store_from_url
+from .retries import expected_exceptions
 from .routing import build_routers, route
 from .task import Task
 
@@ -270,7 +269,7 @@ class Celery:
         actor_options: dict[str, Any] = {"time_limit": time_limit * 1000 if time_limit else float("inf")}
         # Dramatiq's worker logs "expected" exceptions at INFO without a traceback: Celery's retry/ignore/
         # reject signals are control flow, not errors, and the user's ``throws`` are expected failures.
-        actor_options["throws"] = (Retry, Ignore, Reject, *tuple(options.get("throws") or ()))
+        actor_options["throws"] = expected_exceptions(options.get("throws"))
         if options.get("periodic") is not None:  # periodiq's option: the scheduler daemon reads it here
             actor_options["periodic"] = options["periodic"]
         task = cls(
@@ -342,8 +341,6 @@ class Celery:
         return self.result_for_message(message, result_cls, add_to_parent)
 
     def result_for_message(self, message: Message, result_cls: Any = None, add_to_parent: bool = True) -> Any:
-        from .result import AsyncResult
-
         result = (result_cls or AsyncResult)(message.message_id, app=self, task_name=message.actor_name)
         result.ignored = bool(message.options.get("ignore_result"))
         running = requests.current()
@@ -367,151 +364,15 @@ class Celery:
                     raise named from exc
             raise EncodeError(f"Message cannot be encoded as JSON: {exc}") from exc
 
-    def build_message(
-        self,
-        name: str,
-        args: Any = None,
-        kwargs: Any = None,
-        *,
-        countdown: Any = None,
-        eta: Any = None,
-        task_id: str | None = None,
-        expires: Any = None,
-        link: Any = None,
-        link_error: Any = None,
-        task: Any = None,
-        queue: Any = None,
-        priority: int | None = None,
-        retries: int = 0,
-        ignore_result: bool | None = None,
-        headers: dict | None = None,
-        root_id: str | None = None,
-        parent_id: str | None = None,
-        group_id: str | None = None,
-        group_index: int | None = None,
-        chord: Any = None,
-        chain: Any = None,
-        time_limit: float | None = None,
-        soft_time_limit: float | None = None,
-        **extra: Any,
-    ) -> tuple[Message, int | None]:
-        """The Dramatiq message (and delay in ms) for one Celery call; checks Celery's argument rules."""
-        if args is not None and not isinstance(args, (list, tuple)):
-            raise TypeError("task args must be a list or tuple")
-        if kwargs is not None and not isinstance(kwargs, dict):
-            raise TypeError("task keyword arguments must be a mapping")
-        route_options = self.route_for(name, args, kwargs, extra, task)
-        if isinstance(queue, dict):
-            queue = queue.get("name")
-        queue = (
-            queue
-            or getattr(getattr(task, "__class__", None), "queue", None)
-            or route_options.get("queue")
-            or self.conf.task_default_queue
-        )
-        if priority is None:
-            priority = route_options.get("priority")
-        if priority is None and task is not None and type(task).__dict__.get("priority") is not None:
-            priority = type(task).__dict__["priority"]
-        if priority is None:
-            priority = self.conf.task_default_priority
-        options: dict[str, Any] = {}
-        running = requests.current()
-        if running is not None and not running[1].called_directly:
-            parent_request = running[1]
-            parent_id = parent_id or parent_request.id
-            root_id = root_id or parent_request.root_id or parent_request.id
-        for key, value in (
-            ("root_id", root_id),
-            ("parent_id", parent_id),
-            ("group_id", group_id),
-            ("group_index", group_index),
-            ("chord", chord),
-            ("chain", chain or None),
-            ("headers", headers or None),
-            ("retries", retries or None),
-        ):
-            if value is not None:
-                options[key] = value
-        if ignore_result is None and task is not None:
-            ignore_result = (
-                task.ignore_result if task.ignore_result is not None else self.conf.task_ignore_result
-            )
-        if ignore_result:
-            options["ignore_result"] = True
-        if priority is not None:
-            options["priority"] = int(priority)  # the broker decides what it means for delivery
-        if link:
-            options["link"] = _signature_list(link)
-        if link_error:
-            options["link_error"] = _signature_list(link_error)
-        if time_limit:
-            options["time_limit"] = time_limit * 1000
-        if soft_time_limit:
-            options["soft_time_limit"] = soft_time_limit
-        delay = None
-        when = _eta_from(countdown, eta)
-        if when is not None:
-            options["eta_iso"] = when.isoformat()
-            delay_ms = int((when - datetime.now(UTC)).total_seconds() * 1000)
-            delay = delay_ms if delay_ms > 0 else None
-        expires_at = _expires_from(expires if expires is not None else getattr(task, "expires", None))
-        if expires_at is not None:
-            options["expires"] = int(expires_at.timestamp() * 1000)
-            options["expires_iso"] = expires_at.isoformat()
-        message = Message(
-            queue_name=queue,
-            actor_name=name,
-            args=tuple(args or ()),
-            kwargs=dict(kwargs or {}),
-            options=options,
-            message_id=task_id or str(uuid.uuid4()),
-        )
-        return message, delay
-
-    def resend(
-        self,
-        task: Task,
-        request: Any,
-        args: Any,
-        kwargs: Any,
-        *,
-        retries: int,
-        countdown: float | None,
-        eta: Any,
-        **options: Any,
-    ) -> Message:
-        """Re-send a running task for a retry: same id, same canvas options, ``retries`` bumped."""
-        original = dict(request._options or {})
-        for key in ("eta_iso", "retries", *self.broker.delivery_options):
-            original.pop(key, None)
-        original.update({key: value for key, value in options.items() if value is not None})
-        original["retries"] = retries
-        when = _eta_from(countdown, eta)
-        delay = None
-        if when is not None:
-            original["eta_iso"] = when.isoformat()
-            delay_ms = int((when - datetime.now(UTC)).total_seconds() * 1000)
-            delay = delay_ms if delay_ms > 0 else None
-        message = Message(
-            queue_name=request._message.queue_name,
-            actor_name=task.name,
-            args=tuple(args or ()),
-            kwargs=dict(kwargs or {}),
-            options=original,
-            message_id=request.id,
-        )
-        return self.enqueue([(message, delay)])[0]
+    def build_message(self, name: str, args: Any = None, kwargs: Any = None, **options: Any):
+        """The message (and delay in ms) for one call of task ``name``: ``compat.messages.build_message``."""
+        return build_message(self, name, args, kwargs, **options)
 
     # -- results and canvas ------------------------------------------------------------------------
     def AsyncResult(self, task_id: str, **kwargs: Any) -> Any:  # noqa: N802 - Celery's name
-        from .result import AsyncResult
-
         return AsyncResult(task_id, app=self, **kwargs)
 
     def GroupResult(self, group_id: str, results: Any = None, **kwargs: Any) -> Any:  # noqa: N802
-        from .result import GroupResult
-
         return GroupResult(group_id, results, app=self, **kwargs)
 
     def signature(self, *args: Any, **kwargs: Any) -> Any:
@@ -527,34 +388,3 @@ def _safe_url(url: str | None) -> str:
         return str(url)
     scheme, _, rest = url.partition("://")
     return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-
-
-def _signature_list(value: Any) -> list[dict]:
-    from .canvas import Signature
-
-    items = value if isinstance(value, (list, tuple)) else [value]
-    return [dict(Signature.from_any(item)) for item in items]
-
-
-def _eta_from(countdown: Any, eta: Any) -> datetime | None:
-    if countdown:
-        return datetime.now(UTC) + timedelta(seconds=float(countdown))
-    if eta is None:
-        return None
-    if isinstance(eta, str):
-        eta = datetime.fromisoformat(eta)
-    if eta.tzinfo is None:
-        eta = eta.replace(tzinfo=UTC)
-    return eta
-
-
-def _expires_from(expires: Any) -> datetime | None:
-    if expires is None:
-        return None
-    if isinstance(expires, datetime):
-        return expires if expires.tzinfo else expires.replace(tzinfo=UTC)
-    if isinstance(expires, timedelta):
-        expires = expires.total_seconds()
-    if isinstance(expires, str):
-        return _expires_from(datetime.fromisoformat(expires))
-    return datetime.now(UTC) + timedelta(seconds=max(0.0, float(expires)))

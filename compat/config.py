@@ -14,6 +14,9 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
+#: The broker when ``broker_url`` is not set (a local Redis; Celery's default is a local RabbitMQ).
+DEFAULT_BROKER_URL = "redis://localhost:6379/0"
+
 DEFAULTS: dict[str, Any] = {
     "broker_url": None,
     "result_backend": None,

@@ -1,8 +1,9 @@
 """The dead-letter store: every task that failed for good, with what is needed to understand and rerun it.
 
-Records live in the broker's Redis under ``<namespace>:deadletters`` (a sorted set of task ids by failure
-time) and ``<namespace>:deadletters.data`` (id -> JSON record holding the task name, id, args, kwargs,
-queue, exception, traceback, retries, times, the reason and the original message). They are kept for
+Records live in the stores' Redis (``compat.stores``: the result backend's, whatever the broker) under
+``<namespace>:deadletters`` (a sorted set of task ids by failure time) and ``<namespace>:deadletters.data``
+(id -> JSON record holding the task name, id, args, kwargs, queue, exception, traceback, retries, times,
+the reason and the original message). They are kept for
 ``dead_letter_retention`` seconds (default 7 days; 0 keeps them forever) and never expire silently
 otherwise. Requeueing sends the original message again, with its original id and a fresh retry budget,
 after resetting its state to PENDING.
@@ -10,6 +11,7 @@ after resetting its state to PENDING.
 
 from __future__ import annotations
 
+import logging
 import time
 import traceback as tb
 import uuid
@@ -20,12 +22,17 @@ from typing import Any
 import redis
 from dramatiq.message import Message
 
-from . import serialization
+from . import serialization, states
+from .stores import redis_for
+
+logger = logging.getLogger("compat.deadletters")
 
 #: How much of a body that cannot be run a dead-letter record keeps.
 RAW_KEPT_BYTES = 64 * 1024
 
 #: Options a requeued dead letter starts without (besides the broker's ``delivery_options``).
+logger = logging.getLogger("compat.deadletters")
+
 REQUEUE_DROPPED_OPTIONS = ("retries", "eta_iso", "traceback", "requeue_timestamp")
 
 
@@ -88,7 +95,7 @@ def build_record(
 
 
 class DeadLetterStore:
-    """List, show, requeue and purge dead letters of one broker namespace."""
+    """List, show, requeue and purge dead letters of one namespace (``broker_namespace``)."""
 
     def __init__(self, client: redis.Redis, namespace: str, retention: float = 7 * 86400) -> None:
         self.client = client
@@ -202,12 +209,41 @@ class DeadLetterStore:
 
 
 def store_for(app: Any) -> DeadLetterStore | None:
-    """The dead-letter store of ``app``'s broker (None for the in-memory broker)."""
-    broker = app.broker
-    client = getattr(broker, "client", None)
+    """``app``'s dead-letter store, on the result backend's Redis whatever the broker (``compat.stores``).
+
+    None only when the app has no Redis at all (a ``memory://`` broker with an in-memory result backend).
+    """
+    client = redis_for(app)
     if client is None:
         return None
-    return DeadLetterStore(client, broker.namespace, float(app.conf.dead_letter_retention or 0))
+    return DeadLetterStore(client, app.conf.broker_namespace, float(app.conf.dead_letter_retention or 0))
+
+
+def bury(
+    app: Any,
+    message: Any,
+    reason: str,
+    exception: BaseException | None = None,
+    store: DeadLetterStore | None = None,
+) -> None:
+    """Keep ``message`` as dead (and alert); storage errors are logged, not raised.
+
+    Parameters:
+      reason: why (``failed``, ``rejected``, ``time-limit``, ``not-registered``).
+      exception: what it died of (its traceback is kept).
+      store: the store to use (default ``store_for(app)``; None there means dead letters are off).
+    """
+    from .alerts import alert_dead_letter
+
+    store = store if store is not None else store_for(app)
+    if store is None:
+        return
+    try:
+        record = build_record(message, reason=reason, exception=exception)
+        store.add(record)
+        alert_dead_letter(app, record)
+    except Exception:
+        logger.exception("could not store dead letter for %s", getattr(message, "message_id", message))
 
 
 def bury_raw(app: Any, data: bytes, reason: str, *, raw_id: str | None = None, runnable: bool = True) -> None:
@@ -219,7 +255,6 @@ def bury_raw(app: Any, data: bytes, reason: str, *, raw_id: str | None = None, r
     """
     from .alerts import alert_dead_letter
     from .exceptions import WorkerLostError
-    from .middleware.state import failure_meta
 
     store = store_for(app)
     message = None
@@ -233,7 +268,6 @@ def bury_raw(app: Any, data: bytes, reason: str, *, raw_id: str | None = None, r
     if store is not None:
         store.add(record)
     if message is not None and app.backend.enabled:
-        meta = failure_meta(message.message_id, WorkerLostError(reason))
-        meta["traceback"] = None
+        meta = states.failure(message.message_id, WorkerLostError(reason), traceback=None)
         app.backend.set_state(message.message_id, meta)
     alert_dead_letter(app, record)

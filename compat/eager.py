@@ -15,7 +15,8 @@ from . import request as requests
 from . import states
 from .exceptions import Ignore, Retry
 from .request import Context
-from .result import EagerResult
+from .results import EagerResult
+from .retries import run_with_autoretry
 
 
 def apply_task(
@@ -32,7 +33,7 @@ def apply_task(
     **options: Any,
 ) -> EagerResult:
     """Run ``task`` here and now and wrap the outcome in an ``EagerResult``."""
-    from .callbacks import apply_callbacks, run_errbacks
+    from .canvas.callbacks import apply_callbacks, run_errbacks
 
     app = task.app
     given_args = args if args is not None else ()
@@ -67,7 +68,7 @@ def apply_task(
     )
     with requests.executing(task, request):
         try:
-            value = task._run_with_autoretry(request, args, kwargs)
+            value = run_with_autoretry(task, request, args, kwargs)
         except Retry as exc:
             if throw:
                 raise
@@ -96,18 +97,9 @@ def _finish(task: Any, result: EagerResult) -> EagerResult:
     if store is None:
         store = task.app.conf.task_store_eager_result
     if store and task.app.backend.enabled:
-        from .middleware.state import failure_meta
-
         if isinstance(result.result, BaseException):
-            meta = failure_meta(result.id, result.result, result.state)
+            meta = states.failure(result.id, result.result, result.state)
         else:
-            meta = {
-                "status": result.state,
-                "result": result.result,
-                "traceback": None,
-                "children": [],
-                "date_done": None,
-                "task_id": result.id,
-            }
+            meta = states.record(result.id, result.state, result.result)
         task.app.backend.set_state(result.id, meta)
     return result

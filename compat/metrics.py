@@ -2,7 +2,8 @@
 
 Recording costs no Redis call per message. Each worker process buffers finished-task events in memory
 (a bounded deque) and a background thread flushes them every ``worker_metrics_interval`` seconds in one
-pipelined round trip. Every key lives under the broker namespace and is capped or expires:
+pipelined round trip. The keys live in the stores' Redis (``compat.stores``: the result backend's), under
+``broker_namespace``, and each is capped or expires:
 
 * ``<ns>:metrics:b:<bucket>``: a hash per 10-second bucket, expiring after ``worker_metrics_window``;
   fields ``<task>|n|<STATE>`` (count), ``<task>|h|<i>`` (runtime histogram bucket ``i`` of
@@ -25,8 +26,13 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections import Counter, deque
 from typing import Any
+
+import redis
+
+from .stores import redis_for
 
 logger = logging.getLogger("compat.metrics")
 
@@ -61,9 +67,9 @@ class MetricsRecorder:
     """Buffers task events of one worker process and flushes them to Redis in one pipeline.
 
     Parameters:
-      client: the broker's redis-py client.
-      namespace: the broker namespace.
-      worker_id: this process's broker id (the one in ``__heartbeats__`` and ``__acks__`` keys).
+      client: the stores' redis-py client (``compat.stores.redis_for``).
+      namespace: ``broker_namespace``.
+      worker_id: this worker process's id (the Redis broker's ``broker_id``, also in its heartbeats).
       window: seconds the 10-second buckets are kept.
       recent: how many recent tasks are kept.
     """
@@ -119,9 +125,15 @@ class MetricsRecorder:
                 if self.broken:
                     self.broken = False
                     logger.info("metrics flushing again")
-            except Exception:
+            except Exception as exc:
                 if not self.broken:
-                    logger.warning("could not flush task metrics; retrying quietly", exc_info=True)
+                    # An outage is one line (its cause is obvious); anything else keeps its traceback.
+                    unreachable = isinstance(exc, redis.ConnectionError)
+                    logger.warning(
+                        "could not flush task metrics%s; retrying quietly",
+                        f" ({exc})" if unreachable else "",
+                        exc_info=not unreachable,
+                    )
                 self.broken = True
 
     def drain(self) -> list[dict[str, Any]]:
@@ -202,3 +214,18 @@ class MetricsRecorder:
             pipe.execute()
         self.last_heartbeat = now  # only once written: after a failure, the next flush tries again
         return len(events)
+
+
+def recorder_for(app: Any, broker: Any) -> MetricsRecorder | None:
+    """A recorder for one worker process of ``app``, or None when the app has no Redis for metrics."""
+    client = redis_for(app)
+    if client is None:
+        return None
+    conf = app.conf
+    return MetricsRecorder(
+        client,
+        conf.broker_namespace,
+        getattr(broker, "broker_id", None) or str(uuid.uuid4()),
+        window=float(conf.worker_metrics_window),
+        recent=int(conf.worker_metrics_recent),
+    )

@@ -20,14 +20,14 @@ from .metrics import (
     WORKER_TTL,
     metrics_key,
 )
+from .stores import redis_for
 
 
 def _client_and_namespace(app: Any) -> tuple[Any, str]:
-    broker = app.broker
-    client = getattr(broker, "client", None)
+    client = redis_for(app)
     if client is None:
-        raise LookupError("the in-memory broker keeps no metrics")
-    return client, broker.namespace
+        raise LookupError("no Redis keeps metrics here: neither result_backend nor broker_url is Redis")
+    return client, app.conf.broker_namespace
 
 
 def known_queues(app: Any, extra: Iterable[str] = ()) -> list[str]:

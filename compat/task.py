@@ -7,9 +7,7 @@ middleware and ``StubBroker`` all keep working, and Celery code calls ``.delay()
 
 from __future__ import annotations
 
-import random
 import socket
-import threading
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -17,33 +15,16 @@ from typing import Any
 import dramatiq
 
 from . import request as requests
-from . import serialization
-from .exceptions import Ignore, MaxRetriesExceededError, Reject, Retry
+from . import retries, runs, serialization, states
+from .exceptions import Retry
 from .request import Context
 from .typing_check import header_of
 
-_pending = threading.local()
 
-
-def hand_over(message: Any) -> None:
-    """Called by the worker middleware: the next call of this message's task runs as this message."""
-    _pending.message = message
-
-
-def take_pending(actor_name: str) -> Any:
-    message = getattr(_pending, "message", None)
-    if message is not None and message.actor_name == actor_name:
-        _pending.message = None
-        return message
-    return None
-
-
-def backoff_countdown(factor: float, retries: int, maximum: int, full_jitter: bool) -> int:
-    """Celery's ``get_exponential_backoff_interval``: ``factor * 2**retries``, capped, optionally jittered."""
-    countdown = min(maximum, int(max(1.0, factor)) * (2**retries))
-    if full_jitter:
-        countdown = random.randrange(countdown + 1)
-    return max(0, countdown)
+def is_facade_task(broker: Any, message: Any) -> Task | None:
+    """The facade task a message is for, or None for plain Dramatiq actors and unknown names."""
+    actor = broker.actors.get(message.actor_name)
+    return actor if isinstance(actor, Task) else None
 
 
 class Task(dramatiq.Actor):
@@ -78,9 +59,9 @@ class Task(dramatiq.Actor):
     # -- Dramatiq entry point ----------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the task inline; when a worker delivers this task's message, run it as that message."""
-        message = take_pending(self.actor_name)
-        if message is not None:
-            return self._execute_message(message, args, kwargs)
+        run = runs.enter(self.actor_name)
+        if run is not None:
+            return self._execute_run(run, args, kwargs)
         request = Context(args=args, kwargs=dict(kwargs), called_directly=True, id=None)
         with requests.executing(self, request):
             return self.run(*args, **kwargs)
@@ -88,37 +69,21 @@ class Task(dramatiq.Actor):
     def run(self, *args: Any, **kwargs: Any) -> Any:  # replaced by the task's function
         raise NotImplementedError("Tasks must define the run method.")
 
-    def _execute_message(self, message: Any, args: Any, kwargs: Any) -> Any:
-        """Worker path: run as ``message``; a result JSON cannot carry fails the task with EncodeError."""
-        request = self.request_from_message(message)
-        message._compat_request = request
+    def _execute_run(self, run: runs.Run, args: Any, kwargs: Any) -> Any:
+        """Worker path: run as the run's message; a result JSON cannot carry fails the task (EncodeError)."""
+        message = run.message
+        request = run.request = self.request_from_message(message)
         result = self.execute(request, args, kwargs)
         if not message.options.get("ignore_result"):
-            message._compat_result_json = serialization.dumps(result)
+            run.result_json = serialization.dumps(result)
         return result
 
     def execute(self, request: Context, args: Any, kwargs: Any) -> Any:
         """Run the body with ``request`` pushed, applying ``autoretry_for``; results are checked elsewhere."""
-        return requests.run_as_worker(self, request, self._run_with_autoretry, args, kwargs)
+        return requests.run_as_worker(self, request, self._run_body, args, kwargs)
 
-    def _run_with_autoretry(self, request: Context, args: Any, kwargs: Any) -> Any:
-        if not self.autoretry_for:
-            return self.run(*args, **kwargs)
-        try:
-            return self.run(*args, **kwargs)
-        except (Retry, Ignore, Reject):
-            raise
-        except Exception as exc:
-            if self.dont_autoretry_for and isinstance(exc, tuple(self.dont_autoretry_for)):
-                raise
-            if not isinstance(exc, tuple(self.autoretry_for)):
-                raise
-            options = dict(self.retry_kwargs or {})
-            if self.retry_backoff:
-                options["countdown"] = backoff_countdown(
-                    self.retry_backoff, request.retries, self.retry_backoff_max, self.retry_jitter
-                )
-            raise self.retry(exc=exc, **options) from None
+    def _run_body(self, request: Context, args: Any, kwargs: Any) -> Any:
+        return retries.run_with_autoretry(self, request, args, kwargs)
 
     def request_from_message(self, message: Any) -> Context:
         """Build Celery's request for a message a worker is processing."""
@@ -188,8 +153,6 @@ class Task(dramatiq.Actor):
         self.check_arguments(args, kwargs)
         app = self.app
         if app.conf.task_always_eager:
-            from . import serialization
-
             args, kwargs = serialization.roundtrip([list(args or ()), dict(kwargs or {})])
             with requests.denied_join():
                 return self.apply(
@@ -257,36 +220,21 @@ class Task(dramatiq.Actor):
         max_retries: int | None = None,
         **options: Any,
     ) -> Retry:
-        """Re-send this task (same id, ``retries + 1``) and raise ``Retry``; past the limit, fail."""
-        request = self.request
-        retries = request.retries + 1
-        limit = self.max_retries if max_retries is None else max_retries
-        if request.called_directly:
-            raise (exc or Retry("Task can be retried", None))
-        if not eta and countdown is None:
-            countdown = self.default_retry_delay
-        new_args = request.args if args is None else args
-        new_kwargs = request.kwargs if kwargs is None else {**(request.kwargs or {}), **kwargs}
-        if limit is not None and retries > limit:
-            if exc:
-                raise exc
-            raise MaxRetriesExceededError(
-                f"Can't retry {self.name}[{request.id}] args:{tuple(new_args or ())} kwargs:{new_kwargs}",
-                task_args=new_args,
-                task_kwargs=new_kwargs,
-            )
-        signal = Retry(exc=exc, when=eta or countdown, is_eager=request.is_eager)
-        if request.is_eager:
-            signal.sig = self.signature(new_args, new_kwargs, task_id=request.id)
-            if throw:
-                raise signal
-            return signal
-        self.app.resend(
-            self, request, new_args, new_kwargs, retries=retries, countdown=countdown, eta=eta, **options
+        """Retry this task (same id, ``retries + 1``) and raise ``Retry``; past the limit, fail.
+
+        The policy is ``compat.retries.retry``; in a worker the re-send happens in the retries middleware.
+        """
+        return retries.retry(
+            self,
+            args,
+            kwargs,
+            exc=exc,
+            throw=throw,
+            eta=eta,
+            countdown=countdown,
+            max_retries=max_retries,
+            **options,
         )
-        if throw:
-            raise signal
-        return signal
 
     def replace(self, sig: Any) -> None:
         """Celery's ``Task.replace`` is not supported: return ``sig.delay()``'s id or chain instead."""
@@ -301,17 +249,7 @@ class Task(dramatiq.Actor):
         """Store a custom state (e.g. ``PROGRESS``) for this or another task id."""
         task_id = task_id or self.request.id
         if task_id:
-            self.app.backend.set_state(
-                task_id,
-                {
-                    "status": state,
-                    "result": meta,
-                    "task_id": task_id,
-                    "traceback": None,
-                    "children": [],
-                    "date_done": None,
-                },
-            )
+            self.app.backend.set_state(task_id, states.custom(task_id, state, meta))
 
     def AsyncResult(self, task_id: str, **kwargs: Any) -> Any:  # noqa: N802 - Celery's name
         """A result handle for ``task_id`` of this task."""
@@ -342,17 +280,17 @@ class Task(dramatiq.Actor):
         return self.signature(args, kwargs, immutable=True)
 
     def map(self, it: Any) -> Any:
-        from .builtins import xmap
+        from .canvas import xmap
 
         return xmap(self.s(), it, app=self.app)
 
     def starmap(self, it: Any) -> Any:
-        from .builtins import xstarmap
+        from .canvas import xstarmap
 
         return xstarmap(self.s(), it, app=self.app)
 
     def chunks(self, it: Any, n: int) -> Any:
-        from .builtins import chunks
+        from .canvas import chunks
 
         return chunks(self.s(), it, n, app=self.app)
 

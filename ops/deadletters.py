@@ -17,7 +17,7 @@ from .previews import trimmed, wants_full
 def _store():
     store = store_for(get_current_app())
     if store is None:
-        raise Http404("the in-memory broker keeps no dead letters")
+        raise Http404("no Redis keeps dead letters here: neither result_backend nor broker_url is Redis")
     return store
 
 

@@ -13,12 +13,10 @@ from typing import Any
 import dramatiq
 
 from .. import serialization
-from ..config import load_object
+from ..config import DEFAULT_BROKER_URL, load_object
 from ..exceptions import ImproperlyConfigured
 from ..middleware import facade_middleware
 from ..task import Task
-
-DEFAULT_BROKER_URL = "redis://localhost:6379/0"
 
 #: URL scheme -> ``"module:factory"``, imported only when used (a broker's client library is optional).
 FACTORIES: dict[str, str] = {

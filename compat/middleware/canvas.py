@@ -14,15 +14,13 @@ from typing import Any
 
 from dramatiq.middleware import Middleware
 
-from .. import states
-from ..backend import ChordHeader, join_chord
-from ..callbacks import apply_callbacks, run_errbacks
+from .. import runs, states
 from ..canvas import Signature, group
+from ..canvas.callbacks import apply_callbacks, run_errbacks
 from ..exceptions import ChordError, Ignore, Reject, Retry
+from ..results.chord import ChordHeader, join_chord
 from ..serialization import exception_from_meta
-from .state import failure_meta, is_facade_task
-
-_NOT_JOINED = object()
+from ..task import is_facade_task
 
 
 class CanvasContinuation(Middleware):
@@ -38,14 +36,16 @@ class CanvasContinuation(Middleware):
         ):
             return
         app = task.app
-        request = getattr(message, "_compat_request", None) or task.request_from_message(message)
+        run = runs.of(message)
+        request = run.request if run is not None and run.request is not None else None
+        request = request or task.request_from_message(message)
         if exception is None:
-            self.on_success(app, message, request, result)
+            self.on_success(app, message, request, result, run)
         else:
             self.on_failure(app, message, request, exception)
 
     # -- success -----------------------------------------------------------------------------------
-    def on_success(self, app: Any, message: Any, request: Any, result: Any) -> None:
+    def on_success(self, app: Any, message: Any, request: Any, result: Any, run: Any = None) -> None:
         options = message.options
         task_id = message.message_id
         root_id = request.root_id
@@ -56,8 +56,8 @@ class CanvasContinuation(Middleware):
             next_step.apply_async((result,), chain=chain[1:] or None, parent_id=task_id, root_id=root_id)
         chord = options.get("chord")
         if chord:
-            joined = getattr(message, "_compat_chord_join", _NOT_JOINED)  # TaskState joined with its write
-            if joined is _NOT_JOINED:
+            joined = run.chord_join if run is not None else runs.NOT_JOINED  # joined in TaskState's write
+            if joined is runs.NOT_JOINED:
                 joined = join_chord(app.backend, chord, task_id)
             if joined is not None:
                 self.chord_complete(app, chord, joined, task_id, root_id)
@@ -102,9 +102,7 @@ class CanvasContinuation(Middleware):
     def mark_failed(self, app: Any, sig: Signature, exc: BaseException, text: str) -> None:
         """Store FAILURE for every task id frozen into ``sig`` (a task, chain, group or chord)."""
         for task_id in frozen_ids(sig):
-            meta = failure_meta(task_id, exc)
-            meta["traceback"] = text
-            app.backend.set_state(task_id, meta)
+            app.backend.set_state(task_id, states.failure(task_id, exc, traceback=text))
 
 
 def frozen_ids(sig: Signature) -> list[str]:

@@ -8,18 +8,14 @@ itself is then acknowledged: the store is its one resting place.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from dramatiq.errors import ActorNotFound
 from dramatiq.middleware import Middleware
 
-from ..alerts import alert_dead_letter
-from ..deadletters import build_record, store_for
+from ..deadletters import bury, store_for
 from ..exceptions import Ignore, NotRegistered, Reject, Retry
-from .state import is_facade_task
-
-logger = logging.getLogger("compat.deadletters")
+from ..task import is_facade_task
 
 
 class DeadLetters(Middleware):
@@ -38,14 +34,8 @@ class DeadLetters(Middleware):
     def bury(self, message: Any, reason: str, exception: BaseException | None = None) -> None:
         """Record ``message`` as dead (and alert); storage errors are logged, not raised."""
         store = self.store
-        if store is None:
-            return
-        try:
-            record = build_record(message, reason=reason, exception=exception)
-            store.add(record)
-            alert_dead_letter(self.app, record)
-        except Exception:
-            logger.exception("could not store dead letter for %s", getattr(message, "message_id", message))
+        if store is not None:
+            bury(self.app, message, reason, exception, store)
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         if exception is None or isinstance(exception, (Retry, Ignore)):

@@ -14,7 +14,7 @@ from typing import Any
 from dramatiq.middleware import Middleware
 
 from ..exceptions import Ignore, Reject, Retry
-from ..metrics import MetricsRecorder
+from ..metrics import MetricsRecorder, recorder_for
 
 
 def outcome(exception: BaseException | None) -> str:
@@ -40,20 +40,15 @@ class WorkerMetrics(Middleware):
     def __init__(self, app: Any) -> None:
         self.app = app
         self.recorder: MetricsRecorder | None = None
+        self.started: dict[int, float] = {}  # id(message) -> start, for the message's own worker thread
 
     def after_worker_boot(self, broker, worker):
         if self.app is None:
             return
         conf = self.app.conf
-        if not conf.worker_metrics or getattr(broker, "client", None) is None:
+        recorder = recorder_for(self.app, broker) if conf.worker_metrics else None
+        if recorder is None:
             return
-        recorder = MetricsRecorder(
-            broker.client,
-            broker.namespace,
-            broker.broker_id,
-            window=float(conf.worker_metrics_window),
-            recent=int(conf.worker_metrics_recent),
-        )
         recorder.queues = lambda: {name.removesuffix(".DQ") for name in list(worker.consumers)}
         recorder.start(float(conf.worker_metrics_interval))
         self.recorder = recorder
@@ -65,7 +60,7 @@ class WorkerMetrics(Middleware):
 
     def before_process_message(self, broker, message):
         if self.recorder is not None:
-            message._compat_metrics_start = time.perf_counter()
+            self.started[id(message)] = time.perf_counter()
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         self._record(message, outcome(exception))
@@ -74,10 +69,10 @@ class WorkerMetrics(Middleware):
         self._record(message, "REVOKED")
 
     def _record(self, message: Any, state: str) -> None:
+        started = self.started.pop(id(message), None)
         recorder = self.recorder
         if recorder is None:
             return
-        started = getattr(message, "_compat_metrics_start", None)
         recorder.record(
             {
                 "id": message.message_id,

@@ -11,7 +11,7 @@ import time
 
 from dramatiq.middleware import Middleware, SkipMessage
 
-from .state import is_facade_task
+from ..task import is_facade_task
 
 UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 

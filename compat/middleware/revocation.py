@@ -1,7 +1,8 @@
 """Revoked and expired tasks never run: they are skipped and stored as REVOKED.
 
 Revocations are kept in the result store (a sorted set, pruned after ``result_expires``) and broadcast;
-each worker process keeps them in memory, so checking a message costs no Redis call.
+each worker process keeps them in memory, fed by the store's ``follow_revocations``, so checking a message
+costs no Redis call.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Any
 
 from dramatiq.middleware import Middleware, SkipMessage
 
+from .. import states
 from ..exceptions import TaskRevokedError
-from .state import failure_meta, is_facade_task
+from ..task import is_facade_task
 
 
 class Revocation(Middleware):
@@ -24,7 +26,6 @@ class Revocation(Middleware):
         self.revoked: set[str] = set()
         self.listening = False
         self.lock = threading.Lock()
-        self.in_process_store: Any = None  # the in-memory store (memory:// apps) is read directly
 
     def _listen(self, app: Any) -> None:
         with self.lock:
@@ -37,24 +38,7 @@ class Revocation(Middleware):
         horizon = app.conf.result_expires
         horizon = horizon.total_seconds() if hasattr(horizon, "total_seconds") else float(horizon or 86400)
         self.revoked.update(backend.revoked_since(time.time() - horizon))
-        if getattr(backend, "client", None) is None:
-            self.in_process_store = backend
-            return
-        thread = threading.Thread(
-            target=self._follow, args=(backend,), name="compat-revocations", daemon=True
-        )
-        thread.start()
-
-    def _follow(self, backend: Any) -> None:
-        while True:
-            try:
-                pubsub = backend.client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(backend.revoke_channel)
-                for item in pubsub.listen():
-                    if item and item.get("type") == "message":
-                        self.revoked.add(item["data"].decode())
-            except Exception:  # reconnect after a broker outage
-                time.sleep(1.0)
+        backend.follow_revocations(self.revoked.add)
 
     def before_process_message(self, broker, message):
         task = is_facade_task(broker, message)
@@ -62,9 +46,8 @@ class Revocation(Middleware):
             return
         if not self.listening:
             self._listen(task.app)
-        local = self.in_process_store
         reason = None
-        if message.message_id in self.revoked or (local is not None and message.message_id in local.revoked):
+        if message.message_id in self.revoked:
             reason = "revoked"
         else:
             expires = message.options.get("expires")
@@ -72,7 +55,6 @@ class Revocation(Middleware):
                 reason = "expired"
         if reason is None:
             return
-        meta = failure_meta(message.message_id, TaskRevokedError(reason), status="REVOKED")
-        meta["traceback"] = None
+        meta = states.revoked(message.message_id, TaskRevokedError(reason))
         task.app.backend.set_state(message.message_id, meta)
         raise SkipMessage(f"task {message.message_id} {reason}")

@@ -13,7 +13,7 @@ from dramatiq.middleware import Middleware
 from dramatiq.threading import raise_thread_exception
 
 from ..exceptions import SoftTimeLimitExceeded
-from .state import is_facade_task
+from ..task import is_facade_task
 
 
 class SoftTimeLimit(Middleware):

@@ -3,42 +3,23 @@
 from __future__ import annotations
 
 import os
-import traceback
-from datetime import UTC, datetime
 from typing import Any
 
 from dramatiq.errors import ActorNotFound
 from dramatiq.middleware import Middleware
 
-from .. import serialization
+from .. import runs, states
 from ..exceptions import Ignore, NotRegistered, Reject, Retry
-from ..task import Task, hand_over, take_pending
-
-
-def is_facade_task(broker: Any, message: Any) -> Task | None:
-    """The facade task a message is for, or None for plain Dramatiq actors and unknown names."""
-    actor = broker.actors.get(message.actor_name)
-    return actor if isinstance(actor, Task) else None
-
-
-def failure_meta(task_id: str, exc: BaseException, status: str = "FAILURE") -> dict[str, Any]:
-    """The stored record of a failed (or retried) task."""
-    return {
-        "status": status,
-        "result": serialization.exception_to_meta(exc),
-        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-        "children": [],
-        "date_done": datetime.now(UTC).isoformat(),
-        "task_id": task_id,
-    }
+from ..task import Task, is_facade_task
 
 
 class TaskState(Middleware):
     """Stores each facade task's state under its id; a ready state is final.
 
-    The task body runs through ``Task.__call__``; this middleware hands the message over to it before the
-    call (so the task builds its ``request``) and stores the outcome after it. The success record is
-    written from the JSON the task produced while checking its return value, so it is encoded once.
+    The task body runs through ``Task.__call__``; this middleware opens the message's run before the call
+    (``compat.runs``: the task enters it and builds its ``request``) and stores the outcome after it. The
+    success record is written from the JSON the task produced while checking its return value, so it is
+    encoded once; a chord header member's write also joins its chord, for ``CanvasContinuation``.
     """
 
     def __init__(self, app: Any = None) -> None:
@@ -49,47 +30,42 @@ class TaskState(Middleware):
         error = getattr(message, "_exception", None)
         if self.app is None or not isinstance(error, ActorNotFound) or not self.app.backend.enabled:
             return
-        meta = failure_meta(message.message_id, NotRegistered(message.actor_name))
-        meta["traceback"] = None
+        meta = states.failure(message.message_id, NotRegistered(message.actor_name), traceback=None)
         self.app.backend.set_state(message.message_id, meta)
 
     def before_process_message(self, broker, message):
         task = is_facade_task(broker, message)
         if task is None:
             return
-        hand_over(message)
+        runs.open_run(task, message)
         track = task.track_started if task.track_started is not None else task.app.conf.task_track_started
         if track:
             task.app.backend.set_state(
-                message.message_id,
-                {
-                    "status": "STARTED",
-                    "result": {"pid": os.getpid(), "hostname": task.app.worker_hostname},
-                    "traceback": None,
-                    "children": [],
-                    "date_done": None,
-                    "task_id": message.message_id,
-                },
+                message.message_id, states.started(message.message_id, os.getpid(), task.app.worker_hostname)
             )
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         task = is_facade_task(broker, message)
         if task is None:
             return
-        take_pending(message.actor_name)
+        run = runs.of(message)
+        if run is not None:
+            run.entered = True  # closed to callers: a later direct call of the task is a plain call
         if isinstance(exception, (Ignore, Reject)):
             return
         store = task.app.backend if task.app.backend.enabled else None
         task_id, args, kwargs = message.message_id, message.args, message.kwargs
         if exception is None:
             if store is not None and not message.options.get("ignore_result"):
-                meta = self.success_meta(task, message)
-                result_json = getattr(message, "_compat_result_json", None)
+                meta = self.success_meta(task, message, run)
+                result_json = None
+                if run is not None:  # encoded once, by the task; not kept past this write
+                    result_json, run.result_json = run.result_json, None
                 chord = message.options.get("chord")
                 if chord:  # a header member: count it in the chord's barrier in the same call
-                    message._compat_chord_join = store.set_state_joining(
-                        task_id, meta, chord, result_json=result_json
-                    )
+                    joined = store.set_state_joining(task_id, meta, chord, result_json=result_json)
+                    if run is not None:
+                        run.chord_join = joined
                 else:
                     store.set_state(task_id, meta, result_json=result_json)
             task.on_success(result, task_id, args, kwargs)
@@ -97,37 +73,18 @@ class TaskState(Middleware):
         elif isinstance(exception, Retry):
             cause = exception.exc if exception.exc is not None else exception
             if store is not None and not message.options.get("ignore_result"):
-                store.set_state(task_id, self.extend(task, message, failure_meta(task_id, cause, "RETRY")))
+                meta = states.failure(task_id, cause, states.RETRY)
+                store.set_state(task_id, states.extended(meta, task, message))
             task.on_retry(cause, task_id, args, kwargs, None)
             task.after_return("RETRY", cause, task_id, args, kwargs, None)
         else:
             keep = not message.options.get("ignore_result") or task.store_errors_even_if_ignored
             if store is not None and keep:
-                store.set_state(task_id, self.extend(task, message, failure_meta(task_id, exception)))
+                store.set_state(task_id, states.extended(states.failure(task_id, exception), task, message))
             task.on_failure(exception, task_id, args, kwargs, None)
             task.after_return("FAILURE", exception, task_id, args, kwargs, None)
 
-    def success_meta(self, task: Task, message: Any) -> dict[str, Any]:
-        request = getattr(message, "_compat_request", None)
-        children = request.children if request is not None else []
-        meta = {
-            "status": "SUCCESS",
-            "result": None,
-            "traceback": None,
-            "children": [child.as_tuple() for child in children],
-            "date_done": datetime.now(UTC).isoformat(),
-            "task_id": message.message_id,
-        }
-        return self.extend(task, message, meta)
-
-    def extend(self, task: Task, message: Any, meta: dict[str, Any]) -> dict[str, Any]:
-        if task.app.conf.result_extended:
-            meta.update(
-                name=task.name,
-                args=list(message.args),
-                kwargs=dict(message.kwargs),
-                worker=task.app.worker_hostname,
-                retries=message.options.get("retries", 0),
-                queue=message.queue_name,
-            )
-        return meta
+    def success_meta(self, task: Task, message: Any, run: Any = None) -> dict[str, Any]:
+        request = run.request if run is not None else None
+        children = [child.as_tuple() for child in request.children] if request is not None else []
+        return states.extended(states.success(message.message_id, children), task, message)

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from compat.backend import RedisStore
-from compat.memory_store import MemoryStore
+from compat.results.memory import MemoryStore
+from compat.results.redis import RedisStore
 
 
 @pytest.fixture(params=["redis", "memory"])

@@ -16,7 +16,7 @@ from ...deadletters import requeue_many
 def _store():
     store = store_for(get_current_app())
     if store is None:
-        raise CommandError("the in-memory broker keeps no dead letters")
+        raise CommandError("no Redis keeps dead letters here: neither result_backend nor broker_url is Redis")
     return store
 
 

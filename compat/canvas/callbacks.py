@@ -6,7 +6,7 @@ import inspect
 import logging
 from typing import Any
 
-from .canvas import Signature, _listify
+from .base import Signature, _listify
 
 logger = logging.getLogger("compat.canvas")
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import serialization
-from .backend import READY, ChordHeader, encode_meta, join_chord
-from .exceptions import TimeoutError
+from .. import serialization
+from ..exceptions import TimeoutError
+from .chord import ChordHeader, join_chord
+from .store import READY, encode_meta
 
 
 class MemoryStore:
@@ -23,6 +24,7 @@ class MemoryStore:
         self.barriers: dict[str, set[str]] = {}
         self.claims: set[str] = set()
         self.revoked: dict[str, float] = {}
+        self.revocation_listeners: list[Callable[[str], None]] = []
         self.changed = threading.Condition()
 
     def set_state(
@@ -95,6 +97,12 @@ class MemoryStore:
     def revoke(self, task_ids: Iterable[str]) -> None:
         for task_id in task_ids:
             self.revoked[task_id] = time.time()
+            for listener in list(self.revocation_listeners):
+                listener(task_id)
 
     def revoked_since(self, since: float) -> list[str]:
         return [task_id for task_id, when in self.revoked.items() if when > since]
+
+    def follow_revocations(self, on_revoke: Callable[[str], None]) -> None:
+        """Call ``on_revoke(task_id)`` for each later ``revoke`` (in this process, as it happens)."""
+        self.revocation_listeners.append(on_revoke)

@@ -1,145 +1,31 @@
-"""The result and state store: one record per task id, written by worker middleware, read by results.
+"""The result store on Redis: records under ``<namespace>:meta:<id>`` with TTL ``result_expires``.
 
-Records are Celery-shaped dicts (``status``, ``result``, ``traceback``, ``children``, ``date_done`` and, with
-``result_extended``, ``name/args/kwargs/worker/retries/queue``). A ready state (SUCCESS, FAILURE, REVOKED) is
-final: a late or duplicate write never moves a task backwards. Completion is published so that
-``AsyncResult.get()`` wakes at once instead of polling.
+One script call per state write (``write_state.lua``); a chord header member's write also counts it in the
+chord's barrier in that same call (``set_state_join.lua``). Ready states are published on
+``<namespace>:done:<id>``; revocations are a sorted set plus a broadcast channel.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import redis
 
-from . import serialization
-from .exceptions import TimeoutError
-
-READY = ("SUCCESS", "FAILURE", "REVOKED")
-
-#: Writes a state record unless the stored one is ready (``force`` overrides), and publishes ready
-#: states. KEYS: meta, done channel. ARGV: record, ttl ms, 'force' or '', '1' when ready, status.
-_WRITE_STATE = """
-local written = 1
-if ARGV[3] ~= 'force' then
-  local current = redis.call('GET', KEYS[1])
-  if current then
-    local ok, doc = pcall(cjson.decode, current)
-    if ok and (doc.status == 'SUCCESS' or doc.status == 'FAILURE' or doc.status == 'REVOKED') then
-      written = 0
-    end
-  end
-end
-if written == 1 then
-  if tonumber(ARGV[2]) > 0 then
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  else
-    redis.call('SET', KEYS[1], ARGV[1])
-  end
-  if ARGV[4] == '1' then redis.call('PUBLISH', KEYS[2], ARGV[5]) end
-end
-"""
-
-_SET_STATE = _WRITE_STATE + "return written\n"
-
-_BARRIER = """
-redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  if redis.call('SET', KEYS[2], ARGV[4], 'NX', 'PX', ARGV[3]) then return 1 end
-end
-return 0
-"""
-
-#: A chord header member's state write and its barrier in one call. KEYS: meta, done channel, barrier set,
-#: fired key, group record. ARGV: the five of ``_SET_STATE``, then member, size, ttl, claimant, meta key
-#: prefix. Returns ``{0}`` while the chord is incomplete; the one member that completes it gets
-#: ``{1, group record, meta of member 1, ...}`` (metas only when the record reads as expected).
-_SET_STATE_JOIN = (
-    _WRITE_STATE
-    + """
-redis.call('SADD', KEYS[3], ARGV[6])
-redis.call('PEXPIRE', KEYS[3], ARGV[8])
-if redis.call('SCARD', KEYS[3]) < tonumber(ARGV[7]) then return {0} end
-if not redis.call('SET', KEYS[4], ARGV[9], 'NX', 'PX', ARGV[8]) then return {0} end
-local raw = redis.call('GET', KEYS[5])
-if not raw then return {1, false} end
-local ok, doc = pcall(cjson.decode, raw)
-if not ok or type(doc[2]) ~= 'table' then return {1, raw} end
-local keys = {}
-for i, node in ipairs(doc[2]) do
-  if type(node[1]) ~= 'table' or type(node[1][1]) ~= 'string' then return {1, raw} end
-  keys[i] = ARGV[10] .. node[1][1]
-end
-local out = {1, raw}
-for first = 1, #keys, 500 do
-  local values = redis.call('MGET', unpack(keys, first, math.min(first + 499, #keys)))
-  for j = 1, #values do out[#out + 1] = values[j] end
-end
-return out
-"""
-)
+from .. import serialization
+from ..exceptions import TimeoutError
+from .chord import ChordHeader, header_ids, member_key
+from .store import READY, encode_meta
 
 
-def encode_meta(meta: dict[str, Any], result_json: str | None = None) -> str:
-    """JSON of a state record, with ``result_json`` as its ``result`` when given."""
-    if result_json is None:
-        return serialization.dumps(meta)
-    rest = {key: value for key, value in meta.items() if key != "result"}
-    return serialization.dumps(rest)[:-1] + ',"result":' + result_json + "}"
-
-
-#: A completed chord's header: its task ids and their state records, in header order.
-ChordHeader = tuple[list[str], list[dict[str, Any] | None]]
-
-
-def member_key(chord: dict[str, Any], task_id: str) -> str:
-    """How a header member is counted in its chord's barrier (its index, so a retry counts once)."""
-    return str(chord.get("index", task_id))
-
-
-def header_ids(stored: Any) -> list[str]:
-    """The member task ids of a saved group record (``GroupResult.as_tuple()``)."""
-    return [node[0][0] for node in stored[1]] if stored else []
-
-
-def join_chord(store: Any, chord: dict[str, Any], task_id: str) -> ChordHeader | None:
-    """Count a succeeded header member in its chord's barrier.
-
-    Returns None unless this member completes the chord; exactly one member gets the header's task ids
-    and state records, also when members finish at once on different workers or are redelivered.
-    """
-    if not store.barrier(chord["id"], member_key(chord, task_id), chord["size"], task_id):
-        return None
-    member_ids = header_ids(store.restore_group(chord["id"]))
-    return member_ids, store.get_many(member_ids)
-
-
-class DisabledStore:
-    """No result backend configured: states are not stored, and reading them says so."""
-
-    enabled = False
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(
-            "No result backend is configured. Please see the documentation for more information."
-        )
-
-    get_meta = get_many = wait = save_group = restore_group = _refuse
-
-    def set_state(self, *args: Any, **kwargs: Any) -> bool:
-        return False
-
-    def forget(self, task_id: str) -> None:
-        return None
-
-    def revoke(self, task_ids: Iterable[str]) -> None:
-        return None
-
-    def revoked_since(self, since: float) -> list[str]:
-        return []
+@cache
+def _lua(*names: str) -> str:
+    """The source of ``<name>.lua`` files beside this module, joined (read once per process)."""
+    return "".join(resources.files(__package__).joinpath(f"{name}.lua").read_text("utf-8") for name in names)
 
 
 class RedisStore:
@@ -158,9 +44,9 @@ class RedisStore:
         self.client = client or redis.Redis.from_url(url)
         self.namespace = namespace
         self.expires_ms = int(expires * 1000) if expires else 0
-        self._set_state = self.client.register_script(_SET_STATE)
-        self._barrier = self.client.register_script(_BARRIER)
-        self._set_state_join = self.client.register_script(_SET_STATE_JOIN)
+        self._set_state = self.client.register_script(_lua("write_state", "set_state"))
+        self._barrier = self.client.register_script(_lua("barrier"))
+        self._set_state_join = self.client.register_script(_lua("write_state", "set_state_join"))
 
     # -- keys --------------------------------------------------------------------------------------
     def meta_key(self, task_id: str) -> str:
@@ -191,7 +77,7 @@ class RedisStore:
     def _state_write(
         self, task_id: str, meta: dict[str, Any], result_json: str | None, force: bool
     ) -> tuple[list, list]:
-        """KEYS and ARGV of ``_WRITE_STATE`` (the start of both state scripts)."""
+        """KEYS and ARGV of ``write_state.lua`` (the start of both state scripts)."""
         status = meta["status"]
         return (
             [self.meta_key(task_id), self.done_channel(task_id)],
@@ -311,6 +197,24 @@ class RedisStore:
         self.client.zremrangebyscore(self.revoked_key, "-inf", since)
         return [raw.decode() for raw in self.client.zrange(self.revoked_key, 0, -1)]
 
+    def follow_revocations(self, on_revoke: Callable[[str], None]) -> None:
+        """Call ``on_revoke(task_id)`` for each revocation broadcast from now on (a daemon thread)."""
+        thread = threading.Thread(
+            target=self._follow, args=(on_revoke,), name="compat-revocations", daemon=True
+        )
+        thread.start()
+
+    def _follow(self, on_revoke: Callable[[str], None]) -> None:
+        while True:
+            try:
+                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self.revoke_channel)
+                for item in pubsub.listen():
+                    if item and item.get("type") == "message":
+                        on_revoke(item["data"].decode())
+            except Exception:  # reconnect after an outage
+                time.sleep(1.0)
+
 
 def _await_subscriptions(pubsub: Any, count: int, deadline: float | None) -> None:
     """Read subscribe confirmations so a completion published after this point cannot be missed."""
@@ -324,20 +228,3 @@ def _await_subscriptions(pubsub: Any, count: int, deadline: float | None) -> Non
             continue
         if message["type"] == "subscribe":
             confirmed = max(confirmed, int(message["data"]))
-
-
-def store_from_url(url: str | None, *, namespace: str, expires: float | None) -> Any:
-    """Pick the store for a ``result_backend`` URL."""
-    if not url:
-        return DisabledStore()
-    if url.startswith(("cache+memory://", "memory://")):
-        from .memory_store import MemoryStore
-
-        return MemoryStore()
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisStore(url, namespace=namespace, expires=expires)
-    from .exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured(
-        f"Unsupported result backend {url!r}: use redis://, rediss:// or cache+memory://"
-    )

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .canvas import Signature, group
+from .base import Signature
+from .groups import group
 
 
 def register_builtins(app: Any) -> None:
@@ -21,7 +22,7 @@ def register_builtins(app: Any) -> None:
         return [function(*item) for item in it]
 
     def alert_digest() -> int:
-        from .alerts import send_digest
+        from ..alerts import send_digest
 
         return send_digest(app)
 

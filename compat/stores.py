@@ -1,0 +1,35 @@
+"""The Redis of the facade's own stores: dead letters, the alert digest and task metrics.
+
+They live beside the task states, in the Redis of ``result_backend``, and share the result store's
+connection pool: whatever the broker is, a task that fails for good is kept. An app whose result backend
+is not Redis (none, or ``cache+memory://``) keeps them in the Redis that ``broker_url`` names, when it
+names one, through a connection of its own (never the broker's). With neither there is no store: dead
+letters, digests and metrics are off, as in a ``memory://`` test app.
+
+Keys stay under ``broker_namespace`` (``<ns>:deadletters``, ``<ns>:alerts:*``, ``<ns>:metrics:*``), so
+moving the broker elsewhere moves none of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+
+from .config import DEFAULT_BROKER_URL
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def redis_for(app: Any) -> redis.Redis | None:
+    """The Redis client the app's dead-letter, alert and metrics stores use, or None when there is none."""
+    client = getattr(app.backend, "client", None)
+    if client is not None:
+        return client
+    url = app.conf.broker_url or DEFAULT_BROKER_URL
+    if not url.startswith(REDIS_SCHEMES):
+        return None
+    cached = app.__dict__.get("_stores_redis")
+    if cached is None or cached[0] != url:
+        cached = app._stores_redis = (url, redis.Redis.from_url(url))
+    return cached[1]
