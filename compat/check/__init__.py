@@ -16,8 +16,9 @@ from .project import scan
 __all__ = ["add_arguments", "main", "run"]
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="project folder(s) or Python file(s)")
+def add_arguments(parser: argparse.ArgumentParser, paths: str = "+") -> None:
+    """The command's arguments; ``paths="*"`` makes PATH optional (the Django command's default)."""
+    parser.add_argument("paths", nargs=paths, metavar="PATH", help="project folder(s) or Python file(s)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                         help="skip files whose path (relative to PATH) matches; repeatable")
@@ -43,10 +44,10 @@ def run(options: argparse.Namespace, out=None) -> int:
             found.append(finding)
         files += result.files
         errors += result.errors
-    if options.json:
-        print(report.as_json(found, files, errors), file=out)
-    else:
-        print(report.as_text(found, files, errors, options.hide_supported), file=out)
+    text = report.as_json(found, files, errors) if options.json else report.as_text(
+        found, files, errors, options.hide_supported
+    )
+    out.write(text + "\n")
     return report.exit_status(found)
 
 

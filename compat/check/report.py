@@ -72,7 +72,7 @@ def as_text(found: list[Finding], files: int, errors: list[str], hide_supported:
     counts = summary(found)
     lines.append("")
     lines.append(
-        f"{len(found)} Celery usages in {files} files: "
+        f"{_plural(len(found), 'Celery usage')} in {_plural(files, 'file')}: "
         + ", ".join(f"{counts[status]} {status}" for status in ORDER)
     )
     for status in ("unsupported", "differs"):
@@ -88,6 +88,10 @@ def as_text(found: list[Finding], files: int, errors: list[str], hide_supported:
         else "exit status 0: nothing unsupported"
     )
     return "\n".join(lines)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _cut(label: str, limit: int = 60) -> str:

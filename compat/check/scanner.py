@@ -139,14 +139,18 @@ class ModuleScan:
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 if node.module.split(".")[0] not in PACKAGES:
                     continue
+                by_kind: dict[str, list[str]] = {}  # one usage per module a statement imports from
                 for alias in node.names:
                     module = node.module
-                    if module == "celery" and alias.name not in COMPAT_TOP_LEVEL:
+                    if module == "celery" and (
+                        alias.name not in COMPAT_TOP_LEVEL
+                        or alias.name in ("states", "result", "exceptions", "schedules")
+                    ):
                         module = f"celery.{alias.name}"
-                    elif module == "celery" and alias.name in ("states", "result", "exceptions", "schedules"):
-                        module = f"celery.{alias.name}"
-                    self.add(node, _import_kind(module), f"from {node.module} import {alias.name}")
+                    by_kind.setdefault(_import_kind(module), []).append(alias.name)
                     self.names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                for kind, names in by_kind.items():
+                    self.add(node, kind, f"from {node.module} import {', '.join(names)}")
 
     def resolve(self, node: ast.expr) -> str:
         """The celery name ``node`` refers to (through this module's imports), or ``""``."""
@@ -160,7 +164,7 @@ class ModuleScan:
 
     # -- settings ----------------------------------------------------------------------------------
     def module_settings(self) -> None:
-        for node in self.tree.body:
+        for node in _module_statements(self.tree):
             if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
@@ -224,6 +228,10 @@ class ModuleScan:
             self.add(keyword.value, kind, f"{where} option {keyword.arg}={_short(keyword.value, 40)}")
 
     def task_class(self, node: ast.ClassDef) -> None:
+        if any(self.resolve(base) == "celery.Celery" for base in node.bases):
+            self.names[node.name] = "celery.Celery"  # a project's own app class: its calls are Celery(...)
+            self.add(node, "app:Celery", f"class {node.name}({', '.join(_short(b) for b in node.bases)})")
+            return
         if not any(tail(base) in self.project.task_bases for base in node.bases):
             return
         self.add(node, "task:base-class", f"class {node.name}({', '.join(_short(b) for b in node.bases)})")
@@ -357,6 +365,19 @@ def _scope_calls(scope: ast.AST) -> Iterator[ast.Call]:
         if isinstance(node, ast.Call):
             yield node
         stack.extend(ast.iter_child_nodes(node))
+
+
+def _module_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Module-level statements, also inside ``if``/``try``/``with`` blocks (settings often are)."""
+    stack = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.If, ast.Try, ast.With)):
+            children = [*node.body, *getattr(node, "orelse", ()), *getattr(node, "finalbody", ())]
+            for handler in getattr(node, "handlers", ()):
+                children.extend(handler.body)
+            stack.extend(reversed(children))
 
 
 def _import_kind(module: str) -> str:

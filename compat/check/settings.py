@@ -16,6 +16,8 @@ from .rules import FACADE_SETTINGS
 
 _SERIALIZER_SETTINGS = {"task_serializer", "result_serializer", "accept_content", "result_accept_content"}
 _JSON = {"json", "application/json"}
+_OTHER_SERIALIZERS = {"pickle", "yaml", "msgpack", "application/x-python-serialize", "application/x-yaml",
+                      "application/x-msgpack"}
 
 
 def normalize(name: str) -> str | None:
@@ -38,12 +40,19 @@ def setting_kind(name: str, value: ast.expr | None) -> str:
     if name in FACADE_SETTINGS:
         return "setting:facade"
     literal = _literal(value)
-    if name in ("broker_url", "result_backend") and isinstance(literal, str):
-        return f"setting:{name}={url_family(literal)}"
-    if name in _SERIALIZER_SETTINGS and literal is not None:
+    hints = _strings(value) if literal is None else []  # os.environ.get("X", "pickle"): its default
+    if name in ("broker_url", "result_backend"):
+        if isinstance(literal, str):
+            return f"setting:{name}={url_family(literal)}"
+        urls = [text for text in hints if "://" in text or text.startswith("django-")]
+        if urls:
+            return f"setting:{name}={url_family(urls[0])}"
+    if name in _SERIALIZER_SETTINGS:
         values = [literal] if isinstance(literal, str) else list(literal) if _is_seq(literal) else None
         if values is not None:
             return f"setting:{name}={'json' if set(values) <= _JSON else 'other'}"
+        if set(hints) & _OTHER_SERIALIZERS:
+            return f"setting:{name}=other"
     if name == "beat_scheduler" and isinstance(literal, str) and "django_celery_beat" not in literal:
         return "setting:beat_scheduler=other"
     return f"setting:{name}"
@@ -76,6 +85,14 @@ def _literal(value: ast.expr | None):
         return ast.literal_eval(value)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
+
+
+def _strings(value: ast.expr | None) -> list[str]:
+    """The string constants inside a non-literal value, in source order."""
+    if value is None:
+        return []
+    found = [n for n in ast.walk(value) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    return [n.value for n in sorted(found, key=lambda n: (n.lineno, n.col_offset))]
 
 
 def _is_seq(value) -> bool:
