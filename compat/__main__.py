@@ -2,6 +2,8 @@
 
 * ``check PATH``: report every Celery usage in a project's source and whether compat supports it
   (exit status 0 when nothing is unsupported, 1 otherwise); see ``compat.check``.
+* ``import-celery --app MODULE:APP --from redis://...``: move what Celery's Redis transport still holds
+  into the app's queues, once; see ``compat.cutover``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import check
+    from . import check, cutover
 
     parser = argparse.ArgumentParser(prog="python -m compat", description="compat's command line")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -21,6 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     check.add_arguments(check_parser)
     check_parser.set_defaults(run=check.run)
+    import_parser = commands.add_parser(
+        "import-celery", help="move the messages Celery's Redis still holds into compat's queues",
+        description=cutover.__doc__.splitlines()[0],
+    )
+    cutover.add_arguments(import_parser)
+    import_parser.set_defaults(run=cutover.run)
     options = parser.parse_args(argv)
     try:
         return options.run(options)
