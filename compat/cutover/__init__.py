@@ -17,8 +17,9 @@ import json
 import sys
 from typing import Any
 
+from ..exceptions import OperationalError
 from .importer import Importer, Outcome
-from .kombu_redis import PRIORITY_STEPS, SEP, CeleryRedis
+from .kombu_redis import PRIORITY_STEPS, SEP, CeleryRedis, redis_errors
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -97,8 +98,8 @@ def run(options: argparse.Namespace, app: Any | None = None, out=None, err=None)
         progress = (lambda done, total: None) if options.no_progress else _bar(err)
         importer = Importer(app, source, queues, rename, options.send_unregistered, options.batch, progress)
         outcome = importer.dry_run() if options.dry_run else importer.run()
-    except ValueError as exc:
-        err.write(f"import-celery: error: {exc}\n")
+    except (ValueError, OperationalError, redis_errors()) as exc:
+        err.write(f"import-celery: error: {exc} (what was moved stays moved; run it again to finish)\n")
         return 2
     finally:
         source.close()

@@ -73,8 +73,8 @@ def decode(payload: str | bytes, queue: str) -> Carried | Uncarriable:
         envelope = json.loads(text)
         headers = envelope.get("headers") or {}
         properties = envelope.get("properties") or {}
-    except (ValueError, AttributeError) as exc:
-        return Uncarriable(f"not a kombu message: {exc}", text, queue)
+    except (ValueError, AttributeError, RecursionError) as exc:
+        return Uncarriable(f"not a kombu message: {type(exc).__name__}: {exc}", text, queue)
     name, task_id = headers.get("task"), headers.get("id")
     content_type = envelope.get("content-type")
     if content_type not in JSON_TYPES:
@@ -88,7 +88,7 @@ def decode(payload: str | bytes, queue: str) -> Carried | Uncarriable:
         )
     try:
         body = _body(envelope.get("body"), properties.get("body_encoding"))
-    except (DecodeError, ValueError, binascii.Error) as exc:
+    except (DecodeError, ValueError, binascii.Error, RecursionError) as exc:
         return Uncarriable(f"undecodable body: {exc}", text, queue, task_id, name)
     if name:
         return _protocol2(headers, properties, body, queue, text)

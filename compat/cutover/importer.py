@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..deadletters import build_record, store_for
-from ..exceptions import NotRegistered
+from ..exceptions import EncodeError, NotRegistered
 from .celery_message import Carried, Uncarriable, decode
 from .kombu_redis import CeleryRedis, Staged
 
@@ -92,10 +92,15 @@ class Importer:
         if isinstance(verdict, Carried):
             try:
                 self._send(verdict)
-            except NotRegistered as exc:  # --send-unregistered with a bare name send_task cannot resolve
+            except (NotRegistered, EncodeError, ValueError, TypeError) as exc:
+                # a bare name send_task cannot resolve (--send-unregistered), a message over
+                # task_message_max_bytes, an ETA that is no date: kept, with the reason, not retried forever
                 outcome.moved[verdict.queue] -= 1
+                outcome.from_unacked -= staged.origin == "unacked"
                 verdict = self._judge(
-                    Uncarriable(str(exc), "", verdict.queue, task_id, verdict.name, carried=verdict),
+                    Uncarriable(
+                        f"cannot be sent: {exc}", "", verdict.queue, task_id, verdict.name, carried=verdict
+                    ),
                     staged.origin,
                     outcome,
                 )
@@ -152,9 +157,19 @@ class Importer:
         reason = f"import-celery: {message.reason}"
         carried = message.carried
         if carried is not None:  # an unregistered task: a real compat message, requeueable once registered
-            built, _ = self.app.build_message(
-                carried.name, carried.args, carried.kwargs, task_id=carried.task_id, queue=carried.queue
-            )
+            try:
+                built, _ = self.app.build_message(
+                    carried.name,
+                    carried.args,
+                    carried.kwargs,
+                    task_id=carried.task_id,
+                    queue=carried.queue,
+                    **carried.options,
+                )
+            except (ValueError, TypeError):  # an option that does not parse: keep the plain call
+                built, _ = self.app.build_message(
+                    carried.name, carried.args, carried.kwargs, task_id=carried.task_id, queue=carried.queue
+                )
             return build_record(built, reason=reason)
         record = build_record(None, reason=reason, raw=message.raw.encode("utf-8"))
         if message.task_id:

@@ -32,6 +32,11 @@ MOVED_TTL = 30 * 86400
 _CLAIM = (Path(__file__).with_name("claim.lua")).read_text(encoding="utf-8")
 
 
+def redis_errors() -> type[Exception]:
+    """What the Celery broker's client raises when that Redis fails (for the command's error line)."""
+    return redis.RedisError
+
+
 @dataclass(frozen=True)
 class Staged:
     """One message taken out of Celery's keys: where it was, its queue and its kombu payload."""

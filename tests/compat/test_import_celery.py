@@ -330,3 +330,44 @@ def test_manage_py_import_celery_uses_the_projects_app(server, capsys):
     out = capsys.readouterr().out
     assert out.startswith("would move 1 message (celery 1; 0 unacknowledged or countdown/ETA)"), out
     assert redis.Redis.from_url(url).llen("celery") == 1
+
+
+def envelope(headers: dict, body: object, content_type: str = "application/json") -> str:
+    """A kombu payload as Celery's Redis transport stores it."""
+    import base64
+
+    return json.dumps(
+        {
+            "body": base64.b64encode(json.dumps(body).encode()).decode(),
+            "content-encoding": "utf-8",
+            "content-type": content_type,
+            "headers": headers,
+            "properties": {
+                "body_encoding": "base64",
+                "delivery_info": {"exchange": "", "routing_key": "celery"},
+                "priority": 0,
+                "delivery_tag": str(uuid.uuid4()),
+            },
+        }
+    )
+
+
+def test_a_message_that_cannot_be_sent_is_dead_lettered_and_the_next_run_is_not_stuck(env):
+    """A forged or odd message (an ETA that is no date, 100,000 nested lists) is kept with the reason; the
+    import neither crashes on it nor leaves it staged for ever."""
+    url = env["CUTOVER_CELERY_BROKER"].rsplit("/", 1)[0] + "/6"
+    env = {**env, "CUTOVER_CELERY_BROKER": url, "COMPAT_TEST_NS": env["COMPAT_TEST_NS"] + "c"}
+    client = redis.Redis.from_url(url)
+    client.lpush(
+        "celery", envelope({"task": "cut.add", "id": "bad-eta", "eta": "tomorrow-ish"}, [[1, 2], {}, {}])
+    )
+    client.lpush("celery", "[" * 100_000 + "]" * 100_000)
+    client.lpush("celery", envelope({"task": "cut.add", "id": "fine"}, [[1, 2], {}, {}]))
+    done = import_celery(env)
+    assert done.returncode == 1, done.stderr
+    assert "moved 1 message" in done.stdout
+    assert "bad-eta cut.add [celery]: cannot be sent: Invalid isoformat string: 'tomorrow-ish'" in done.stdout
+    assert "? ? [celery]: not a kombu message: RecursionError" in done.stdout
+    assert client.llen("celery") == 0 and client.llen("compat.import-celery.staging") == 0
+    again = import_celery(env)
+    assert again.returncode == 0 and again.stdout.startswith("moved 0 messages"), again.stdout + again.stderr
