@@ -55,14 +55,19 @@ def scan(root: Path, exclude: Iterable[str] = ()) -> Scan:
         try:
             source = path.read_text(encoding="utf-8")
             tree = ast.parse(source, filename=str(path))
-        except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as exc:
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             project.errors.append(f"{label}: {type(exc).__name__}: {exc}")
             continue
         trees.append((label, tree, source.splitlines()))
     _learn(project, [tree for _, tree, _ in trees])
     usages: list[Usage] = []
     for label, tree, lines in trees:
-        for usage in ModuleScan(label, tree, project).run():
+        try:
+            found = ModuleScan(label, tree, project).run()
+        except RecursionError as exc:  # a pathologically nested module: reported, the others still scanned
+            project.errors.append(f"{label}: RecursionError: {exc}")
+            continue
+        for usage in found:
             text = lines[usage.line - 1] if 0 < usage.line <= len(lines) else ""
             if IGNORE_MARK not in text:
                 usages.append(usage)

@@ -90,9 +90,12 @@ def test_bad_paths_and_unparsable_files(tmp_path):
     assert done.returncode == 2 and "does not exist" in done.stderr
     (tmp_path / "broken.py").write_text("from celery import shared_task\ndef oops(:\n")
     (tmp_path / "fine.py").write_text("from celery import shared_task\n\n@shared_task\ndef ok():\n    pass\n")
+    (tmp_path / "deep.py").write_text("from celery import shared_task\nx = " + "[" * 5000 + "]" * 5000 + "\n")
+    (tmp_path / "deeper.py").write_text("import celery\nx = shared_task.delay(" + "-" * 200_000 + "1)\n")
     done = compat_check(str(tmp_path))
-    assert done.returncode == 0
+    assert done.returncode == 0, done.stderr
     assert "not read: broken.py: SyntaxError" in done.stdout
+    assert "not read: deep.py: " in done.stdout and "not read: deeper.py: " in done.stdout  # no traceback
     assert "fine.py:3: supported: @shared_task def ok" in done.stdout
 
 
