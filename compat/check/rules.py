@@ -220,6 +220,9 @@ ROWS: tuple[Row, ...] = (
         ("call:delay", "call:apply_async",
          *_kinds("call-option", "args kwargs countdown eta expires queue priority task_id link link_error "
                  "headers ignore_result time_limit soft_time_limit")), ""),
+    Row(S_CALLING, "`retries`, `root_id`, `parent_id`, `group_id`, `group_index` (set by Celery's own "
+        "re-sends), `send_task(add_to_parent=)`", "supported",
+        _kinds("call-option", "retries root_id parent_id group_id group_index add_to_parent"), ""),
     Row(S_CALLING, "other `apply_async` options (`exchange`, `routing_key`, `retry`, `retry_policy`, "
         "`shadow`, `compression`, `producer`, ...)", "unsupported", ("call-option:*",),
         "accepted and ignored"),
