@@ -1,0 +1,276 @@
+"""The one table behind ``compat check``: each kind of Celery usage, its status and the docs row saying why.
+
+Every ``Row`` names a row of ``docs/compat.md`` (its section heading and the exact text of its first cell),
+carries that row's status, and lists the usage kinds the scanner reports under it. A kind is
+``<category>:<name>`` (``task-option:acks_late``, ``signal:task_prerun``); ``<category>:*`` is the fallback
+for names of that category the table does not list. ``tests/compat/test_check_rules.py`` fails when a
+status here disagrees with the docs row, when a row is missing from the docs, or when a kind the scanner
+can emit has no classification.
+
+To change a status (a feature landed): edit the docs row, then the ``status`` of its ``Row`` here (or
+move the kinds to a new row). Nothing else in ``compat check`` hard-codes a status.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Status = Literal["supported", "differs", "unsupported"]
+
+#: How a status is written in docs/compat.md's status column.
+DOC_STATUS: dict[str, Status] = {
+    "supported": "supported",
+    "extension": "supported",
+    "differs": "differs",
+    "not supported": "unsupported",
+}
+
+DOCS = "docs/compat.md"
+
+S_APP = "App and configuration"
+S_MODULES = "Modules and packages"
+S_TASKS = "Declaring tasks (`@app.task(**options)`)"
+S_CALLING = "Calling"
+S_RESULTS = "Results and states"
+S_CANVAS = "Canvas"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of docs/compat.md and the usage kinds it classifies.
+
+    ``label`` is the row's first cell, or the start of it when that cell is long (it must then match
+    exactly one row of its section).
+    """
+
+    section: str
+    label: str
+    status: Status
+    kinds: tuple[str, ...]
+    why: str
+
+    @property
+    def link(self) -> str:
+        return f"{DOCS}#{slug(self.section)}"
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading."""
+    text = heading.strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def _kinds(category: str, names: str) -> tuple[str, ...]:
+    return tuple(f"{category}:{name}" for name in names.split())
+
+
+CELERY_SIGNALS = (
+    "before_task_publish after_task_publish task_internal_error task_prerun task_postrun task_success "
+    "task_received task_rejected task_unknown task_retry task_failure task_revoked celeryd_init "
+    "celeryd_after_setup worker_init worker_before_create_process worker_process_init "
+    "worker_process_shutdown worker_ready worker_shutdown worker_shutting_down setup_logging "
+    "after_setup_logger after_setup_task_logger beat_init beat_embedded_init heartbeat_sent "
+    "eventlet_pool_started eventlet_pool_preshutdown eventlet_pool_postshutdown eventlet_pool_apply "
+    "task_sent import_modules"
+)
+CONTROL_METHODS = (
+    "add_consumer autoscale broadcast cancel_consumer disable_events discard_all election enable_events "
+    "heartbeat inspect ping pool_grow pool_restart pool_shrink purge rate_limit revoke "
+    "revoke_by_stamped_headers shutdown terminate time_limit"
+)
+INSPECT_METHODS = (
+    "active active_queues clock conf hello memdump memsample objgraph ping query_task registered "
+    "registered_tasks report reserved revoked scheduled stats"
+)
+
+#: compat's own settings (no Celery equivalent), classified as ``setting:facade``.
+FACADE_SETTINGS = frozenset(
+    "broker_namespace result_namespace priority_steps worker_idle_wait broker_heartbeat_timeout "
+    "broker_maintenance_interval task_message_max_bytes worker_max_redeliveries dead_letter_retention "
+    "alert_webhook_url alert_mailer alert_digest_seconds worker_metrics worker_metrics_interval "
+    "worker_metrics_window worker_metrics_recent metrics_token ops_scheduler_prefix "
+    "ops_scheduler_entries".split()
+)
+
+ROWS: tuple[Row, ...] = (
+    # -- modules ---------------------------------------------------------------------------------
+    Row(S_MODULES, "`celery`, `celery.result`, `celery.exceptions`, `celery.schedules`, `celery.states`",
+        "supported",
+        _kinds("import", "celery celery.result celery.exceptions celery.schedules celery.states"),
+        "import it from compat instead (compat.result, compat.exceptions, ...)"),
+    Row(S_MODULES, "other `celery.*` modules (`celery.signals`, `celery.utils.log`, `celery.app.*`, "
+        "`celery.contrib.*`, `celery.bin`, `celery.bootsteps`, ...)", "unsupported",
+        ("import:celery.*",), "compat has no such module"),
+    Row(S_MODULES, "`kombu` (`Queue`, `Exchange`, ...)", "unsupported", ("import:kombu",),
+        "compat does not use kombu; queues are plain names"),
+    Row(S_MODULES, "`django_celery_beat` (app, models, `DatabaseScheduler`)", "unsupported",
+        ("import:django_celery_beat", "django-app:django_celery_beat", "setting:beat_scheduler"),
+        "the scheduler daemon reads beat_schedule; database schedules are not read"),
+    Row(S_MODULES, "`django_celery_results` (app, models, `django-db`/`django-cache` backends)",
+        "unsupported",
+        ("import:django_celery_results", "django-app:django_celery_results",
+         "setting:result_backend=django", "setting:cache_backend"),
+        "results live in Redis (the result backend URL)"),
+    # -- app and configuration -------------------------------------------------------------------
+    Row(S_APP, "`Celery(main, broker=, backend=, include=)`", "supported", ("app:Celery",),
+        "works without Django too"),
+    Row(S_APP, "`Celery(task_cls=, loader=, amqp=, events=, log=, control=, fixups=, ...)`", "unsupported",
+        ("app-option:*",), "accepted and ignored: give tasks base= instead of task_cls"),
+    Row(S_APP, "`app.conf` attribute/`update()`/item access", "supported", ("app:conf",),
+        "read live from the config source"),
+    Row(S_APP, "`config_from_object(obj_or_path, namespace=\"CELERY\")`", "supported",
+        ("app:config_from_object",), "CELERY_X_Y is read as x_y"),
+    Row(S_APP, "`autodiscover_tasks()`", "supported", ("app:autodiscover_tasks",), ""),
+    Row(S_APP, "`app.task`, `shared_task` (both forms, misuse errors)", "supported",
+        ("task:app.task", "task:shared_task"), "every task is a dramatiq.Actor"),
+    Row(S_APP, "`app.send_task`", "supported", ("call:send_task",), ""),
+    Row(S_APP, "`app.AsyncResult`, `app.GroupResult`, `app.signature`, `current_app`", "supported",
+        ("result:AsyncResult", "result:GroupResult", "app:current_app"), ""),
+    Row(S_APP, "`redis://`, `rediss://`, `unix://` broker and result backend", "supported",
+        ("setting:broker_url", "setting:broker_url=redis", "setting:result_backend",
+         "setting:result_backend=redis"), ""),
+    Row(S_APP, "`memory://` broker, `cache+memory://` backend", "supported",
+        ("setting:broker_url=memory", "setting:result_backend=memory"), "in-process, for tests"),
+    Row(S_APP, "`amqp://` broker, other result backends", "unsupported",
+        ("setting:broker_url=other", "setting:result_backend=other"), "ImproperlyConfigured"),
+    Row(S_APP, "`json` serialization (`task_serializer`, `result_serializer`, `accept_content`)", "supported",
+        ("setting:task_serializer=json", "setting:result_serializer=json", "setting:accept_content=json",
+         "setting:result_accept_content=json", "task-option:serializer=json", "call-option:serializer=json",
+         "setting:task_serializer", "setting:result_serializer", "setting:accept_content",
+         "setting:result_accept_content"),
+        "only JSON travels"),
+    Row(S_APP, "`task_serializer`/`serializer=` other than `json`", "unsupported",
+        ("setting:task_serializer=other", "setting:result_serializer=other", "setting:accept_content=other",
+         "setting:result_accept_content=other", "task-option:serializer=other",
+         "call-option:serializer=other"),
+        "pickle (or yaml, msgpack) is never used"),
+    Row(S_APP, "`task_routes` (", "supported",
+        ("setting:task_routes",), ""),
+    Row(S_APP, "`task_default_queue` (`celery`), `task_create_missing_queues`", "supported",
+        _kinds("setting", "task_default_queue task_create_missing_queues"), ""),
+    Row(S_APP, "`task_always_eager`, `task_eager_propagates`, `task_store_eager_result`", "supported",
+        _kinds("setting", "task_always_eager task_eager_propagates task_store_eager_result"), ""),
+    Row(S_APP, "`task_ignore_result`, `task_track_started`, `result_expires` (TTL, default 1 day), "
+        "`result_extended`", "supported",
+        _kinds("setting", "task_ignore_result task_track_started result_expires result_extended"), ""),
+    Row(S_APP, "`task_time_limit`, `task_soft_time_limit`", "supported",
+        _kinds("setting", "task_time_limit task_soft_time_limit"), ""),
+    Row(S_APP, "`timezone`, `imports`, `include`, `task_default_priority`", "supported",
+        _kinds("setting", "timezone imports include task_default_priority"), ""),
+    Row(S_APP, "`task_default_rate_limit`", "differs", ("setting:task_default_rate_limit",),
+        "per worker process"),
+    Row(S_APP, "`task_acks_late`", "differs", ("setting:task_acks_late",),
+        "always late: a task is acknowledged after it ran"),
+    Row(S_APP, "`worker_prefetch_multiplier`", "differs", ("setting:worker_prefetch_multiplier",),
+        "ignored; Dramatiq prefetches 2 x threads"),
+    Row(S_APP, "`task_annotations`, `task_queues` (kombu `Queue` objects), `task_publish_retry`, signals "
+        "(`task_prerun`, ...), `app.control`/`inspect`, `celery` CLI", "unsupported",
+        (*_kinds("setting", "task_annotations task_queues task_publish_retry task_publish_retry_policy"),
+         *_kinds("signal", CELERY_SIGNALS), "signal:*",
+         *_kinds("control", CONTROL_METHODS), "control:*",
+         *_kinds("inspect", INSPECT_METHODS), "inspect:*"),
+        "not available yet: signals are not sent, app.control/inspect do not exist"),
+    Row(S_APP, "`beat_schedule`", "supported", ("setting:beat_schedule",), "run by the scheduler daemon"),
+    Row(S_APP, "facade settings (`broker_namespace`, `result_namespace`, `broker_heartbeat_timeout`, ...: "
+        "see docs/operations.md)", "supported", ("setting:facade",), "compat's own settings"),
+    Row(S_APP, "any other Celery setting", "unsupported", ("setting:*",),
+        "accepted and not used"),
+    # -- declaring tasks -------------------------------------------------------------------------
+    Row(S_TASKS, "`bind`, `name` (else `module.qualname`, `__main__` -> app main), `base`", "supported",
+        (*_kinds("task-option", "bind name base"), "task:base-class"), ""),
+    Row(S_TASKS, "`max_retries` (3; `None` = unlimited), `default_retry_delay` (180)", "supported",
+        _kinds("task-option", "max_retries default_retry_delay"), ""),
+    Row(S_TASKS, "`autoretry_for`, `dont_autoretry_for`, `retry_kwargs`, `retry_backoff`, "
+        "`retry_backoff_max`, `retry_jitter`", "supported",
+        _kinds("task-option", "autoretry_for dont_autoretry_for retry_kwargs retry_backoff retry_backoff_max "
+               "retry_jitter"), ""),
+    Row(S_TASKS, "`ignore_result`, `store_errors_even_if_ignored`, `track_started`", "supported",
+        _kinds("task-option", "ignore_result store_errors_even_if_ignored track_started"), ""),
+    Row(S_TASKS, "`typing` (and `strict_typing`)", "supported", ("task-option:typing",), ""),
+    Row(S_TASKS, "`throws`", "supported", ("task-option:throws",), ""),
+    Row(S_TASKS, "`queue`, `priority`, `expires`", "supported",
+        _kinds("task-option", "queue priority expires"), ""),
+    Row(S_TASKS, "`time_limit`", "differs", ("task-option:time_limit",),
+        "raised inside the worker thread; Celery kills the process"),
+    Row(S_TASKS, "`soft_time_limit`", "supported", ("task-option:soft_time_limit",), ""),
+    Row(S_TASKS, "`rate_limit` (`'10/s'`, `'5/m'`, `'1/h'`, numbers)", "supported",
+        ("task-option:rate_limit",), "per worker process"),
+    Row(S_TASKS, "`acks_late`", "differs", ("task-option:acks_late",), "always late"),
+    Row(S_TASKS, "`trail`", "supported", ("task-option:trail",), ""),
+    Row(S_TASKS, "`on_success`, `on_failure`, `on_retry`, `after_return` handlers", "supported",
+        _kinds("task-method", "on_success on_failure on_retry after_return"), ""),
+    Row(S_TASKS, "a base class overriding `apply_async`, `delay` or `__call__`", "differs",
+        _kinds("task-method", "apply_async delay __call__"),
+        "delay() and signatures go through apply_async; __call__ must call super().__call__()"),
+    Row(S_TASKS, "`Task.replace()`", "unsupported", ("call:replace",), "NotImplementedError"),
+    Row(S_TASKS, "`reject_on_worker_lost`, `shadow_name`, `pydantic`, `Request` classes", "unsupported",
+        (*_kinds("task-option", "reject_on_worker_lost shadow_name pydantic pydantic_strict pydantic_context "
+                 "pydantic_dump_kwargs Request Strategy acks_on_failure_or_timeout acks_on_failure "
+                 "acks_on_timeout retry_on_worker_lost send_events resultrepr_maxsize autoregister lazy "
+                 "abstract"), "task-method:*"),
+        "accepted and ignored"),
+    Row(S_TASKS, "other options", "supported", ("task-option:*",),
+        "become attributes of the task class, as in Celery"),
+    # -- calling ---------------------------------------------------------------------------------
+    Row(S_CALLING, "`delay`, `apply_async(args, kwargs, countdown, eta, expires, queue, priority, task_id, "
+        "link, link_error, headers, ignore_result, time_limit, soft_time_limit)`", "supported",
+        ("call:delay", "call:apply_async",
+         *_kinds("call-option", "args kwargs countdown eta expires queue priority task_id link link_error "
+                 "headers ignore_result time_limit soft_time_limit")), ""),
+    Row(S_CALLING, "`retries`, `root_id`, `parent_id`, `group_id`, `group_index` (set by Celery's own "
+        "re-sends), `send_task(add_to_parent=)`", "supported",
+        _kinds("call-option", "retries root_id parent_id group_id group_index add_to_parent"), ""),
+    Row(S_CALLING, "other `apply_async` options (`exchange`, `routing_key`, `retry`, `retry_policy`, "
+        "`shadow`, `compression`, `producer`, ...)", "unsupported", ("call-option:*",),
+        "accepted and ignored"),
+    Row(S_CALLING, "`apply`, `__call__` (runs inline, `called_directly`)", "supported", ("call:apply",), ""),
+    Row(S_CALLING, "`s`, `si`, `signature`, `subtask`, `map`, `starmap`, `chunks`", "supported",
+        _kinds("canvas", "s si signature subtask map starmap chunks"), ""),
+    Row(S_CALLING, "`self.retry(exc, countdown, eta, max_retries, throw, args, kwargs)`", "supported",
+        ("call:retry",), "see Retries"),
+    Row(S_CALLING, "arguments JSON cannot carry (model instances, querysets, objects of your classes, "
+        "`request`, `self`, sets, lambdas, generators, open files)", "unsupported",
+        _kinds("arg-risk", "model-instance queryset object request self set lambda generator file"),
+        "EncodeError at the call site: pass an id instead"),
+    # -- results ---------------------------------------------------------------------------------
+    Row(S_RESULTS, "`revoke()`", "supported", ("result:revoke",),
+        "terminate=True does not stop a task that already started"),
+    # -- canvas ----------------------------------------------------------------------------------
+    Row(S_CANVAS, "`chain`: ", "supported", ("canvas:chain",), ""),
+    Row(S_CANVAS, "`group`: ", "supported", ("canvas:group",), "enqueued in one round trip"),
+    Row(S_CANVAS, "`chord(header)(body)`, `chord(header, body)`: ", "supported", ("canvas:chord",),
+        "the body runs exactly once"),
+)
+
+_BY_KIND: dict[str, Row] = {}
+for _row in ROWS:
+    for _kind in _row.kinds:
+        if _kind in _BY_KIND:
+            raise RuntimeError(f"usage kind {_kind!r} is classified twice")
+        _BY_KIND[_kind] = _row
+
+#: Categories the scanner reports; each has a ``<category>:*`` fallback or lists all its names.
+CATEGORIES = frozenset(kind.split(":", 1)[0] for kind in _BY_KIND)
+
+
+def classify(kind: str) -> Row:
+    """The row for ``kind``; else the nearest dotted wildcard (``import:celery.*``), else the category's
+    fallback (``setting:*``). KeyError when there is none: a gap in the table, which the tests catch."""
+    row = _BY_KIND.get(kind)
+    if row is not None:
+        return row
+    category, _, name = kind.partition(":")
+    parts = name.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        row = _BY_KIND.get(f"{category}:{'.'.join(parts[:end])}.*")
+        if row is not None:
+            return row
+    return _BY_KIND[f"{category}:*"]
+
+
+def explicit(kind: str) -> bool:
+    """Whether ``kind`` has its own entry (not only its category's fallback)."""
+    return kind in _BY_KIND
