@@ -7,14 +7,30 @@ SHARE``, which does not wait for the counter flush's ``UPDATE`` of the counter c
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from threads.models import Comment, Like, Post
 from threads.services import counter_outbox
 
+#: Attempts of a like whose row a concurrent like and unlike of the same user and post keep changing.
+LIKE_ATTEMPTS = 3
+
 
 def like(user, post: Post) -> bool:
-    """Like ``post`` as ``user``; True if this made a new like (then +1 after commit)."""
+    """Like ``post`` as ``user``; True if this made a new like (then +1 after commit).
+
+    ``get_or_create`` gives up with ``IntegrityError`` when another like commits between its look and
+    its insert and an unlike removes that row before it looks again; the like is then simply retried.
+    """
+    for _ in range(LIKE_ATTEMPTS - 1):
+        try:
+            return _like_once(user, post)
+        except IntegrityError:
+            continue
+    return _like_once(user, post)
+
+
+def _like_once(user, post: Post) -> bool:
     with transaction.atomic():
         _, created = Like.objects.get_or_create(user=user, post=post)
         if created:
