@@ -7,6 +7,12 @@ applies the entry's misfire policy, claims each run's dedupe key and calls ``enq
 default the app's ``send_task``).  Because the due runs are computed from the shared ledger, a
 new leader's first firing (and the catch-up pass it makes on election) enqueues the ticks that
 fell into the failover gap, late but once.
+
+Entries whose schedule has no timetable (a ``BaseSchedule`` subclass, ``solar``, ``clocked``,
+database interval rows) are asked ``is_due(last_run_at)`` by one poll job, as beat asks them; each
+of their runs is claimed as "the run after the last one", so it too is enqueued once.  Dynamic
+sources (the database rows) are refreshed by a job of their own, and the entries they return
+replace the old ones while the daemon runs.
 """
 
 from __future__ import annotations
@@ -21,43 +27,23 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import redis
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
-from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
+from .executor import RunTimeExecutor
 from .lease import Lease
 from .misfire import plan_runs
-from .runs import RunLedger, to_ms
+from .runs import LedgerStore, RunLedger, Store, to_ms
 from .sources import Entry
-from .triggers import build_trigger, fire_times_between, last_fire_time
+from .triggers import build_trigger, fire_times_between, has_timetable, last_fire_time
 
 log = logging.getLogger("scheduler")
 Enqueue = Callable[..., Any]
 
 
-class RunTimeExecutor(ThreadPoolExecutor):
-    """A thread pool executor that passes each job its scheduled run time.
-
-    APScheduler 3 does not tell a job function when it was *meant* to run; we need that time
-    to key the dedupe claim.  The scheduler coalesces (``coalesce=True``), so ``run_times`` holds
-    one time; older backlog is recovered from the Redis ledger instead.
-    """
-
-    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
-        run_time = run_times[-1]
-
-        def run() -> list[JobExecutionEvent]:
-            try:
-                job.func(run_time)
-            except Exception as exc:
-                log.exception("entry %s: firing for %s failed", job.id, run_time.isoformat())
-                alias = job._jobstore_alias
-                return [JobExecutionEvent(EVENT_JOB_ERROR, job.id, alias, run_time, exception=exc)]
-            return [JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, job._jobstore_alias, run_time)]
-
-        future = self._pool.submit(run)
-        future.add_done_callback(lambda f: self._run_job_success(job.id, f.result()))
+POLL_SECONDS = 0.5  # how often is_due entries are looked at (beat's own resolution is about this)
+MAX_CHECK_SECONDS = 60.0  # an is_due entry is asked again at least this often, whatever it answered
 
 
 class Daemon:
@@ -70,6 +56,8 @@ class Daemon:
       tz: timezone for crontab entries.
       key_prefix: namespace of this schedule's Redis keys (lease, claims, last runs).
       lease_ttl: lease length in seconds.
+      sources: dynamic sources (``refresh() -> list[Entry] | None``, ``interval`` seconds), e.g.
+        ``scheduler.database.DatabaseSource``; their entries join ``entries``.
     """
 
     def __init__(
@@ -80,15 +68,55 @@ class Daemon:
         tz: tzinfo,
         key_prefix: str,
         lease_ttl: float = 15.0,
+        sources: Sequence[Any] = (),
     ) -> None:
-        self.entries = {e.name: e for e in entries}
-        self.triggers = {e.name: build_trigger(e.schedule, tz) for e in entries}
         self.enqueue, self.tz, self.key_prefix = enqueue, tz, key_prefix
         self.lease = Lease(client, f"{key_prefix}:leader", ttl=lease_ttl)
         self.ledger = RunLedger(client, key_prefix)
-        self._locks = {name: threading.Lock() for name in self.entries}
+        self.static = list(entries)
+        self.sources = list(sources)
+        self.entries: dict[str, Entry] = {}
+        self.triggers: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._next_check: dict[str, float] = {}  # is_due entries: monotonic time of the next look
+        self._entries_lock = threading.RLock()
         self._stop = threading.Event()
         self.scheduler: BlockingScheduler | None = None
+        self.set_entries(self.static)
+
+    # -- entries -----------------------------------------------------------------------------------
+    def set_entries(self, entries: Sequence[Entry]) -> None:
+        """Make ``entries`` the daemon's entries; jobs of changed, new and removed ones follow."""
+        with self._entries_lock:
+            wanted = {e.name: e for e in entries}
+            for name in [n for n in self.entries if n not in wanted or wanted[n] != self.entries[n]]:
+                with self._locks[name]:
+                    del self.entries[name]
+                    self.triggers.pop(name, None)
+                    self._next_check.pop(name, None)
+                    self._remove_job(name)
+            for name, entry in wanted.items():
+                if name in self.entries:
+                    continue
+                self._locks.setdefault(name, threading.Lock())
+                self.entries[name] = entry
+                if has_timetable(entry.schedule):
+                    self.triggers[name] = build_trigger(entry.schedule, self.tz)
+                    self._add_job(name)
+
+    def refresh(self) -> None:
+        """Ask each dynamic source for its entries; apply them if any source changed."""
+        changed, dynamic = False, []
+        for source in self.sources:
+            entries = source.refresh()
+            changed = changed or entries is not None
+            dynamic.extend(source.entries if entries is None else entries)
+        if changed:
+            self.set_entries(self.static + dynamic)
+
+    def store(self, entry: Entry) -> Store:
+        """Where ``entry``'s last run is kept: its own store, else the Redis ledger."""
+        return entry.store if entry.store is not None else LedgerStore(self.ledger, entry.name)
 
     def task_id(self, entry: Entry, scheduled: datetime) -> str:
         """A deterministic task id per (entry, scheduled time): duplicates are visible downstream."""
@@ -101,12 +129,17 @@ class Daemon:
 
         A backlog note is logged, or appended to ``notes`` so a caller can log one line for all.
         """
-        if not self.lease.is_held():
+        if not self.lease.is_held() or name not in self.triggers:
             return []
-        entry = self.entries[name]
         with self._locks[name]:
+            entry = self.entries.get(name)
+            if entry is None or name not in self.triggers:  # replaced or removed meanwhile
+                return []
+            store = self.store(entry)
             now = now or datetime.now(UTC)
-            due, more, latest = self._due(name, upto)
+            if not store.gate(now):
+                return []
+            due, more, latest = self._due(name, store, upto)
             plan = plan_runs(due, now, entry.policy, more=more, latest=latest)
             if plan.note and notes is not None:
                 notes.append(f"{name}: {plan.note}")
@@ -116,17 +149,17 @@ class Daemon:
             for index, scheduled in enumerate(plan.runs):
                 if not self.lease.is_held():  # fenced mid-way: leave the rest to the next leader
                     if index:
-                        self.ledger.advance(name, plan.runs[index - 1])
+                        store.advance(plan.runs[index - 1], len(sent))
                     return sent
                 if self._send(entry, scheduled):
                     sent.append(scheduled)
             if due:
-                self.ledger.advance(name, latest or due[-1])
+                store.advance(latest or due[-1], len(sent))
             return sent
 
-    def _due(self, name: str, upto: datetime) -> tuple[list[datetime], bool, datetime | None]:
-        """Runs after the ledger's last one up to ``upto``: (first 10000, more?, latest if more)."""
-        last = self.ledger.last(name)
+    def _due(self, name: str, store: Store, upto: datetime) -> tuple[list[datetime], bool, datetime | None]:
+        """Runs after the last one up to ``upto``: (first 10000, more?, latest if more)."""
+        last = store.last()
         if last is None:  # never run anywhere: start with this tick, no history to replay
             return [upto], False, None
         trigger = self.triggers[name]
@@ -151,11 +184,78 @@ class Daemon:
         log.info("entry %s: enqueued %s for %s", entry.name, entry.task, scheduled.isoformat())
         return True
 
+    # -- entries asked is_due ------------------------------------------------------------------------
+    def poll_due(self) -> None:
+        """One pass over the ``is_due`` entries whose next check has come (the poll job)."""
+        if not self.lease.is_held():
+            return
+        clock = time.monotonic()
+        for name in [n for n in list(self.entries) if n not in self.triggers]:
+            if self._next_check.get(name, 0.0) <= clock:
+                try:
+                    self.fire_is_due(name)
+                except Exception:
+                    log.exception("entry %s: is_due check failed", name)
+                    self._next_check[name] = clock + 5.0
+
+    def fire_is_due(self, name: str, now: datetime | None = None) -> datetime | None:
+        """Ask ``name``'s schedule ``is_due(last run)``; enqueue once if due. Returns the run's time."""
+        if not self.lease.is_held():
+            return None
+        with self._locks[name]:
+            entry = self.entries.get(name)
+            if entry is None or name in self.triggers:
+                return None
+            store = self.store(entry)
+            now = now or datetime.now(UTC)
+            if not store.gate(now):
+                self._next_check[name] = time.monotonic() + 1.0
+                return None
+            last = store.last() or store.baseline(now)
+            last = last.astimezone(self.tz)
+            due, next_s = entry.schedule.is_due(last)
+            self._next_check[name] = time.monotonic() + min(max(float(next_s), 0.0), MAX_CHECK_SECONDS)
+            if not due:
+                return None
+            late = self._lateness(entry, last)
+            grace = entry.policy.grace
+            if grace is not None and late > grace and not entry.policy.coalesce:
+                log.warning("entry %s: run due %.0fs ago, past its grace of %ss: skipped", name, late, grace)
+                store.advance(now, 0)
+                return None
+            return now if self._send_after(entry, store, last, now) else None
+
+    def _lateness(self, entry: Entry, last: datetime) -> float:
+        try:
+            return max(-entry.schedule.remaining_estimate(last).total_seconds(), 0.0)
+        except NotImplementedError:  # a subclass with is_due only: its lateness is unknown
+            return 0.0
+
+    def _send_after(self, entry: Entry, store: Store, last: datetime, now: datetime) -> bool:
+        """Claim and enqueue the run after ``last``; a run someone else enqueued moves ``last`` only."""
+        task_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.key_prefix}:{entry.name}:after-{to_ms(last)}"))
+        taken_at = self.ledger.claim_after(entry.name, last, task_id, now)
+        if taken_at is not None:
+            store.advance(taken_at, 1)  # a no-op unless its enqueuer died before recording it
+            return False
+        try:
+            self.enqueue(
+                entry.task, args=list(entry.args), kwargs=dict(entry.kwargs), **entry.options, task_id=task_id
+            )
+        except Exception:
+            self.ledger.unclaim_after(entry.name, last)
+            raise
+        store.advance(now, 1)
+        log.info("entry %s: enqueued %s (due after %s)", entry.name, entry.task, last.isoformat())
+        return True
+
     def catch_up(self) -> None:
         """On election, enqueue whatever fell due while no daemon was leading."""
         now, notes = datetime.now(UTC), []
-        for name in self.entries:
-            if self.ledger.last(name) is not None:
+        self._next_check.clear()  # is_due entries: look at each again now
+        for name in list(self.triggers):
+            entry = self.entries.get(name)
+            if entry is not None and self.store(entry).last() is not None:
                 self.fire_due(name, now, now, notes)
         if notes:
             log.warning("caught up after a gap with no leader: %s", "; ".join(notes))
@@ -188,24 +288,60 @@ class Daemon:
             self._stop.wait(self.lease.ttl / 4 if held else min(self.lease.ttl / 4, 0.5))
 
     def build_scheduler(self) -> BlockingScheduler:
-        """An APScheduler ``BlockingScheduler`` with one enqueue-only job per entry."""
+        """An APScheduler ``BlockingScheduler``: one enqueue-only job per timetable entry, the poll
+        job for ``is_due`` entries, and one refresh job per dynamic source."""
         scheduler = BlockingScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": RunTimeExecutor(max_workers=4)},
             timezone=self.tz,
         )
-        for name, trigger in self.triggers.items():
-            # coalesce and no grace at this level: the ledger and MisfirePolicy decide what is due.
+        self.scheduler = scheduler
+        with self._entries_lock:
+            for name in self.triggers:
+                self._add_job(name)
+        scheduler.add_job(
+            lambda run_time=None: self.poll_due(),
+            IntervalTrigger(seconds=POLL_SECONDS),
+            id="<poll is_due>",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        for index, source in enumerate(self.sources):
             scheduler.add_job(
-                self._job(name),
-                trigger,
-                id=name,
-                name=name,
+                lambda run_time=None: self._refresh_quietly(),
+                IntervalTrigger(seconds=source.interval),
+                id=f"<refresh {index}>",
                 coalesce=True,
-                misfire_grace_time=None,
                 max_instances=1,
+                misfire_grace_time=None,
             )
         return scheduler
+
+    def _refresh_quietly(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # a source's own errors are logged by it; never stop the clock
+            log.exception("refreshing the schedule failed; keeping the entries loaded before")
+
+    def _add_job(self, name: str) -> None:
+        # coalesce and no grace at this level: the ledger and MisfirePolicy decide what is due.
+        if self.scheduler is None:
+            return
+        self.scheduler.add_job(
+            self._job(name),
+            self.triggers[name],
+            id=name,
+            name=name,
+            coalesce=True,
+            misfire_grace_time=None,
+            max_instances=1,
+            replace_existing=True,
+        )
+
+    def _remove_job(self, name: str) -> None:
+        if self.scheduler is not None and self.scheduler.get_job(name) is not None:
+            self.scheduler.remove_job(name)
 
     def _job(self, name: str) -> Callable[..., list[datetime]]:
         def job(run_time: datetime | None = None) -> list[datetime]:
@@ -218,7 +354,7 @@ class Daemon:
 
     def run(self) -> None:
         """Block: keep the lease in a thread and run the scheduler until SIGINT/SIGTERM."""
-        self.scheduler = self.build_scheduler()
+        self.build_scheduler()
         keeper = threading.Thread(target=self.keep_lease, name="scheduler-lease", daemon=True)
         keeper.start()
         for signum in (signal.SIGINT, signal.SIGTERM):

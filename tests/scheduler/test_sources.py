@@ -45,8 +45,6 @@ def test_beat_formats():
         ({"schedule": 5}, "beat entry 'bad': 'task' must be a task name"),
         ({"task": "t"}, "beat entry 'bad': missing 'schedule'"),
         ({"task": "t", "schedule": "every minute"}, "beat entry 'bad': unsupported schedule 'every minute'"),
-        ({"task": "t", "schedule": 5, "relative": True}, "beat entry 'bad': relative=True is not supported"),
-        ({"task": "t", "schedule": schedule(5, relative=True)}, "schedule(relative=True) is not supported"),
         ({"task": "t", "schedule": 5, "args": "1,2"}, "beat entry 'bad': 'args' must be a list or tuple"),
         ({"task": "t", "schedule": 5, "kwargs": [1]}, "beat entry 'bad': 'kwargs' must be a dict"),
         ({"task": "t", "schedule": 5, "shedule": 5}, "beat entry 'bad': unknown keys ['shedule']"),
