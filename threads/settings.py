@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "compat.contrib.django",
+    # Periodic tasks in the database (django-celery-beat's tables), edited in the admin.
+    "compat.contrib.django.beat",
     "threads",
 ]
 
