@@ -80,9 +80,12 @@ class Daemon:
         self._locks: dict[str, threading.Lock] = {}
         self._next_check: dict[str, float] = {}  # is_due entries: monotonic time of the next look
         self._entries_lock = threading.RLock()
+        self._clashes: list[str] = []
         self._stop = threading.Event()
         self.scheduler: BlockingScheduler | None = None
         self.set_entries(self.static)
+        if self.sources:
+            self.refresh()
 
     # -- entries -----------------------------------------------------------------------------------
     def set_entries(self, entries: Sequence[Entry]) -> None:
@@ -111,8 +114,18 @@ class Daemon:
             entries = source.refresh()
             changed = changed or entries is not None
             dynamic.extend(source.entries if entries is None else entries)
-        if changed:
-            self.set_entries(self.static + dynamic)
+        if not changed:
+            return
+        taken = {e.name: e.source for e in self.static}
+        clashes = sorted(e.name for e in dynamic if e.name in taken)
+        if clashes and clashes != self._clashes:
+            log.error(
+                "entries %s are defined twice (settings or actors, and database rows): "
+                "the database rows are skipped",
+                clashes,
+            )
+        self._clashes = clashes
+        self.set_entries(self.static + [e for e in dynamic if e.name not in taken])
 
     def store(self, entry: Entry) -> Store:
         """Where ``entry``'s last run is kept: its own store, else the Redis ledger."""
