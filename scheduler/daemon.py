@@ -42,7 +42,7 @@ log = logging.getLogger("scheduler")
 Enqueue = Callable[..., Any]
 
 
-POLL_SECONDS = 0.5  # how often is_due entries are looked at (beat's own resolution is about this)
+POLL_SECONDS = 0.1  # how often is_due entries due for a look are asked (a dict scan; cheap)
 MAX_CHECK_SECONDS = 60.0  # an is_due entry is asked again at least this often, whatever it answered
 
 
@@ -204,7 +204,7 @@ class Daemon:
             return
         clock = time.monotonic()
         for name in [n for n in list(self.entries) if n not in self.triggers]:
-            if self._next_check.get(name, 0.0) <= clock:
+            if self._next_check.get(name, 0.0) <= clock + POLL_SECONDS / 2:  # half a tick early, not one late
                 try:
                     self.fire_is_due(name)
                 except Exception:

@@ -32,7 +32,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import django
-from django.conf import settings as django_settings
 
 from compat.exceptions import ImproperlyConfigured, NotRegistered
 from compat.schedules import BaseSchedule, clocked, crontab, schedule, solar
@@ -49,9 +48,10 @@ _BUILTIN_PREFIXES = ("celery.", "compat.")
 
 
 def _models() -> Any:
-    if not django_settings.configured:
-        django.setup()
     from django.apps import apps
+
+    if not apps.ready:  # ``python -m scheduler`` with DJANGO_SETTINGS_MODULE: set Django up here
+        django.setup()
 
     if not apps.is_installed("compat.contrib.django.beat"):
         raise ImproperlyConfigured(

@@ -105,3 +105,30 @@ def test_list_estimates_the_next_runs_of_an_is_due_entry():
     list_entries(entries, UTC, out, now=clock.now)
     text = out.getvalue()
     assert "trigger=is_due <freq: 0:00:30>" in text and text.count("T") >= 3
+
+
+def test_the_poll_fires_an_interval_on_time_not_a_poll_late(redis_client, redis_namespace):
+    """Regression: a 1 s interval asked every POLL_SECONDS ran every 1.5 s when the poll was 0.5 s."""
+    import time as clock
+
+    from scheduler.daemon import POLL_SECONDS
+
+    sent = []
+    entries = beat_entries(
+        {"fast": {"task": "t.fast", "schedule": schedule(1, nowfun=lambda: datetime.now(UTC))}}
+    )
+    d = Daemon(
+        entries,
+        lambda name, **kw: sent.append(clock.monotonic()),
+        redis_client,
+        UTC,
+        f"{redis_namespace}s",
+        30,
+    )
+    assert d.lease.acquire()
+    start = clock.monotonic()
+    for tick in range(int(4.05 / POLL_SECONDS) + 1):  # on a fixed beat, as APScheduler's interval job runs
+        clock.sleep(max(0.0, start + tick * POLL_SECONDS - clock.monotonic()))
+        d.poll_due()
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    assert len(sent) == 4 and all(0.95 < gap < 1.25 for gap in gaps), gaps
