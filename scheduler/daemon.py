@@ -32,6 +32,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .executor import RunTimeExecutor
+from .isdue import POLL_SECONDS, IsDueFiring
 from .lease import Lease
 from .misfire import plan_runs
 from .runs import LedgerStore, RunLedger, Store, to_ms
@@ -42,11 +43,7 @@ log = logging.getLogger("scheduler")
 Enqueue = Callable[..., Any]
 
 
-POLL_SECONDS = 0.1  # how often is_due entries due for a look are asked (a dict scan; cheap)
-MAX_CHECK_SECONDS = 60.0  # an is_due entry is asked again at least this often, whatever it answered
-
-
-class Daemon:
+class Daemon(IsDueFiring):
     """Fires schedule entries through ``enqueue`` while holding the leader lease.
 
     Parameters:
@@ -136,10 +133,16 @@ class Daemon:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.key_prefix}:{entry.name}:{to_ms(scheduled)}"))
 
     def fire_due(
-        self, name: str, upto: datetime, now: datetime | None = None, notes: list[str] | None = None
+        self,
+        name: str,
+        upto: datetime,
+        now: datetime | None = None,
+        notes: list[str] | None = None,
+        after: datetime | None = None,
     ) -> list[datetime]:
         """Enqueue the runs of ``name`` due at or before ``upto``; returns the scheduled times sent.
 
+        ``after`` stands in for the last run of an entry never run (the start of a gap with no leader).
         A backlog note is logged, or appended to ``notes`` so a caller can log one line for all.
         """
         if not self.lease.is_held() or name not in self.triggers:
@@ -152,7 +155,7 @@ class Daemon:
             now = now or datetime.now(UTC)
             if not store.gate(now):
                 return []
-            due, more, latest = self._due(name, store, upto)
+            due, more, latest = self._due(name, store, upto, after)
             plan = plan_runs(due, now, entry.policy, more=more, latest=latest)
             if plan.note and notes is not None:
                 notes.append(f"{name}: {plan.note}")
@@ -170,9 +173,11 @@ class Daemon:
                 store.advance(latest or due[-1], len(sent))
             return sent
 
-    def _due(self, name: str, store: Store, upto: datetime) -> tuple[list[datetime], bool, datetime | None]:
+    def _due(
+        self, name: str, store: Store, upto: datetime, after: datetime | None = None
+    ) -> tuple[list[datetime], bool, datetime | None]:
         """Runs after the last one up to ``upto``: (first 10000, more?, latest if more)."""
-        last = store.last()
+        last = store.last() or after
         if last is None:  # never run anywhere: start with this tick, no history to replay
             return [upto], False, None
         trigger = self.triggers[name]
@@ -197,79 +202,25 @@ class Daemon:
         log.info("entry %s: enqueued %s for %s", entry.name, entry.task, scheduled.isoformat())
         return True
 
-    # -- entries asked is_due ------------------------------------------------------------------------
-    def poll_due(self) -> None:
-        """One pass over the ``is_due`` entries whose next check has come (the poll job)."""
-        if not self.lease.is_held():
-            return
-        clock = time.monotonic()
-        for name in [n for n in list(self.entries) if n not in self.triggers]:
-            if self._next_check.get(name, 0.0) <= clock + POLL_SECONDS / 2:  # half a tick early, not one late
-                try:
-                    self.fire_is_due(name)
-                except Exception:
-                    log.exception("entry %s: is_due check failed", name)
-                    self._next_check[name] = clock + 5.0
+    def catch_up(self, gap_start: datetime | None = None) -> None:
+        """On election, enqueue whatever fell due while no daemon was leading.
 
-    def fire_is_due(self, name: str, now: datetime | None = None) -> datetime | None:
-        """Ask ``name``'s schedule ``is_due(last run)``; enqueue once if due. Returns the run's time."""
-        if not self.lease.is_held():
-            return None
-        with self._locks[name]:
-            entry = self.entries.get(name)
-            if entry is None or name in self.triggers:
-                return None
-            store = self.store(entry)
-            now = now or datetime.now(UTC)
-            if not store.gate(now):
-                self._next_check[name] = time.monotonic() + 1.0
-                return None
-            last = store.last() or store.baseline(now)
-            last = last.astimezone(self.tz)
-            due, next_s = entry.schedule.is_due(last)
-            self._next_check[name] = time.monotonic() + min(max(float(next_s), 0.0), MAX_CHECK_SECONDS)
-            if not due:
-                return None
-            late = self._lateness(entry, last)
-            grace = entry.policy.grace
-            if grace is not None and late > grace and not entry.policy.coalesce:
-                log.warning("entry %s: run due %.0fs ago, past its grace of %ss: skipped", name, late, grace)
-                store.advance(now, 0)
-                return None
-            return now if self._send_after(entry, store, last, now) else None
-
-    def _lateness(self, entry: Entry, last: datetime) -> float:
-        try:
-            return max(-entry.schedule.remaining_estimate(last).total_seconds(), 0.0)
-        except NotImplementedError:  # a subclass with is_due only: its lateness is unknown
-            return 0.0
-
-    def _send_after(self, entry: Entry, store: Store, last: datetime, now: datetime) -> bool:
-        """Claim and enqueue the run after ``last``; a run someone else enqueued moves ``last`` only."""
-        task_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.key_prefix}:{entry.name}:after-{to_ms(last)}"))
-        taken_at = self.ledger.claim_after(entry.name, last, task_id, now)
-        if taken_at is not None:
-            store.advance(taken_at, 1)  # a no-op unless its enqueuer died before recording it
-            return False
-        try:
-            self.enqueue(
-                entry.task, args=list(entry.args), kwargs=dict(entry.kwargs), **entry.options, task_id=task_id
-            )
-        except Exception:
-            self.ledger.unclaim_after(entry.name, last)
-            raise
-        store.advance(now, 1)
-        log.info("entry %s: enqueued %s (due after %s)", entry.name, entry.task, last.isoformat())
-        return True
-
-    def catch_up(self) -> None:
-        """On election, enqueue whatever fell due while no daemon was leading."""
+        ``gap_start`` is when the previous leader was last seen leading (None: no leader for a while,
+        or ever); an entry never run gets the ticks since then (or since it was created), so its first
+        tick is not lost to a failover.
+        """
         now, notes = datetime.now(UTC), []
         self._next_check.clear()  # is_due entries: look at each again now
         for name in list(self.triggers):
             entry = self.entries.get(name)
-            if entry is not None and self.store(entry).last() is not None:
+            if entry is None:
+                continue
+            store = self.store(entry)
+            if store.last() is not None:
                 self.fire_due(name, now, now, notes)
+            elif gap_start is not None:
+                since = getattr(store, "since", None)
+                self.fire_due(name, now, now, notes, after=max(gap_start, since) if since else gap_start)
         if notes:
             log.warning("caught up after a gap with no leader: %s", "; ".join(notes))
 
@@ -294,11 +245,23 @@ class Daemon:
             held = self.lease.is_held()
             if held and not leading:
                 log.info("leader: lease %s acquired; firing", self.lease.key)
-                threading.Thread(target=self.catch_up, name="scheduler-catch-up", daemon=True).start()
+                gap_start = self._quietly(self.ledger.last_leading)
+                threading.Thread(
+                    target=self.catch_up, args=(gap_start,), name="scheduler-catch-up", daemon=True
+                ).start()
             elif leading and not held:
                 log.warning("standby: lease %s lost; stopped firing", self.lease.key)
+            if held:
+                self._quietly(self.ledger.mark_leading, datetime.now(UTC), 2 * self.lease.ttl)
             leading = held
             self._stop.wait(self.lease.ttl / 4 if held else min(self.lease.ttl / 4, 0.5))
+
+    @staticmethod
+    def _quietly(call: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return call(*args)
+        except redis.RedisError:  # the lease loop reports outages once; nothing more to say here
+            return None
 
     def build_scheduler(self) -> BlockingScheduler:
         """An APScheduler ``BlockingScheduler``: one enqueue-only job per timetable entry, the poll

@@ -97,6 +97,11 @@ class RowStore:
     def last(self) -> datetime | None:
         return _aware(self._rows().values_list("last_run_at", flat=True).first())
 
+    @property
+    def since(self) -> datetime:
+        """No run of this row counts from before its last change."""
+        return self.changed_at
+
     def baseline(self, now: datetime) -> datetime:
         """Never run: count from the row's last change; with a start time, be due at once then."""
         return self.changed_at - timedelta(days=365 * 30) if self.start_time else self.changed_at

@@ -81,6 +81,15 @@ class RunLedger:
         self.client.set(key, to_ms(moment), nx=True)
         return from_ms(int(self.client.get(key)))
 
+    def mark_leading(self, moment: datetime, ttl: float) -> None:
+        """Say that a leader was firing at ``moment`` (forgotten ``ttl`` seconds later)."""
+        self.client.set(f"{self.prefix}:leading", to_ms(moment), px=int(ttl * 1000))
+
+    def last_leading(self) -> datetime | None:
+        """When a leader was last seen firing, if within the time ``mark_leading`` keeps it."""
+        value = self.client.get(f"{self.prefix}:leading")
+        return None if value is None else from_ms(int(value))
+
     def claim_after(self, entry: str, last: datetime, task_id: str, at: datetime) -> datetime | None:
         """Claim the run after ``last``; None if claimed now, else when the claimer enqueued it."""
         key = f"{self.prefix}:run:{entry}:after-{to_ms(last)}"

@@ -111,7 +111,7 @@ def test_the_poll_fires_an_interval_on_time_not_a_poll_late(redis_client, redis_
     """Regression: a 1 s interval asked every POLL_SECONDS ran every 1.5 s when the poll was 0.5 s."""
     import time as clock
 
-    from scheduler.daemon import POLL_SECONDS
+    from scheduler.isdue import POLL_SECONDS
 
     sent = []
     entries = beat_entries(
