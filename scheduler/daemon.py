@@ -82,7 +82,7 @@ class Daemon(IsDueFiring):
         self.scheduler: BlockingScheduler | None = None
         self.set_entries(self.static)
         if self.sources:
-            self.refresh()
+            self.refresh(force=True)  # a source loaded before (``--list``, ``load_entries``) says "unchanged"
 
     # -- entries -----------------------------------------------------------------------------------
     def set_entries(self, entries: Sequence[Entry]) -> None:
@@ -104,14 +104,14 @@ class Daemon(IsDueFiring):
                     self.triggers[name] = build_trigger(entry.schedule, self.tz)
                     self._add_job(name)
 
-    def refresh(self) -> None:
-        """Ask each dynamic source for its entries; apply them if any source changed."""
+    def refresh(self, force: bool = False) -> None:
+        """Ask each dynamic source for its entries; apply them if any source changed (or ``force``)."""
         changed, dynamic = False, []
         for source in self.sources:
             entries = source.refresh()
             changed = changed or entries is not None
             dynamic.extend(source.entries if entries is None else entries)
-        if not changed:
+        if not (changed or force):
             return
         taken = {e.name: e.source for e in self.static}
         clashes = sorted(e.name for e in dynamic if e.name in taken)
