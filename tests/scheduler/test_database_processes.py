@@ -165,6 +165,8 @@ def test_three_daemons_fire_each_row_once_through_edits_and_a_killed_leader(redi
     assert not [m for m in seen["new"] if m["at"] > disabled + 1.5], "a disabled row kept firing"
 
     assert len(seen["once"]) == 1 and len(seen["clk"]) == 1  # one-offs: once, never again
+    due = max(started.timestamp() + 3, leading_since.timestamp())  # rows loaded at start, not at a change
+    assert seen["once"][0]["at"] - due < 1.5 and seen["iv"][0]["at"] - leading_since.timestamp() < 3.5
     assert seen["clk"][0]["at"] >= at.clocked_time.timestamp() and seen["clk"][0]["kwargs"] == {"account": 7}
     minutes = [m["at"] for m in seen["cr"]]
     expected = {

@@ -109,3 +109,21 @@ def test_app_entries_merge_beat_schedule_and_broker_actors():
     entries = {e.name: e for e in app_entries(app)}
     assert set(entries) == {"flush", "app.sunday"}
     assert entries["app.sunday"].schedule[0].day_of_week == {0}
+
+
+def test_the_scheduler_and_the_schedule_api_import_without_django():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scheduler.cli, scheduler.daemon, compat.schedules; "
+        "print(any(m == 'django' or m.startswith('django.') for m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": "."},
+    )
+    assert done.stdout.strip() == "False"
