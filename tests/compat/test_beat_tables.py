@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,18 @@ def test_rows_cross_between_the_two_apps_on_one_database(db_url):
     strip = lambda r: {k: v for k, v in r.items() if k != "name"}  # noqa: E731
     mine = {r["name"].split("-")[1]: strip(r) for r in rows if r["name"].startswith("ours")}
     assert mine == {r["name"].split("-")[1]: strip(r) for r in rows if r["name"].startswith("theirs")}
+
+
+def test_rows_django_celery_beat_wrote_are_fired_by_our_daemon(db_url, redis_url, redis_namespace):
+    probe(DCB, db_url, "migrate")
+    probe(DCB, db_url, "create", "theirs")
+    probe(OURS, db_url, "migrate")
+    time.sleep(2.1)  # the 2 s interval row, never run, is due 2 s after it was saved (beat's rule)
+    result = probe(OURS, db_url, "fire", redis_url, redis_namespace.rstrip(":"))
+    assert result["loaded"] == ["theirs-clocked", "theirs-crontab", "theirs-interval"]  # solar is disabled
+    assert result["fired"] == ["theirs-interval"] and result["messages"] == ["theirs-interval"]
+    row = next(r for r in probe(DCB, db_url, "read") if r["name"] == "theirs-interval")
+    assert row["total_run_count"] == 1 and row["last_run_at"]  # and django-celery-beat sees the run
 
 
 def test_an_old_django_celery_beat_database_gets_the_missing_columns(db_url):

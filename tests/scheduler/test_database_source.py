@@ -196,3 +196,34 @@ def test_runs_are_recorded_on_the_row(redis_client, redis_namespace, monkeypatch
     task.refresh_from_db()
     assert task.total_run_count == 3 and task.last_run_at == start + timedelta(seconds=6)
     assert len({kw["task_id"] for kw in sent}) == 3
+
+
+def test_a_crontab_row_catches_up_after_downtime_by_its_misfire_policy(redis_client, redis_namespace):
+    cron = CrontabSchedule.objects.create(minute="*", timezone="UTC")
+    task = PeriodicTask.objects.create(name="minutely", task=TASK, crontab=cron)
+    down_since = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
+    PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=down_since, total_run_count=7)
+    sent = []
+    daemon = Daemon(
+        [],
+        lambda name, **kw: sent.append(kw),
+        redis_client,
+        UTC,
+        f"{redis_namespace}s",
+        3,
+        sources=[DatabaseSource(app)],
+    )
+    assert daemon.lease.acquire()
+    daemon.catch_up()
+    assert len(sent) == 1  # 180 missed minutes, older than the 60 s grace: coalesced into one run
+    task.refresh_from_db()
+    assert task.total_run_count == 8
+    assert datetime.now(UTC) - task.last_run_at < timedelta(minutes=1) and task.last_run_at.second == 0
+
+
+def test_a_row_without_a_schedule_is_a_bad_row(caplog):
+    task = PeriodicTask.objects.create(name="lost", task=TASK, interval=every(5))
+    PeriodicTask.objects.filter(pk=task.pk).update(interval=None)  # raw: its schedule row is gone
+    with caplog.at_level(logging.ERROR, logger="scheduler.database"):
+        assert DatabaseSource(app).refresh() == []
+    assert f"periodic task {task.pk} ('lost'): needs exactly one of interval" in caplog.text

@@ -135,6 +135,31 @@ def read() -> list:
     return rows
 
 
+def fire(redis_url: str, namespace: str) -> dict:
+    """Our daemon (one, leading) over the rows: every due row fired once; messages counted in Redis."""
+    import redis
+
+    from compat import Celery
+    from scheduler.daemon import Daemon
+    from scheduler.database import DatabaseSource
+
+    app = Celery("layout", broker=redis_url, backend=redis_url, broker_namespace=namespace)
+    client = redis.Redis.from_url(redis_url)
+    source = DatabaseSource(app)
+    daemon = Daemon([], app.send_task, client, UTC, f"{namespace}:sched", 30, sources=[source])
+    assert daemon.lease.acquire()
+    fired = sorted(name for name in daemon.entries if daemon.fire_is_due(name))
+    daemon.catch_up()
+    stored = [
+        json.loads(v) for key in client.scan_iter(f"{namespace}:*.msgs") for v in client.hgetall(key).values()
+    ]
+    return {
+        "loaded": sorted(daemon.entries),
+        "fired": fired,
+        "messages": sorted(m["options"]["headers"]["periodic_task_name"] for m in stored),
+    }
+
+
 def main() -> None:
     django.setup()
     action, args = sys.argv[1], sys.argv[2:]
@@ -144,7 +169,7 @@ def main() -> None:
         call_command("migrate", *args, verbosity=0)
         result = {"migrated": True}
     else:
-        result = {"columns": columns, "create": create, "read": read}[action](*args)
+        result = {"columns": columns, "create": create, "read": read, "fire": fire}[action](*args)
     print(json.dumps(result))
 
 
