@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -51,6 +52,11 @@ def _models() -> Any:
     from django.apps import apps
 
     if not apps.ready:  # ``python -m scheduler`` with DJANGO_SETTINGS_MODULE: set Django up here
+        if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+            raise ImproperlyConfigured(
+                "the database scheduler reads Django models: set DJANGO_SETTINGS_MODULE, "
+                "or run 'python manage.py scheduler'"
+            )
         django.setup()
 
     if not apps.is_installed("compat.contrib.django.beat"):

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import subprocess
+import sys
 from datetime import UTC
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -21,6 +25,7 @@ from scheduler.sources import ScheduleError
 from threads.celery import app
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 TASK = "threads.tasks.batch_update_counters"
 
 
@@ -102,3 +107,42 @@ def test_a_daemon_on_a_loaded_source_has_the_rows(redis_client, redis_namespace)
         static, lambda *a, **k: None, redis_client, UTC, f"{redis_namespace}s", 3, sources=sources
     )
     assert set(daemon.entries) == {"row"}
+
+
+def run_module(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    return subprocess.run(
+        [sys.executable, "-m", "scheduler", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_python_m_scheduler_reads_the_rows_with_django_settings():
+    from tests.e2e.conftest import database_url
+
+    cron = CrontabSchedule.objects.create(minute="30", hour="6", timezone="Asia/Tokyo")
+    PeriodicTask.objects.create(name="tokyo", task=TASK, crontab=cron)
+    done = run_module(
+        "--app",
+        "threads.celery:app",
+        "-S",
+        "django",
+        "--list",
+        DJANGO_SETTINGS_MODULE="threads.settings",
+        DATABASE_URL=database_url(),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (
+        "tokyo: task=threads.tasks.batch_update_counters trigger=cron[30 6 * * *] Asia/Tokyo" in done.stdout
+    )
+
+
+def test_python_m_scheduler_without_django_settings_says_what_is_missing():
+    done = run_module("--app", "tests.scheduler.sched_app:app", "-S", "django", "--list")
+    assert done.returncode == 2 and "set DJANGO_SETTINGS_MODULE" in done.stderr
+    assert "Traceback" not in done.stderr
