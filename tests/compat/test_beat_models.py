@@ -89,3 +89,11 @@ def test_schedules_round_trip_through_rows():
     assert get_or_create_schedule(crontab(minute="*/5", hour="9-17"))[1].pk == row.pk  # reused
     kind, row = get_or_create_schedule(schedule(90))
     assert (kind, row.every, row.period, row.schedule) == ("interval", 90, "seconds", schedule(90))
+
+
+def test_a_crontab_of_lists_is_stored_as_cron_text():
+    """Regression: ``crontab(minute=[0, 30])`` was stored as "[0, 30]", a row no parser reads."""
+    kind, row = get_or_create_schedule(crontab(minute=[0, 30], hour=range(8, 10), day_of_week=1))
+    row.refresh_from_db()
+    assert (row.minute, row.hour, row.day_of_week) == ("0,30", "8,9", "1")
+    assert row.schedule.fields() == crontab(minute=[0, 30], hour=[8, 9], day_of_week=1).fields()

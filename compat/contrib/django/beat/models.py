@@ -228,18 +228,20 @@ class CrontabSchedule(models.Model):
     @classmethod
     def from_schedule(cls, spec: crontab) -> CrontabSchedule:
         zone = getattr(spec, "zone", None) or spec.tz
-        fields = {
-            "minute": str(spec._orig_minute),
-            "hour": str(spec._orig_hour),
-            "day_of_week": str(spec._orig_day_of_week),
-            "day_of_month": str(spec._orig_day_of_month),
-            "month_of_year": str(spec._orig_month_of_year),
-            "timezone": str(getattr(zone, "key", zone)),
-        }
+        names = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
+        fields = {name: _cron_text(getattr(spec, f"_orig_{name}")) for name in names}
+        fields["timezone"] = str(getattr(zone, "key", zone))
         return cls.objects.filter(**fields).first() or cls(**fields)
 
     def __str__(self) -> str:
         return f"{self.expression} (m/h/dM/MY/d) {self.timezone}"
+
+
+def _cron_text(value: Any) -> str:
+    """A crontab field as cron text: ``[0, 30]`` or ``range(0, 2)`` become ``0,30`` and ``0,1``."""
+    if isinstance(value, (str, int)):
+        return str(value)
+    return ",".join(str(v) for v in sorted(value))
 
 
 class PeriodicTasks(models.Model):
