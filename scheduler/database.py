@@ -256,6 +256,8 @@ class DatabaseSource:
                 entries.append(self.entry(row))
             except BadRow as exc:
                 self._report(row, str(exc))
+            except Exception as exc:  # whatever else a hand-edited row holds, it must not hide the others
+                self._report(row, f"cannot be scheduled ({type(exc).__name__}: {exc})")
         return entries
 
     def _report(self, row: Any, problem: str, level: int = logging.ERROR, outcome: str = "skipped") -> None:
@@ -308,7 +310,7 @@ class DatabaseSource:
             spec = row.schedule
             if isinstance(spec, solar):
                 spec.check()
-        except (ValueError, TypeError, ImproperlyConfigured, LookupError) as exc:
+        except (ValueError, TypeError, ArithmeticError, ImproperlyConfigured, LookupError) as exc:
             raise BadRow(f"invalid {kinds[0]} schedule: {exc}") from None
         if kinds[0] == "interval":  # counted from the last run, as beat does: asked is_due
             spec = schedule(spec.run_every, nowfun=lambda: _utc_now())

@@ -227,3 +227,14 @@ def test_a_row_without_a_schedule_is_a_bad_row(caplog):
     with caplog.at_level(logging.ERROR, logger="scheduler.database"):
         assert DatabaseSource(app).refresh() == []
     assert f"periodic task {task.pk} ('lost'): needs exactly one of interval" in caplog.text
+
+
+def test_a_hostile_row_does_not_hide_the_others(caplog):
+    """Regression: an interval too long for a timedelta raised out of the load, so no row was scheduled."""
+    PeriodicTask.objects.create(name="ok", task=TASK, interval=every(5))
+    huge = IntervalSchedule.objects.create(every=1, period="days")
+    IntervalSchedule.objects.filter(pk=huge.pk).update(every=10**9)  # raw: past timedelta's range
+    task = PeriodicTask.objects.create(name="huge", task=TASK, interval=huge)
+    with caplog.at_level(logging.ERROR, logger="scheduler.database"):
+        assert [e.name for e in DatabaseSource(app).refresh()] == ["ok"]
+    assert f"periodic task {task.pk} ('huge'): invalid interval schedule" in caplog.text
