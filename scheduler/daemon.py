@@ -76,6 +76,7 @@ class Daemon(IsDueFiring):
         self.triggers: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._next_check: dict[str, float] = {}  # is_due entries: monotonic time of the next look
+        self._failing: set[str] = set()  # is_due entries whose last check raised
         self._entries_lock = threading.RLock()
         self._clashes: list[str] = []
         self._stop = threading.Event()

@@ -32,6 +32,7 @@ class IsDueFiring:
     triggers: dict[str, Any]
     _locks: dict[str, Any]
     _next_check: dict[str, float]
+    _failing: set[str]
 
     def poll_due(self) -> None:
         """One pass over the ``is_due`` entries whose next check has come (the poll job)."""
@@ -42,8 +43,11 @@ class IsDueFiring:
             if self._next_check.get(name, 0.0) <= clock + POLL_SECONDS / 2:  # half a tick early, not one late
                 try:
                     self.fire_is_due(name)
+                    self._failing.discard(name)
                 except Exception:
-                    log.exception("entry %s: is_due check failed", name)
+                    if name not in self._failing:  # one traceback per failure, not one every 5 s
+                        log.exception("entry %s: is_due check failed; retrying every 5 s", name)
+                        self._failing.add(name)
                     self._next_check[name] = clock + 5.0
 
     def fire_is_due(self, name: str, now: datetime | None = None) -> datetime | None:

@@ -97,3 +97,11 @@ def test_a_crontab_of_lists_is_stored_as_cron_text():
     row.refresh_from_db()
     assert (row.minute, row.hour, row.day_of_week) == ("0,30", "8,9", "1")
     assert row.schedule.fields() == crontab(minute=[0, 30], hour=[8, 9], day_of_week=1).fields()
+
+
+def test_blank_headers_are_saved_as_an_empty_object():
+    """django-celery-beat turns blank headers into NULL, which the NOT NULL column refuses (a blank admin form)."""
+    interval = IntervalSchedule.objects.create(every=5, period="seconds")
+    task = PeriodicTask.objects.create(name="t", task="a.b", interval=interval, headers="")
+    task.refresh_from_db()
+    assert task.headers == "{}"

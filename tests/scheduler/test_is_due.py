@@ -4,6 +4,7 @@ across daemons, beat's timing (the next run counts from the last one), on a real
 from __future__ import annotations
 
 import io
+import logging
 from datetime import UTC, datetime, timedelta
 
 from compat.schedules import BaseSchedule, crontab, schedstate, schedule
@@ -134,3 +135,22 @@ def test_the_poll_fires_an_interval_on_time_not_a_poll_late(redis_client, redis_
             break
     gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
     assert len(sent) == 4 and all(0.95 < gap < 1.35 for gap in gaps), gaps  # with a 0.5 s poll: 1.5 s
+
+
+def test_a_failing_is_due_is_logged_once_and_retried(redis_client, redis_namespace, caplog, monkeypatch):
+    class broken(BaseSchedule):  # noqa: N801
+        calls = 0
+
+        def is_due(self, last_run_at):
+            broken.calls += 1
+            raise RuntimeError("the user's schedule has a bug")
+
+    entries = beat_entries({"bad": {"task": "t", "schedule": broken()}})
+    d = Daemon(entries, lambda *a, **k: None, redis_client, UTC, f"{redis_namespace}s", 30)
+    assert d.lease.acquire()
+    for _ in range(3):
+        d._next_check.clear()  # as if 5 s had passed each time
+        with caplog.at_level(logging.ERROR, logger="scheduler"):
+            d.poll_due()
+    assert broken.calls == 3
+    assert len([r for r in caplog.records if "is_due check failed" in r.getMessage()]) == 1

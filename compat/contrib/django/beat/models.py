@@ -350,7 +350,7 @@ class PeriodicTask(models.Model):
         self.exchange = self.exchange or None
         self.routing_key = self.routing_key or None
         self.queue = self.queue or None
-        self.headers = self.headers or None
+        self.headers = self.headers or "{}"  # django-celery-beat writes None: NOT NULL fails on a blank form
         if not self.enabled:
             self.last_run_at = None
         if self.expire_seconds is not None and self.expires:
