@@ -100,7 +100,7 @@ def test_a_crontab_of_lists_is_stored_as_cron_text():
 
 
 def test_blank_headers_are_saved_as_an_empty_object():
-    """django-celery-beat turns blank headers into NULL, which the NOT NULL column refuses (a blank admin form)."""
+    """django-celery-beat turns blank headers into NULL, which its NOT NULL column refuses."""
     interval = IntervalSchedule.objects.create(every=5, period="seconds")
     task = PeriodicTask.objects.create(name="t", task="a.b", interval=interval, headers="")
     task.refresh_from_db()
