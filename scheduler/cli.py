@@ -17,9 +17,24 @@ from zoneinfo import ZoneInfo
 
 import redis
 
+from compat.exceptions import ImproperlyConfigured
+
 from .daemon import Daemon
-from .sources import DEFAULT_GRACE, Entry, ScheduleError, app_entries, merge
+from .sources import DEFAULT_GRACE, Entry, ScheduleError, actor_entries, app_actors, beat_entries, merge
 from .triggers import build_trigger, describe, next_fire_times
+
+#: ``beat_scheduler`` values that select the database rows (the same set as compat.contrib.django.beat.apps).
+DATABASE_SCHEDULERS = frozenset(
+    {
+        "django",
+        "django_celery_beat.schedulers:DatabaseScheduler",
+        "django_celery_beat.schedulers.DatabaseScheduler",
+        "scheduler.database:DatabaseScheduler",
+        "scheduler.database.DatabaseScheduler",
+    }
+)
+#: Celery's default (a shelve file); our Redis ledger plays its part, so it means "settings schedules".
+DEFAULT_SCHEDULERS = frozenset({"", "celery.beat:PersistentScheduler", "celery.beat.PersistentScheduler"})
 
 
 def load_app(path: str) -> Any:
@@ -63,6 +78,7 @@ def build_daemon(
     key_prefix: str | None = None,
     tz: tzinfo | None = None,
     enqueue: Any = None,
+    sources: Sequence[Any] = (),
 ) -> Daemon:
     """A ``Daemon`` for ``app`` (redis from ``redis_url`` or the app's ``broker_url``)."""
     url = redis_url or getattr(app.conf, "broker_url", None)
@@ -76,7 +92,31 @@ def build_daemon(
         tz or app_timezone(app),
         prefix,
         lease_ttl=lease_ttl,
+        sources=sources,
     )
+
+
+def load_entries(
+    app: Any, options: argparse.Namespace, extra: Sequence[Entry] = ()
+) -> tuple[list[Entry], list[Any]]:
+    """The static entries and the dynamic sources ``beat_scheduler`` (or ``--scheduler``) selects."""
+    grace = options.misfire_grace_time
+    settings = beat_entries(getattr(app.conf, "beat_schedule", None), grace)
+    actors = actor_entries(app_actors(app), grace)
+    chosen = getattr(options, "scheduler", None) or app.conf.get("beat_scheduler") or ""
+    if chosen in DATABASE_SCHEDULERS:
+        from .database import DatabaseSource
+
+        source = DatabaseSource(app, {e.name: e.policy for e in settings}, grace)
+        static = merge(source.sync(settings), actors, extra)
+        source.refresh()
+        return static, [source]
+    if chosen not in DEFAULT_SCHEDULERS:
+        raise ScheduleError(
+            f"unknown beat_scheduler {chosen!r}: use 'django_celery_beat.schedulers:DatabaseScheduler' "
+            "for the database rows, or leave it unset for CELERY_BEAT_SCHEDULE"
+        )
+    return merge(settings, actors, extra), []
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,6 +125,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redis-url", help="Redis for the lease and run ledger (default: the broker URL)")
     parser.add_argument("--lease-ttl", type=float, default=15.0, help="leader lease seconds (default 15)")
     parser.add_argument("--key-prefix", help="Redis key prefix (default scheduler:<app main name>)")
+    parser.add_argument(
+        "-S",
+        "--scheduler",
+        help="beat_scheduler, e.g. django_celery_beat.schedulers:DatabaseScheduler (default: the setting)",
+    )
     parser.add_argument(
         "--misfire-grace-time",
         type=float,
@@ -101,14 +146,15 @@ def run(
     tz: tzinfo | None = None,
 ) -> int:
     """Load and validate entries, then list them or run the daemon; returns an exit code."""
-    entries = merge(app_entries(app, options.misfire_grace_time), extra)
+    entries, sources = load_entries(app, options, extra)
     tz = tz or app_timezone(app)
     if options.list:
-        list_entries(entries, tz, out)
+        list_entries([*entries, *(e for s in sources for e in s.entries)], tz, out)
         return 0
     daemon = build_daemon(
         app,
         entries,
+        sources=sources,
         redis_url=options.redis_url,
         lease_ttl=options.lease_ttl,
         key_prefix=options.key_prefix,
@@ -130,6 +176,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return run(load_app(options.app), options)
-    except ScheduleError as exc:
+    except (ScheduleError, ImproperlyConfigured) as exc:
         print(f"scheduler: {exc}", file=sys.stderr)
         return 2

@@ -1,11 +1,14 @@
-"""Where schedule entries come from: Celery's beat schedule and periodiq-style actors.
+"""Where schedule entries come from: Celery's beat schedule and periodiq-style actors (the database
+rows of django-celery-beat's tables come from ``scheduler.database``).
 
 Everything is normalised into ``Entry`` objects and validated once, at start, so a typo in a
 settings file stops the daemon with a message naming the entry instead of surfacing at 3 a.m.
 
 Beat entries use Celery's format (``task``, ``schedule``, ``args``, ``kwargs``, ``options``,
 ``relative``) plus two keys of ours for the misfire policy: ``misfire_grace_time`` (seconds or
-``None``) and ``coalesce``.  Periodiq actors (``@dramatiq.actor(periodic=cron("..."))``) become
+``None``) and ``coalesce``.  A schedule may be seconds, a ``timedelta`` or any
+``compat.schedules`` object, including your own ``BaseSchedule`` subclass (asked ``is_due``).
+Periodiq actors (``@dramatiq.actor(periodic=cron("..."))``) become
 entries named after the actor; cron's rule that a restricted day-of-month *or* day-of-week
 matches is kept for them.
 """
@@ -17,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from compat.schedules import crontab, schedule
+from compat.exceptions import ImproperlyConfigured
+from compat.schedules import BaseSchedule, crontab, schedule, solar
 
 from .misfire import MisfirePolicy
 
@@ -35,34 +39,38 @@ class Entry:
 
     name: str
     task: str
-    schedule: crontab | schedule | tuple[crontab, ...]
+    schedule: BaseSchedule | tuple[crontab, ...]
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
     policy: MisfirePolicy = MisfirePolicy()
     source: str = "beat_schedule"
+    #: where the entry's last run is kept (``None``: the daemon's Redis ledger); see ``runs.LedgerStore``
+    store: Any = None
 
 
-def _schedule_of(name: str, value: Any) -> crontab | schedule:
-    if isinstance(value, (crontab, schedule)):
-        if isinstance(value, schedule) and value.relative:
-            raise ScheduleError(f"beat entry {name!r}: schedule(relative=True) is not supported")
+def _schedule_of(name: str, value: Any, relative: bool = False) -> BaseSchedule:
+    if isinstance(value, BaseSchedule):
+        if isinstance(value, solar):
+            try:
+                value.check()
+            except ImproperlyConfigured as exc:
+                raise ScheduleError(f"beat entry {name!r}: {exc}") from None
         return value
     if isinstance(value, bool):
         raise ScheduleError(
-            f"beat entry {name!r}: schedule must be seconds, a timedelta, crontab() "
-            f"or schedule(), not {value!r}"
+            f"beat entry {name!r}: schedule must be seconds, a timedelta or a compat.schedules "
+            f"schedule, not {value!r}"
         )
     if isinstance(value, (int, float, timedelta)):
         try:
-            return schedule(value)
+            return schedule(value, relative=relative)
         except ValueError as exc:
             raise ScheduleError(f"beat entry {name!r}: {exc}") from None
     kind = type(value).__name__
-    hint = " (solar schedules are not supported)" if kind == "solar" else ""
     raise ScheduleError(
-        f"beat entry {name!r}: unsupported schedule {value!r} of type {kind}{hint}; "
-        "use seconds, a timedelta, compat.schedules.crontab() or schedule()"
+        f"beat entry {name!r}: unsupported schedule {value!r} of type {kind}; use seconds, a timedelta, "
+        "or a compat.schedules object (crontab, schedule, solar, clocked, a BaseSchedule subclass)"
     )
 
 
@@ -92,11 +100,6 @@ def beat_entry(name: str, spec: Any, default_grace: float | None = DEFAULT_GRACE
         raise ScheduleError(f"beat entry {name!r}: 'task' must be a task name (str), got {task!r}")
     if "schedule" not in spec:
         raise ScheduleError(f"beat entry {name!r}: missing 'schedule'")
-    if spec.get("relative"):
-        raise ScheduleError(
-            f"beat entry {name!r}: relative=True is not supported "
-            "(fire times are anchored to the epoch so every daemon agrees on them)"
-        )
     args, kwargs, options = spec.get("args", ()), spec.get("kwargs", {}), spec.get("options", {})
     if args is None:
         args = ()
@@ -108,7 +111,7 @@ def beat_entry(name: str, spec: Any, default_grace: float | None = DEFAULT_GRACE
     return Entry(
         name=name,
         task=task,
-        schedule=_schedule_of(name, spec["schedule"]),
+        schedule=_schedule_of(name, spec["schedule"], bool(spec.get("relative"))),
         args=tuple(args),
         kwargs=dict(kwargs or {}),
         options=dict(options or {}),

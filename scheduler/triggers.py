@@ -14,6 +14,12 @@ Two APScheduler habits are corrected here rather than left to each caller:
 
 Interval schedules are anchored to the Unix epoch in UTC, so every daemon computes the same
 fire times; that is what makes the per-(entry, fire time) dedupe key meaningful.
+
+Only the built-in schedules have a timetable (``has_timetable``): a plain ``crontab`` (or a
+``TzAwareCrontab``, in its own zone), a plain ``schedule`` and periodiq's crontab lists.  Anything
+else (a ``BaseSchedule`` subclass, ``solar``, ``clocked``, ``relative=True``, a ``nowfun``) is asked
+``is_due`` by the daemon, as beat asks it; ``IsDueTrigger`` only estimates its next runs for
+``--list`` and the dashboard.
 """
 
 from __future__ import annotations
@@ -26,13 +32,50 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from compat.schedules import DAY_NAMES, crontab, schedule
+from compat.schedules import DAY_NAMES, BaseSchedule, TzAwareCrontab, clocked, crontab, schedule
 
 _TICK = timedelta(microseconds=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 APS_DAY_NAMES = DAY_NAMES  # APScheduler accepts the same three-letter English names
 
-Schedule = crontab | schedule | Sequence[crontab]
+Schedule = BaseSchedule | Sequence[crontab]
+
+
+def has_timetable(spec: object) -> bool:
+    """True for the schedules whose fire times are known in advance (and so fire as a timetable)."""
+    if isinstance(spec, (list, tuple)):
+        return bool(spec) and all(has_timetable(s) for s in spec)
+    if type(spec) is TzAwareCrontab:
+        return True
+    if type(spec) is crontab:
+        return spec.nowfun is None
+    return type(spec) is schedule and not spec.relative and spec.nowfun is None
+
+
+class IsDueTrigger(BaseTrigger):
+    """Estimated fire times of an ``is_due`` schedule: the next run after the previous one.
+
+    ``remaining_estimate(previous)`` is measured from the schedule's own clock, so
+    ``now() + remaining_estimate(previous)`` is the run after ``previous`` whatever ``now`` is.
+    """
+
+    def __init__(self, spec: BaseSchedule) -> None:
+        self.spec = spec
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        if isinstance(self.spec, clocked):
+            at = self.spec.clocked_time
+            return at if previous_fire_time is None or _utc(previous_fire_time) < _utc(at) else None
+        last = previous_fire_time or now
+        try:
+            fire = _utc(self.spec.maybe_make_aware(self.spec.now())) + self.spec.remaining_estimate(last)
+        except NotImplementedError:  # a subclass with is_due only: ask it
+            due, next_s = self.spec.is_due(last)
+            fire = _utc(now) + timedelta(seconds=0 if due else float(next_s))
+        return max(fire, _utc(now))
+
+    def __str__(self) -> str:
+        return f"is_due {self.spec!r}"
 
 
 class DstSafeCronTrigger(CronTrigger):
@@ -125,15 +168,17 @@ def cron_trigger(spec: crontab, tz: tzinfo) -> DstSafeCronTrigger:
 
 def build_trigger(spec: Schedule, tz: tzinfo) -> BaseTrigger:
     """Build the APScheduler trigger for a schedule (a list of crontabs means "any of them")."""
-    if isinstance(spec, crontab):
-        return cron_trigger(spec, tz)
-    if isinstance(spec, schedule):
-        return IntervalTrigger(seconds=spec.seconds, start_date=EPOCH, timezone=UTC)
-    if isinstance(spec, (list, tuple)) and spec and all(isinstance(s, crontab) for s in spec):
+    if isinstance(spec, (list, tuple)) and has_timetable(spec):
         if len(spec) == 1:
-            return cron_trigger(spec[0], tz)
-        return OrTrigger([cron_trigger(s, tz) for s in spec])
-    raise TypeError(f"cannot build a trigger from {spec!r}")
+            return build_trigger(spec[0], tz)
+        return OrTrigger([build_trigger(s, tz) for s in spec])
+    if not has_timetable(spec):
+        if isinstance(spec, BaseSchedule):
+            return IsDueTrigger(spec)
+        raise TypeError(f"cannot build a trigger from {spec!r}")
+    if isinstance(spec, crontab):
+        return cron_trigger(spec, spec.zone if isinstance(spec, TzAwareCrontab) else tz)
+    return IntervalTrigger(seconds=spec.seconds, start_date=EPOCH, timezone=UTC)
 
 
 def next_fire_times(trigger: BaseTrigger, after: datetime, count: int) -> list[datetime]:
@@ -187,6 +232,8 @@ def describe(trigger: BaseTrigger) -> str:
     """A short human description of a trigger, for ``--list`` and logs."""
     if isinstance(trigger, IntervalTrigger):
         return f"every {trigger.interval_length:g}s"
+    if isinstance(trigger, IsDueTrigger):
+        return str(trigger)
     if isinstance(trigger, OrTrigger):
         return " or ".join(describe(t) for t in trigger.triggers)
     if isinstance(trigger, CronTrigger):

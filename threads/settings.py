@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "compat.contrib.django",
     "ops",
+    # Periodic tasks in the database (django-celery-beat's tables), edited in the admin.
+    "compat.contrib.django.beat",
     "threads",
 ]
 
@@ -243,6 +245,10 @@ CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
 CELERY_ALERT_WEBHOOK_URL = os.environ.get("CELERY_ALERT_WEBHOOK_URL") or None
 CELERY_METRICS_TOKEN = os.environ.get("CELERY_METRICS_TOKEN") or None
 CELERY_OPS_SCHEDULER_ENTRIES = "threads.management.commands.scheduler:default_entries"
+# Periodic tasks come from the database (edited in the admin) plus CELERY_BEAT_SCHEDULE, synced into it.
+CELERY_BEAT_SCHEDULER = (
+    os.environ.get("CELERY_BEAT_SCHEDULER") or "django_celery_beat.schedulers:DatabaseScheduler"
+)
 
 # --- Threads domain settings ------------------------------------------------------------
 # Redis for the app's own keys (counter deltas, AI rate limit); every key starts with the prefix.

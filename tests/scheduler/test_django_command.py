@@ -5,6 +5,8 @@ from io import StringIO
 from django.core.management import call_command
 from django.test import override_settings
 
+pytestmark = __import__("pytest").mark.django_db  # the database scheduler reads the periodic tasks
+
 
 def listing() -> str:
     out = StringIO()

@@ -148,3 +148,28 @@ def test_restart_after_downtime_logs_one_line_for_all_entries(redis_client, redi
     assert len(lines) == 1 and "fast:" in lines[0] and "slow:" in lines[0]
     assert "coalesced into one run" in lines[0]
     assert sorted(sent) == ["t.fast", "t.slow"]
+
+
+def test_the_first_tick_of_a_new_entry_is_not_lost_to_a_failover(redis_client, redis_namespace):
+    """Regression: an entry never run skipped the catch-up: a first tick due while none led was lost."""
+    sent_a, sent_b = [], []
+    a = make_daemon(redis_client, redis_namespace, sent_a)
+    b = make_daemon(redis_client, redis_namespace, sent_b)
+    assert a.lease.acquire()
+    now = datetime.now(UTC)
+    a.ledger.mark_leading(now - timedelta(seconds=2.5), 6)  # a's last renewal, then it died
+    redis_client.delete(a.lease.key)
+    assert b.lease.acquire()
+    b.catch_up(b.ledger.last_leading())
+    scheduled = [s[3]["task_id"] for s in sent_b]
+    assert len(scheduled) in (2, 3) and sent_a == []  # the 1 s ticks since a was last seen leading
+    b.catch_up(b.ledger.last_leading())
+    assert [s[3]["task_id"] for s in sent_b] == scheduled  # once
+
+
+def test_a_fresh_start_replays_nothing(redis_client, redis_namespace):
+    sent = []
+    d = make_daemon(redis_client, redis_namespace, sent)
+    assert d.lease.acquire() and d.ledger.last_leading() is None
+    d.catch_up(d.ledger.last_leading())
+    assert sent == []

@@ -1,6 +1,6 @@
 """compat.schedules: Celery's crontab field semantics, plus cron's 7 = Sunday."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -76,6 +76,27 @@ def test_schedule_accepts_seconds_and_timedelta():
         schedule("5")
 
 
-def test_solar_is_refused_clearly():
-    with pytest.raises(NotImplementedError, match="solar schedules? is not supported|solar is not supported"):
-        solar("sunset", -37.81, 144.96)
+def test_solar_without_ephem_fails_clearly_when_used(monkeypatch):
+    import sys
+
+    from compat.exceptions import ImproperlyConfigured
+
+    monkeypatch.setitem(sys.modules, "ephem", None)  # as if PyEphem were not installed
+    sunset = solar("sunset", -37.81, 144.96)  # declaring it in settings still imports
+    with pytest.raises(ImproperlyConfigured, match="solar schedules need the ephem library"):
+        sunset.check()
+    with pytest.raises(ImproperlyConfigured):
+        sunset.is_due(datetime.now(UTC))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("sunup", 0, 0), 'event "sunup" is invalid'),
+        (("sunset", 91, 0), "latitude 91"),
+        (("sunset", 0, 181), "181"),
+    ],
+)
+def test_solar_refuses_bad_arguments(args, message):
+    with pytest.raises(ValueError, match=message):
+        solar(*args)

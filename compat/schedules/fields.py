@@ -1,8 +1,4 @@
-"""Celery's periodic schedule objects: ``crontab``, ``schedule`` and (unsupported) ``solar``.
-
-These are plain value objects that describe *when* something runs; the scheduler daemon
-(``scheduler/``) turns them into APScheduler triggers.  Keeping them free of APScheduler and
-Django means a settings module can build ``CELERY_BEAT_SCHEDULE`` with only ``compat``.
+"""Crontab field parsing: one field (``"*/15"``, ``"mon-fri"``, ``[1, 2]``) to the set of values it allows.
 
 Field semantics follow Celery's ``crontab``: numbers, ``*``, ranges (``1-5``, wrapping
 ``fri-mon``), steps (``*/15``, ``5-40/10``), comma lists, day names (``sun``, ``monday``) and
@@ -12,11 +8,9 @@ week ``7`` is Sunday as in cron (Celery itself rejects 7), so ``0`` and ``7`` bo
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
-from datetime import timedelta
 
-__all__ = ["crontab", "schedule", "solar", "maybe_timedelta", "ParseException"]
+__all__ = ["PARSERS", "ParseException", "DAY_NAMES", "MONTH_NAMES"]
 
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -24,15 +18,6 @@ MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "o
 
 class ParseException(ValueError):
     """A crontab field could not be parsed (a ``ValueError``, as in Celery)."""
-
-
-def maybe_timedelta(value: timedelta | float | int) -> timedelta:
-    """Return ``value`` as a ``timedelta``; numbers are seconds."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"run_every must be a timedelta or a number of seconds, not {value!r}")
-    return timedelta(seconds=float(value))
 
 
 class _FieldParser:
@@ -135,103 +120,10 @@ _FULL_NAMES = {
 }
 
 
-_PARSERS = {
+PARSERS = {
     "minute": _FieldParser("minute", 0, 59),
     "hour": _FieldParser("hour", 0, 23),
     "day_of_week": _FieldParser("day_of_week", 0, 6, DAY_NAMES, limit=7),
     "day_of_month": _FieldParser("day_of_month", 1, 31),
     "month_of_year": _FieldParser("month_of_year", 1, 12, MONTH_NAMES, name_base=1),
 }
-
-
-class crontab:  # noqa: N801 - Celery's public name
-    """A cron-like schedule; each field is expanded to a frozenset of allowed values.
-
-    ``day_of_week`` uses cron numbering (0 and 7 are Sunday).  When both ``day_of_month`` and
-    ``day_of_week`` are restricted, both must match (Celery's rule, not cron's "either").
-    """
-
-    def __init__(
-        self,
-        minute: object = "*",
-        hour: object = "*",
-        day_of_week: object = "*",
-        day_of_month: object = "*",
-        month_of_year: object = "*",
-        **kwargs: object,
-    ) -> None:
-        if kwargs:
-            raise TypeError(f"crontab() got unexpected arguments: {sorted(kwargs)}")
-        self._orig = {
-            "minute": minute,
-            "hour": hour,
-            "day_of_week": day_of_week,
-            "day_of_month": day_of_month,
-            "month_of_year": month_of_year,
-        }
-        self.minute = _PARSERS["minute"].parse(minute)
-        self.hour = _PARSERS["hour"].parse(hour)
-        self.day_of_week = _PARSERS["day_of_week"].parse(day_of_week)
-        self.day_of_month = _PARSERS["day_of_month"].parse(day_of_month)
-        self.month_of_year = _PARSERS["month_of_year"].parse(month_of_year)
-        for field, values in self.fields().items():
-            if not values:
-                raise ParseException(f"{field}: {self._orig[field]!r} allows no value")
-
-    def fields(self) -> dict[str, frozenset[int]]:
-        """The expanded fields by Celery name."""
-        return {
-            "minute": self.minute,
-            "hour": self.hour,
-            "day_of_week": self.day_of_week,
-            "day_of_month": self.day_of_month,
-            "month_of_year": self.month_of_year,
-        }
-
-    def __repr__(self) -> str:
-        o = self._orig
-        text = " ".join(str(o[k]) for k in ("minute", "hour", "day_of_month", "month_of_year", "day_of_week"))
-        return f"<crontab: {text} (m/h/dM/MY/d)>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, crontab) and self.fields() == other.fields()
-
-    def __hash__(self) -> int:
-        return hash(tuple(self.fields().values()))
-
-
-class schedule:  # noqa: N801 - Celery's public name
-    """A fixed-interval schedule: ``schedule(run_every=timedelta | seconds)``.
-
-    ``relative=True`` (Celery's "round to the resolution of the interval") is kept as an attribute
-    so the scheduler can reject it clearly instead of silently ignoring it.
-    """
-
-    def __init__(self, run_every: timedelta | float | int, relative: bool = False) -> None:
-        self.run_every = maybe_timedelta(run_every)
-        if self.run_every <= timedelta(0):
-            raise ValueError(f"run_every must be positive, got {self.run_every}")
-        self.relative = bool(relative)
-
-    @property
-    def seconds(self) -> float:
-        """The interval in seconds."""
-        return self.run_every.total_seconds()
-
-    def __repr__(self) -> str:
-        return f"<freq: {self.run_every}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, schedule) and self.run_every == other.run_every
-
-    def __hash__(self) -> int:
-        return hash(self.run_every)
-
-
-class solar:  # noqa: N801 - Celery's public name
-    """Celery's sunrise/sunset schedule is not supported: it fails at definition time."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError(
-            "compat.schedules.solar is not supported: use crontab(...) with the app timezone"
-        )
