@@ -9,20 +9,19 @@ import pytest
 from django.core.management.base import CommandError
 
 from compat.contrib.django.management.commands.rundramatiq import queues_except
+from threads.celery import app
 from threads.launch import WORKER_GROUPS, procfile
 
 
 def consumed(args: list[str]) -> list[str]:
-    """The queues a `rundramatiq` command line consumes."""
+    """The queues a `rundramatiq` command line consumes (for Threads' app, whatever app other tests made
+    current)."""
     if "--queues" in args:
         return args[args.index("--queues") + 1 :]
-    return queues_except(args[args.index("--exclude-queues") + 1 :])
+    return queues_except(args[args.index("--exclude-queues") + 1 :], app)
 
 
 def test_ai_queue_has_its_own_group_and_every_queue_one_group():
-    from compat.app import get_current_app
-
-    app = get_current_app()
     every = set(app.routed_queues())
     assert {"default", "ai_queue", "image_queue"} <= every
     groups = {name: consumed(args) for name, args in WORKER_GROUPS.items()}
@@ -40,4 +39,4 @@ def test_make_run_starts_both_groups():
 
 def test_exclude_queues_refuses_unknown_names():
     with pytest.raises(CommandError, match="no task uses: nope"):
-        queues_except(["nope"])
+        queues_except(["nope"], app)

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 
-def queues_except(excluded: list[str]) -> list[str]:
-    """Every queue the project's tasks and routes name, but ``excluded``."""
+def queues_except(excluded: list[str], app: Any = None) -> list[str]:
+    """Every queue the tasks and routes of ``app`` (the current app) name, but ``excluded``."""
     from compat.app import get_current_app
 
-    app = get_current_app()
+    app = app or get_current_app()
     names = set(app.routed_queues()) | {q for q in app.broker.get_declared_queues() if not q.endswith(".DQ")}
     unknown = set(excluded) - names
     if unknown:
