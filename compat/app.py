@@ -14,8 +14,8 @@ from typing import Any
 import dramatiq
 from dramatiq.message import Message
 
+from . import publishing, serialization, signals
 from . import request as requests
-from . import serialization
 from .brokers import make_broker
 from .canvas.builtins import register_builtins
 from .config import Settings
@@ -349,6 +349,12 @@ class Celery:
         return result
 
     def enqueue(self, items: list[tuple[Message, int | None]]) -> list[Message]:
+        """Enqueue messages in one round trip, with the publish signals when someone listens."""
+        if signals.before_task_publish.receivers or signals.after_task_publish.receivers:
+            return publishing.enqueue_with_signals(self, items)
+        return self.enqueue_now(items)
+
+    def enqueue_now(self, items: list[tuple[Message, int | None]]) -> list[Message]:
         """Enqueue messages in one round trip, naming the argument JSON cannot carry if one fails."""
         broker = self.broker
         try:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import socket
 import traceback
+from time import monotonic
 from typing import Any
 
 from . import request as requests
-from . import states
-from .exceptions import Ignore, Retry
+from . import states, trace
+from .exceptions import Ignore, Reject, Retry
 from .request import Context
 from .results import EagerResult
 from .retries import run_with_autoretry
@@ -33,7 +34,7 @@ def apply_task(
     **options: Any,
 ) -> EagerResult:
     """Run ``task`` here and now and wrap the outcome in an ``EagerResult``."""
-    from .canvas.callbacks import apply_callbacks, run_errbacks
+    from .canvas.callbacks import apply_callbacks
 
     app = task.app
     given_args = args if args is not None else ()
@@ -66,29 +67,39 @@ def apply_task(
         errbacks=link_error,
         ignore_result=options.get("ignore_result", False),
     )
+    started = monotonic()
     with requests.executing(task, request):
         try:
+            trace.before_body(task, request, args, kwargs)
             value = run_with_autoretry(task, request, args, kwargs)
-        except Retry as exc:
-            if throw:
-                raise
-            if exc.sig is not None:
-                return exc.sig.apply(retries=retries + 1)
-            return _finish(task, EagerResult(task_id, exc, states.RETRY, name=task.name, app=app))
-        except Ignore as exc:
-            return EagerResult(task_id, exc, states.IGNORED, name=task.name, app=app)
         except Exception as exc:
-            if throw:
+            if throw and not isinstance(exc, (Ignore, Reject)):
+                trace.after_body(task, request, args, kwargs, None, None, None, eager=True, state=None)
+                trace.internal_error(task, request, args, kwargs, exc)
                 raise
-            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            run_errbacks(app, link_error, request, exc, text, eager=True)
-            task.on_failure(exc, task_id, args, kwargs, None)
-            return _finish(
-                task, EagerResult(task_id, exc, states.FAILURE, traceback=text, name=task.name, app=app)
-            )
-    apply_callbacks(app, link, value, parent_id=task_id, root_id=request.root_id)
-    task.on_success(value, task_id, args, kwargs)
+            return _failed(task, request, args, kwargs, exc, link_error, retries)
+        apply_callbacks(app, link, value, parent_id=task_id, root_id=request.root_id)
+        trace.after_body(task, request, args, kwargs, value, None, monotonic() - started, eager=True)
     return _finish(task, EagerResult(task_id, value, states.SUCCESS, name=task.name, app=app))
+
+
+def _failed(
+    task: Any, request: Context, args: Any, kwargs: Any, exc: Exception, link_error: Any, retries: int
+) -> EagerResult:
+    """The eager outcome of a body that raised (not propagated): errbacks, handlers, signals, result."""
+    from .canvas.callbacks import run_errbacks
+
+    app, task_id = task.app, request.id
+    state = trace.outcome_state(exc)
+    text = None
+    if state == states.FAILURE:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        run_errbacks(app, link_error, request, exc, text, eager=True)
+    trace.after_body(task, request, args, kwargs, None, exc, None, eager=True)
+    if isinstance(exc, Retry) and exc.sig is not None:
+        return exc.sig.apply(retries=retries + 1)
+    result = EagerResult(task_id, exc, state, traceback=text, name=task.name, app=app)
+    return result if state in (states.IGNORED, states.REJECTED) else _finish(task, result)
 
 
 def _finish(task: Any, result: EagerResult) -> EagerResult:

@@ -22,6 +22,7 @@ run never answers for another message.
 from __future__ import annotations
 
 from contextvars import ContextVar
+from time import monotonic
 from typing import Any
 
 #: ``Run.chord_join`` before (or without) a chord join in the state write.
@@ -39,9 +40,10 @@ class Run:
       chord_join: what the chord header member's state write returned (``NOT_JOINED`` without one).
       resends: the retry messages ``retry()`` asked for, sent by the retries middleware.
       entered: the body started (or the run was closed): ``Task.__call__`` enters a run once.
+      started: ``time.monotonic()`` when the run was entered (``task_success``'s runtime).
     """
 
-    __slots__ = ("task", "message", "request", "result_json", "chord_join", "resends", "entered")
+    __slots__ = ("task", "message", "request", "result_json", "chord_join", "resends", "entered", "started")
 
     def __init__(self, task: Any, message: Any) -> None:
         self.task = task
@@ -51,6 +53,7 @@ class Run:
         self.chord_join: Any = NOT_JOINED
         self.resends: list = []
         self.entered = False
+        self.started = 0.0
 
 
 _current: ContextVar[Run | None] = ContextVar("compat_run", default=None)
@@ -69,6 +72,7 @@ def enter(actor_name: str) -> Run | None:
     if run is None or run.entered or run.message.actor_name != actor_name:
         return None
     run.entered = True
+    run.started = monotonic()
     return run
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import dramatiq
 
 from . import request as requests
-from . import retries, runs, serialization, states
+from . import retries, runs, serialization, states, trace
 from .exceptions import Retry
 from .request import Context
 from .typing_check import header_of
@@ -83,6 +83,7 @@ class Task(dramatiq.Actor):
         return requests.run_as_worker(self, request, self._run_body, args, kwargs)
 
     def _run_body(self, request: Context, args: Any, kwargs: Any) -> Any:
+        trace.before_body(self, request, args, kwargs)
         return retries.run_with_autoretry(self, request, args, kwargs)
 
     def request_from_message(self, message: Any) -> Context:
@@ -295,6 +296,9 @@ class Task(dramatiq.Actor):
         return chunks(self.s(), it, n, app=self.app)
 
     # -- handlers Celery calls (override in a base class) ------------------------------------------
+    def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
+        """Called just before the body runs (after ``task_prerun``)."""
+
     def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
         """Called in the worker after the task succeeded."""
 

@@ -31,6 +31,7 @@ DOCS = "docs/compat.md"
 
 S_APP = "App and configuration"
 S_MODULES = "Modules and packages"
+S_SIGNALS = "Signals"
 S_TASKS = "Declaring tasks (`@app.task(**options)`)"
 S_CALLING = "Calling"
 S_RESULTS = "Results and states"
@@ -67,10 +68,13 @@ def _kinds(category: str, names: str) -> tuple[str, ...]:
     return tuple(f"{category}:{name}" for name in names.split())
 
 
-CELERY_SIGNALS = (
+SENT_SIGNALS = (
     "before_task_publish after_task_publish task_internal_error task_prerun task_postrun task_success "
-    "task_received task_rejected task_unknown task_retry task_failure task_revoked celeryd_init "
-    "celeryd_after_setup worker_init worker_before_create_process worker_process_init "
+    "task_received task_unknown task_retry task_failure task_revoked"
+)
+CELERY_SIGNALS = (
+    f"{SENT_SIGNALS} task_rejected celeryd_init celeryd_after_setup worker_init worker_before_create_process "
+    "worker_process_init "
     "worker_process_shutdown worker_ready worker_shutdown worker_shutting_down setup_logging "
     "after_setup_logger after_setup_task_logger beat_init beat_embedded_init heartbeat_sent "
     "eventlet_pool_started eventlet_pool_preshutdown eventlet_pool_postshutdown eventlet_pool_apply "
@@ -101,7 +105,9 @@ ROWS: tuple[Row, ...] = (
         "supported",
         _kinds("import", "celery celery.result celery.exceptions celery.schedules celery.states"),
         "import it from compat instead (compat.result, compat.exceptions, ...)"),
-    Row(S_MODULES, "other `celery.*` modules (`celery.signals`, `celery.utils.log`, `celery.app.*`, "
+    Row(S_MODULES, "`celery.signals`, `celery.utils.log`", "supported",
+        _kinds("import", "celery.signals celery.utils.log"), "import it from compat instead"),
+    Row(S_MODULES, "other `celery.*` modules (`celery.app.*`, "
         "`celery.contrib.*`, `celery.bin`, `celery.bootsteps`, ...)", "unsupported",
         ("import:celery.*",), "compat has no such module"),
     Row(S_MODULES, "`kombu` (`Queue`, `Exchange`, ...)", "unsupported", ("import:kombu",),
@@ -166,13 +172,25 @@ ROWS: tuple[Row, ...] = (
         "always late: a task is acknowledged after it ran"),
     Row(S_APP, "`worker_prefetch_multiplier`", "differs", ("setting:worker_prefetch_multiplier",),
         "ignored; Dramatiq prefetches 2 x threads"),
-    Row(S_APP, "`task_annotations`, `task_queues` (kombu `Queue` objects), `task_publish_retry`, signals "
-        "(`task_prerun`, ...), `app.control`/`inspect`, `celery` CLI", "unsupported",
+    Row(S_APP, "`task_annotations`, `task_queues` (kombu `Queue` objects), `task_publish_retry`, "
+        "`app.control`/`inspect`, `celery` CLI", "unsupported",
         (*_kinds("setting", "task_annotations task_queues task_publish_retry task_publish_retry_policy"),
-         *_kinds("signal", CELERY_SIGNALS), "signal:*",
          *_kinds("control", CONTROL_METHODS), "control:*",
          *_kinds("inspect", INSPECT_METHODS), "inspect:*"),
-        "not available yet: signals are not sent, app.control/inspect do not exist"),
+        "not available yet: app.control/inspect do not exist"),
+    # -- signals ---------------------------------------------------------------------------------
+    Row(S_SIGNALS, "`task_prerun`, `task_postrun`, `task_success`, `task_failure`, `task_retry`", "supported",
+        _kinds("signal", "task_prerun task_postrun task_success task_failure task_retry task_internal_error"),
+        "sent as Celery sends them"),
+    Row(S_SIGNALS, "`before_task_publish`, `after_task_publish`", "differs",
+        _kinds("signal", "before_task_publish after_task_publish"),
+        "sent around every send; changing headers in a receiver changes nothing sent"),
+    Row(S_SIGNALS, "`task_received`, `task_revoked`, `task_unknown`", "supported",
+        _kinds("signal", "task_received task_revoked task_unknown"), "sent by workers"),
+    Row(S_SIGNALS, "worker, logging and beat signals", "unsupported",
+        (*(kind for kind in _kinds("signal", CELERY_SIGNALS) if kind[7:] not in SENT_SIGNALS.split()),
+         "signal:*"),
+        "connecting works, compat does not send them yet"),
     Row(S_APP, "`beat_schedule`", "supported", ("setting:beat_schedule",), "run by the scheduler daemon"),
     Row(S_APP, "`beat_scheduler`", "supported", ("setting:beat_scheduler",),
         "DatabaseScheduler: the scheduler daemon fires django-celery-beat's rows"),
@@ -202,8 +220,9 @@ ROWS: tuple[Row, ...] = (
         ("task-option:rate_limit",), "per worker process"),
     Row(S_TASKS, "`acks_late`", "differs", ("task-option:acks_late",), "always late"),
     Row(S_TASKS, "`trail`", "supported", ("task-option:trail",), ""),
-    Row(S_TASKS, "`on_success`, `on_failure`, `on_retry`, `after_return` handlers", "supported",
-        _kinds("task-method", "on_success on_failure on_retry after_return"), ""),
+    Row(S_TASKS, "`before_start`, `on_success`, `on_failure`, `on_retry`, `after_return` handlers",
+        "supported",
+        _kinds("task-method", "before_start on_success on_failure on_retry after_return"), ""),
     Row(S_TASKS, "a base class overriding `apply_async`, `delay` or `__call__`", "differs",
         _kinds("task-method", "apply_async delay __call__"),
         "delay() and signatures go through apply_async; __call__ must call super().__call__()"),

@@ -19,6 +19,7 @@ from .metrics import WorkerMetrics
 from .rate_limit import RateLimit
 from .retries import CeleryRetries
 from .revocation import Revocation
+from .signals import TaskReceived, TaskSignals
 from .soft_time_limit import SoftTimeLimit
 from .state import TaskState
 
@@ -28,9 +29,10 @@ def facade_middleware(app: Any = None) -> list:
 
     After-hooks run in reverse order: TaskState stores the outcome first, then CanvasContinuation
     continues the canvas (a chord body reads its header's stored results), then CeleryRetries decides
-    whether the message is acknowledged or dead-lettered. WorkerMetrics is first so that the runtime it
-    records spans every other hook. A broker's factory may append its own (the Redis broker's
-    maintenance).
+    whether the message is acknowledged or dead-lettered, then TaskSignals calls the handlers and sends
+    the outcome's signals (Celery's order); TaskReceived follows the revocation check. WorkerMetrics
+    is first so that the runtime it records spans every other hook. A broker's factory may append its
+    own (the Redis broker's maintenance).
     """
     return [
         WorkerMetrics(app),
@@ -40,10 +42,12 @@ def facade_middleware(app: Any = None) -> list:
         Callbacks(),
         Pipelines(),
         CurrentMessage(),
+        TaskSignals(),
         CeleryRetries(),
         CanvasContinuation(),
         Revocation(),
         RateLimit(),
+        TaskReceived(),
         TaskState(app),
         SoftTimeLimit(),
         DeadLetters(app),
@@ -57,6 +61,8 @@ __all__ = [
     "CeleryRetries",
     "Revocation",
     "SoftTimeLimit",
+    "TaskReceived",
+    "TaskSignals",
     "TaskState",
     "WorkerMetrics",
     "facade_middleware",

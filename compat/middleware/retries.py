@@ -19,7 +19,7 @@ from typing import Any
 
 from dramatiq.middleware import Retries
 
-from .. import runs, states
+from .. import runs, states, trace
 from ..deadletters import bury
 from ..exceptions import Reject
 from ..task import Task, is_facade_task
@@ -54,5 +54,6 @@ class CeleryRetries(Retries):
             if app.backend.enabled and keep:
                 app.backend.set_state(task_id, states.extended(states.failure(task_id, exc), task, message))
             bury(app, message, "failed", exc)
-            task.on_failure(exc, task_id, message.args, message.kwargs, None)
-            task.after_return("FAILURE", exc, task_id, message.args, message.kwargs, None)
+            request = task.request_from_message(message)
+            trace.failed(task, request, list(message.args), dict(message.kwargs), exc)
+            task.after_return("FAILURE", exc, task_id, list(message.args), dict(message.kwargs), None)

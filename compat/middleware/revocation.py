@@ -14,7 +14,7 @@ from typing import Any
 
 from dramatiq.middleware import Middleware, SkipMessage
 
-from .. import states
+from .. import signals, states
 from ..exceptions import TaskRevokedError
 from ..task import is_facade_task
 
@@ -57,4 +57,9 @@ class Revocation(Middleware):
             return
         meta = states.revoked(message.message_id, TaskRevokedError(reason))
         task.app.backend.set_state(message.message_id, meta)
+        if signals.task_revoked.receivers:
+            signals.task_revoked.send(
+                sender=task, request=task.request_from_message(message), terminated=False, signum=None,
+                expired=reason == "expired",
+            )
         raise SkipMessage(f"task {message.message_id} {reason}")

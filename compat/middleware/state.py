@@ -54,7 +54,7 @@ class TaskState(Middleware):
         if isinstance(exception, (Ignore, Reject)):
             return
         store = task.app.backend if task.app.backend.enabled else None
-        task_id, args, kwargs = message.message_id, message.args, message.kwargs
+        task_id = message.message_id
         if exception is None:
             if store is not None and not message.options.get("ignore_result"):
                 meta = self.success_meta(task, message, run)
@@ -68,21 +68,15 @@ class TaskState(Middleware):
                         run.chord_join = joined
                 else:
                     store.set_state(task_id, meta, result_json=result_json)
-            task.on_success(result, task_id, args, kwargs)
-            task.after_return("SUCCESS", result, task_id, args, kwargs, None)
         elif isinstance(exception, Retry):
             cause = exception.exc if exception.exc is not None else exception
             if store is not None and not message.options.get("ignore_result"):
                 meta = states.failure(task_id, cause, states.RETRY)
                 store.set_state(task_id, states.extended(meta, task, message))
-            task.on_retry(cause, task_id, args, kwargs, None)
-            task.after_return("RETRY", cause, task_id, args, kwargs, None)
         else:
             keep = not message.options.get("ignore_result") or task.store_errors_even_if_ignored
             if store is not None and keep:
                 store.set_state(task_id, states.extended(states.failure(task_id, exception), task, message))
-            task.on_failure(exception, task_id, args, kwargs, None)
-            task.after_return("FAILURE", exception, task_id, args, kwargs, None)
 
     def success_meta(self, task: Task, message: Any, run: Any = None) -> dict[str, Any]:
         request = run.request if run is not None else None

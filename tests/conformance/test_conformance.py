@@ -12,7 +12,7 @@ import pprint
 
 import pytest
 
-from tests.conformance import programs, programs_canvas  # noqa: F401 - registers the programs
+from tests.conformance import programs, programs_canvas, programs_signals  # noqa: F401 - registers
 from tests.conformance.harness import _NOTHING, PROGRAMS, STACKS
 
 CASES = [

@@ -324,3 +324,154 @@ def errback_new(request, exc, traceback):
 def errback_keyed(self, task_id, key):
     """A bound errback (always called old-style): records the failed task's id under ``key``."""
     record(key, task_id)
+
+
+# -- signals and handlers (issue 16) -------------------------------------------------------------------
+# Every task signal is recorded, in order, under the side-channel key a ``sig_*`` task gets as its first
+# argument; other tasks are not recorded. Connected here so that each stack's worker records too.
+_signals = importlib.import_module(f"{STACK}.signals")
+
+
+def _keys(named) -> list:
+    return sorted(["sender", "signal", *named])
+
+
+def _key_of(args):
+    args = list(args or ())
+    return args[0] if args and isinstance(args[0], str) and args[0].startswith("conformance:sig:") else None
+
+
+def _task_key(sender) -> str | None:
+    request = getattr(sender, "request", None)
+    return _key_of(getattr(request, "args", None))
+
+
+def _einfo(einfo) -> list:
+    return [type(einfo).__name__, einfo.type.__name__, einfo.traceback.startswith("Traceback"),
+            str(einfo) == einfo.traceback]
+
+
+def _summary(name, sender, named) -> list | None:  # noqa: C901 - one branch per signal, read in a row
+    keys = _keys(named)
+    if name in ("before_task_publish", "after_task_publish"):
+        body, headers = named["body"], named["headers"]
+        key = _key_of(body[0])
+        if key is None:
+            return None
+        return [key, name, keys, sender, headers["task"], headers["retries"], list(body[0]), body[1],
+                named["routing_key"], named["exchange"]]
+    if name == "task_received":
+        request = named["request"]
+        key = _key_of(request.args)
+        return key and [key, name, keys, list(request.args), request.id is not None]
+    if name == "task_revoked":
+        request = named["request"]
+        key = _key_of(request.args)
+        return key and [key, name, keys, named["expired"], named["terminated"]]
+    if name in ("task_prerun", "task_postrun", "task_failure", "task_internal_error"):
+        key = _key_of(named.get("args"))
+        if key is None:
+            return None
+        row = [key, name, keys, list(named["args"]), named["kwargs"], named["task_id"] is not None]
+        if name == "task_prerun":
+            row += [named["task"] is sender, sender.request.id == named["task_id"]]
+        if name == "task_postrun":
+            retval = named["retval"]
+            row += [repr(retval) if isinstance(retval, BaseException) else retval, named["state"]]
+        if name in ("task_failure", "task_internal_error"):
+            row += [type(named["exception"]).__name__, hasattr(named["traceback"], "tb_frame"),
+                    _einfo(named["einfo"])]
+        return row
+    key = _task_key(sender)
+    if key is None:
+        return None
+    if name == "task_success":
+        return [key, name, keys, named["result"], isinstance(named["runtime"], float)]
+    if name == "task_retry":
+        reason = named["reason"]
+        return [key, name, keys, type(reason).__name__, repr(reason.exc), named["request"].id is not None,
+                _einfo(named["einfo"])]
+    return None
+
+
+def _recorder(name):
+    def receive(sender=None, **named):
+        named.pop("signal", None)
+        row = _summary(name, sender, named)
+        if row:
+            record(row[0], row[1:])
+    return receive
+
+
+for _name in ("before_task_publish", "after_task_publish", "task_received", "task_prerun", "task_postrun",
+              "task_success", "task_failure", "task_retry", "task_revoked", "task_internal_error"):
+    getattr(_signals, _name).connect(_recorder(_name), weak=False, dispatch_uid=f"conformance:{_name}")
+
+
+class Tracked(importlib.import_module(STACK).Task):
+    """A base class recording every handler Celery calls, with what it was given."""
+
+    def before_start(self, task_id, args, kwargs):
+        record(args[0], ["before_start", task_id == self.request.id, list(args), kwargs])
+
+    def on_success(self, retval, task_id, args, kwargs):
+        record(args[0], ["on_success", retval, task_id == self.request.id, list(args), kwargs])
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        same = task_id == self.request.id
+        record(args[0], ["on_failure", type(exc).__name__, same, list(args), _einfo(einfo)])
+
+    def on_retry(self, exc, task_id, args, kwargs, einfo):
+        record(args[0], ["on_retry", repr(exc), task_id == self.request.id, _einfo(einfo)])
+
+    def after_return(self, status, retval, task_id, args, kwargs, einfo):
+        shown = repr(retval) if isinstance(retval, BaseException) else retval
+        record(args[0], ["after_return", status, shown, task_id == self.request.id, einfo])
+
+
+@app.task(base=Tracked)
+def sig_add(key, a, b):
+    return a + b
+
+
+@app.task(base=Tracked)
+def sig_fail(key, message="boom"):
+    raise ValueError(message)
+
+
+@app.task(base=Tracked, bind=True, max_retries=1, default_retry_delay=0.05)
+def sig_retry(self, key):
+    if self.request.retries < 1:
+        raise self.retry(exc=KeyError("again"))
+    return "done"
+
+
+@app.task(base=Tracked, bind=True, max_retries=1, default_retry_delay=0.05)
+def sig_retry_exhaust(self, key):
+    raise self.retry(exc=KeyError("never"))
+
+
+@app.task(base=Tracked)
+def sig_ignore(key):
+    raise exceptions().Ignore()
+
+
+@app.task(base=Tracked)
+def sig_kwargs(key, *, scale=1):
+    return scale * 2
+
+
+@app.task(base=Tracked, bind=True)
+def sig_spawn(self, key):
+    sig_add.delay(key, 1, 1)
+    return "spawned"
+
+
+@app.task
+def sig_plain(key, value):
+    return value
+
+
+@app.task(autoretry_for=(KeyError,), max_retries=1, default_retry_delay=0.05, retry_jitter=False)
+def sig_autoretry(key):
+    raise KeyError("auto")

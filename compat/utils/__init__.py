@@ -1,0 +1,1 @@
+"""Celery's ``celery.utils`` names that real projects import (``compat.utils.log``)."""
