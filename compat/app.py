@@ -178,6 +178,15 @@ class Celery:
         return self._broker
 
     @property
+    def control(self) -> Any:
+        """Celery's ``app.control`` (and ``app.control.inspect()``), answered by live workers."""
+        if "_control" not in self.__dict__:
+            from .control import Control
+
+            self._control = Control(self)
+        return self._control
+
+    @property
     def backend(self) -> Any:
         """The result/state store for ``result_backend``."""
         if self._backend is None:

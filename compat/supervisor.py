@@ -5,13 +5,15 @@ SIGKILL, a segfault in a C extension), so one bad task would take the whole grou
 starts the group again after ``--restart-delay`` seconds; the messages the dead process held come back
 through the broker maintenance. SIGTERM or SIGINT is passed on to the group, which then shuts down
 gracefully (running tasks finish, prefetched ones are requeued) and is not restarted. An import error
-(exit status 2) is a configuration problem and is not retried.
+(exit status 2) is a configuration problem and is not retried. ``app.control.shutdown()`` signals the
+supervisor itself (its pid is in the group's ``COMPAT_SUPERVISOR_PID``), so the group stops for good.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -36,7 +38,11 @@ def supervise(dramatiq_args: list[str], restart_delay: float = 1.0) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     while True:
-        child = subprocess.Popen([sys.executable, "-m", "dramatiq", *dramatiq_args], start_new_session=True)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "dramatiq", *dramatiq_args],
+            start_new_session=True,
+            env={**os.environ, "COMPAT_SUPERVISOR_PID": str(os.getpid())},  # app.control.shutdown() stops us
+        )
         code = child.wait()
         if stopping:
             return code

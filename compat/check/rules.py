@@ -35,6 +35,7 @@ S_TASKS = "Declaring tasks (`@app.task(**options)`)"
 S_CALLING = "Calling"
 S_RESULTS = "Results and states"
 S_CANVAS = "Canvas"
+S_CONTROL = "Remote control (`app.control`, `inspect()`)"
 
 
 @dataclass(frozen=True)
@@ -167,12 +168,10 @@ ROWS: tuple[Row, ...] = (
     Row(S_APP, "`worker_prefetch_multiplier`", "differs", ("setting:worker_prefetch_multiplier",),
         "ignored; Dramatiq prefetches 2 x threads"),
     Row(S_APP, "`task_annotations`, `task_queues` (kombu `Queue` objects), `task_publish_retry`, signals "
-        "(`task_prerun`, ...), `app.control`/`inspect`, `celery` CLI", "unsupported",
+        "(`task_prerun`, ...), `celery` CLI", "unsupported",
         (*_kinds("setting", "task_annotations task_queues task_publish_retry task_publish_retry_policy"),
-         *_kinds("signal", CELERY_SIGNALS), "signal:*",
-         *_kinds("control", CONTROL_METHODS), "control:*",
-         *_kinds("inspect", INSPECT_METHODS), "inspect:*"),
-        "not available yet: signals are not sent, app.control/inspect do not exist"),
+         *_kinds("signal", CELERY_SIGNALS), "signal:*"),
+        "not available yet: signals are not sent"),
     Row(S_APP, "`beat_schedule`", "supported", ("setting:beat_schedule",), "run by the scheduler daemon"),
     Row(S_APP, "facade settings (`broker_namespace`, `result_namespace`, `broker_heartbeat_timeout`, ...: "
         "see docs/operations.md)", "supported", ("setting:facade",), "compat's own settings"),
@@ -237,7 +236,25 @@ ROWS: tuple[Row, ...] = (
         "EncodeError at the call site: pass an id instead"),
     # -- results ---------------------------------------------------------------------------------
     Row(S_RESULTS, "`revoke()`", "supported", ("result:revoke",),
-        "terminate=True does not stop a task that already started"),
+        "terminate=True stops the running task's thread, not its process"),
+    # -- remote control --------------------------------------------------------------------------
+    Row(S_CONTROL, "`ping`, `broadcast(", "supported",
+        (*_kinds("control", "ping broadcast inspect"), "control:*"), "answered by live worker processes"),
+    Row(S_CONTROL, "`inspect()`: ", "supported",
+        (*_kinds("inspect", "ping active reserved scheduled registered registered_tasks stats active_queues "
+                 "revoked query_task conf report"), "inspect:*"), "Celery's reply shapes"),
+    Row(S_CONTROL, "`revoke(ids, terminate=True", "differs", _kinds("control", "revoke terminate"),
+        "terminate raises TaskTerminated in the task's thread; no process is killed"),
+    Row(S_CONTROL, "`purge()`", "supported", _kinds("control", "purge discard_all"), "returns the count"),
+    Row(S_CONTROL, "`rate_limit`, `time_limit`", "supported",
+        _kinds("control", "rate_limit time_limit add_consumer cancel_consumer pool_grow pool_shrink"),
+        "per worker process"),
+    Row(S_CONTROL, "`shutdown`, `pool_restart`", "differs", _kinds("control", "shutdown pool_restart"),
+        "acts on the node's whole worker group; pool_restart needs compat.supervisor"),
+    Row(S_CONTROL, "`autoscale`, `enable_events`", "unsupported",
+        (*_kinds("control", "autoscale enable_events disable_events heartbeat election "
+                 "revoke_by_stamped_headers"), *_kinds("inspect", "clock hello memsample memdump objgraph")),
+        "NotImplementedError naming the alternative"),
     # -- canvas ----------------------------------------------------------------------------------
     Row(S_CANVAS, "`chain`: ", "supported", ("canvas:chain",), ""),
     Row(S_CANVAS, "`group`: ", "supported", ("canvas:group",), "enqueued in one round trip"),

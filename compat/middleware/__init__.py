@@ -13,6 +13,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+from ..control.worker import WorkerControl
 from .canvas import CanvasContinuation
 from .dead_letters import DeadLetters
 from .metrics import WorkerMetrics
@@ -29,8 +30,9 @@ def facade_middleware(app: Any = None) -> list:
     After-hooks run in reverse order: TaskState stores the outcome first, then CanvasContinuation
     continues the canvas (a chord body reads its header's stored results), then CeleryRetries decides
     whether the message is acknowledged or dead-lettered. WorkerMetrics is first so that the runtime it
-    records spans every other hook. A broker's factory may append its own (the Redis broker's
-    maintenance).
+    records spans every other hook. WorkerControl is last: a task it terminates is running its body, not
+    another middleware's hook (its after-hook, the first to run, ends that). A broker's factory may append
+    its own (the Redis broker's maintenance).
     """
     return [
         WorkerMetrics(app),
@@ -47,6 +49,7 @@ def facade_middleware(app: Any = None) -> list:
         TaskState(app),
         SoftTimeLimit(),
         DeadLetters(app),
+        WorkerControl(app),
     ]
 
 
