@@ -18,6 +18,7 @@ from . import request as requests
 from . import serialization
 from .brokers import make_broker
 from .canvas.builtins import register_builtins
+from .check.runtime import check_options, check_settings
 from .config import Settings
 from .exceptions import (
     AlwaysEagerIgnored,
@@ -170,6 +171,7 @@ class Celery:
     def broker(self) -> dramatiq.Broker:
         """The Dramatiq broker (created on first use from ``broker_url``, and made Dramatiq's global)."""
         if self._broker is None:
+            check_settings(self)  # finalize: refuse what compat cannot do, warn once about what it ignores
             self._broker = make_broker(self)
             dramatiq.set_broker(self._broker)
             for queue_name in self.routed_queues():
@@ -257,6 +259,7 @@ class Celery:
         serializer = options.get("serializer") or self.conf.task_serializer
         if serializer != "json":
             raise ImproperlyConfigured(f"{name}: serializer {serializer!r} is not supported; only 'json' is")
+        check_options(self, "task-option", options, options)
         if options.get("rate_limit") is not None:
             parse_rate(options["rate_limit"])
         if not issubclass(base, Task):
@@ -327,6 +330,8 @@ class Celery:
         **options: Any,
     ) -> Any:
         """Send a task by name to its routed queue, whether or not it is registered here."""
+        unused = {"producer": producer, "connection": connection, "router": router, "publisher": publisher}
+        check_options(self, "call-option", [key for key, val in unused.items() if val is not None], unused)
         if task_type is None:
             if self.conf.task_always_eager:
                 warnings.warn(

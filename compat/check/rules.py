@@ -51,6 +51,12 @@ class Row:
     status: Status
     kinds: tuple[str, ...]
     why: str
+    #: What compat does at run time when a project uses one of ``kinds`` (``compat.check.runtime``):
+    #: "" derives it from the status (supported/differs: honoured; unsupported: a warning at start),
+    #: "error" (a clear error at configuration), "warn" (a warning at start, whatever the status).
+    runtime: str = ""
+    #: Kinds of this row that raise a clear error instead of what ``runtime`` says.
+    raises: tuple[str, ...] = ()
 
     @property
     def link(self) -> str:
@@ -114,7 +120,8 @@ ROWS: tuple[Row, ...] = (
         "unsupported",
         ("import:django_celery_results", "django-app:django_celery_results",
          "setting:result_backend=django", "setting:cache_backend"),
-        "results live in Redis (the result backend URL)"),
+        "results live in Redis (the result backend URL)",
+        raises=("setting:result_backend=django",)),
     # -- app and configuration -------------------------------------------------------------------
     Row(S_APP, "`Celery(main, broker=, backend=, include=)`", "supported", ("app:Celery",),
         "works without Django too"),
@@ -136,7 +143,9 @@ ROWS: tuple[Row, ...] = (
     Row(S_APP, "`memory://` broker, `cache+memory://` backend", "supported",
         ("setting:broker_url=memory", "setting:result_backend=memory"), "in-process, for tests"),
     Row(S_APP, "`amqp://` broker, other result backends", "unsupported",
-        ("setting:broker_url=other", "setting:result_backend=other"), "ImproperlyConfigured"),
+        ("setting:broker_url=other", "setting:result_backend=other"),
+        "ImproperlyConfigured when the app is finalized: only redis://, rediss://, unix://, memory:// work",
+        runtime="error"),
     Row(S_APP, "`json` serialization (`task_serializer`, `result_serializer`, `accept_content`)", "supported",
         ("setting:task_serializer=json", "setting:result_serializer=json", "setting:accept_content=json",
          "setting:result_accept_content=json", "task-option:serializer=json", "call-option:serializer=json",
@@ -147,7 +156,9 @@ ROWS: tuple[Row, ...] = (
         ("setting:task_serializer=other", "setting:result_serializer=other", "setting:accept_content=other",
          "setting:result_accept_content=other", "task-option:serializer=other",
          "call-option:serializer=other"),
-        "pickle (or yaml, msgpack) is never used"),
+        "pickle (or yaml, msgpack) is never used",
+        raises=("setting:task_serializer=other", "task-option:serializer=other",
+                "call-option:serializer=other")),
     Row(S_APP, "`task_routes` (", "supported",
         ("setting:task_routes",), ""),
     Row(S_APP, "`task_default_queue` (`celery`), `task_create_missing_queues`", "supported",
@@ -166,7 +177,7 @@ ROWS: tuple[Row, ...] = (
     Row(S_APP, "`task_acks_late`", "differs", ("setting:task_acks_late",),
         "always late: a task is acknowledged after it ran"),
     Row(S_APP, "`worker_prefetch_multiplier`", "differs", ("setting:worker_prefetch_multiplier",),
-        "ignored; Dramatiq prefetches 2 x threads"),
+        "ignored; Dramatiq prefetches 2 x threads", runtime="warn"),
     Row(S_APP, "`task_annotations`, `task_queues` (kombu `Queue` objects), `task_publish_retry`, signals "
         "(`task_prerun`, ...), `celery` CLI", "unsupported",
         (*_kinds("setting", "task_annotations task_queues task_publish_retry task_publish_retry_policy"),
@@ -287,6 +298,16 @@ def classify(kind: str) -> Row:
         if row is not None:
             return row
     return _BY_KIND[f"{category}:*"]
+
+
+def runtime(kind: str) -> str:
+    """What compat does when a project uses ``kind``: "honoured", "error" or "warn" (``Row.runtime``)."""
+    row = classify(kind)
+    if kind in row.raises:
+        return "error"
+    if row.runtime:
+        return row.runtime
+    return "warn" if row.status == "unsupported" else "honoured"
 
 
 def explicit(kind: str) -> bool:
