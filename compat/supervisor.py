@@ -24,6 +24,42 @@ logger = logging.getLogger("compat.supervisor")
 IMPORT_ERROR = 2
 
 
+def supervised() -> bool:
+    """Whether this worker process's group runs under ``compat.supervisor`` (which starts it again)."""
+    return os.environ.get("COMPAT_SUPERVISOR_PID", "").isdigit()
+
+
+def group_master() -> int | None:
+    """The pid of the Dramatiq master of this worker process, or None outside a ``dramatiq`` group."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    return parent.pid if parent is not None else None
+
+
+def restart_group() -> bool:
+    """Stop this process's worker group gracefully so that the supervisor starts fresh processes.
+
+    Running tasks finish and prefetched messages go back to their queues (Dramatiq's SIGTERM), then the
+    supervisor, seeing the group exit by itself, starts it again. False (nothing done) when the group
+    does not run under the supervisor: stopping it would stop it for good.
+    """
+    master = group_master()
+    if master is None or not supervised():
+        return False
+    os.kill(master, signal.SIGTERM)
+    return True
+
+
+def stop_group() -> None:
+    """Stop this process's worker group for good: the supervisor (which then does not restart it), else
+    the Dramatiq master, else this process."""
+    if supervised():
+        os.kill(int(os.environ["COMPAT_SUPERVISOR_PID"]), signal.SIGTERM)
+    else:
+        os.kill(group_master() or os.getpid(), signal.SIGTERM)
+
+
 def supervise(dramatiq_args: list[str], restart_delay: float = 1.0) -> int:
     """Run ``python -m dramatiq <args>`` until stopped by a signal; restart it whenever it dies."""
     stopping = False

@@ -31,6 +31,7 @@ DOCS = "docs/compat.md"
 
 S_APP = "App and configuration"
 S_MODULES = "Modules and packages"
+S_WORKER = "Worker settings"
 S_TASKS = "Declaring tasks (`@app.task(**options)`)"
 S_CALLING = "Calling"
 S_RESULTS = "Results and states"
@@ -176,8 +177,6 @@ ROWS: tuple[Row, ...] = (
         "per worker process"),
     Row(S_APP, "`task_acks_late`", "differs", ("setting:task_acks_late",),
         "always late: a task is acknowledged after it ran"),
-    Row(S_APP, "`worker_prefetch_multiplier`", "differs", ("setting:worker_prefetch_multiplier",),
-        "ignored; Dramatiq prefetches 2 x threads", runtime="warn"),
     Row(S_APP, "`task_annotations`, `task_queues` (kombu `Queue` objects), `task_publish_retry`, signals "
         "(`task_prerun`, ...), `celery` CLI", "unsupported",
         (*_kinds("setting", "task_annotations task_queues task_publish_retry task_publish_retry_policy"),
@@ -188,6 +187,20 @@ ROWS: tuple[Row, ...] = (
         "see docs/operations.md)", "supported", ("setting:facade",), "compat's own settings"),
     Row(S_APP, "any other Celery setting", "unsupported", ("setting:*",),
         "accepted and not used"),
+    # -- worker settings -------------------------------------------------------------------------
+    Row(S_WORKER, "`worker_concurrency`", "supported", ("setting:worker_concurrency",),
+        "worker threads per process, unless -t is given"),
+    Row(S_WORKER, "`worker_prefetch_multiplier`", "differs", ("setting:worker_prefetch_multiplier",),
+        "multiplier x threads per queue consumer"),
+    Row(S_WORKER, "`worker_max_tasks_per_child`, `worker_max_memory_per_child`", "differs",
+        _kinds("setting", "worker_max_tasks_per_child worker_max_memory_per_child"),
+        "the whole worker group is replaced, under compat.supervisor"),
+    Row(S_WORKER, "`worker_pool_restarts`", "supported", ("setting:worker_pool_restarts",),
+        "enables app.control.pool_restart()"),
+    Row(S_WORKER, "`broker_transport_options`: `visibility_timeout`, `priority_steps`", "differs",
+        ("setting:broker_transport_options",), "visibility_timeout is the dead-worker recovery timeout"),
+    Row(S_WORKER, "`task_reject_on_worker_lost`", "differs", ("setting:task_reject_on_worker_lost",),
+        "always: a dead worker's messages run again"),
     # -- declaring tasks -------------------------------------------------------------------------
     Row(S_TASKS, "`bind`, `name` (else `module.qualname`, `__main__` -> app main), `base`", "supported",
         (*_kinds("task-option", "bind name base"), "task:base-class"), ""),

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ..config import TRANSPORT_OPTIONS
 from ..exceptions import ImproperlyConfigured
 from . import celery_names, rules
 from .settings import known, url_family
@@ -79,6 +80,9 @@ def check_settings(app: Any) -> None:
             raise ImproperlyConfigured(f"setting {name}={value!r}: {_explain(kind)}")
         if what == "warn":
             _warn_once(app, kind, f"setting {name}")
+        if name == "broker_transport_options" and isinstance(value, Mapping):
+            for key in sorted(set(value) - set(TRANSPORT_OPTIONS.values())):
+                _warn_once(app, "setting:*", f"broker_transport_options key {key!r}", key=f"transport:{key}")
 
 
 def check_options(app: Any, category: str, options: Iterable[str], values: Mapping[str, Any]) -> None:
@@ -100,9 +104,9 @@ def _explain(kind: str) -> str:
     return f"{row.why or 'not supported by compat'} (see {row.link}, row {row.label!r})"
 
 
-def _warn_once(app: Any, kind: str, what: str) -> None:
+def _warn_once(app: Any, kind: str, what: str, key: str | None = None) -> None:
     warned = app.__dict__.setdefault("_warned_kinds", set())
-    if kind in warned:
+    if (key or kind) in warned:
         return
-    warned.add(kind)
+    warned.add(key or kind)
     logger.warning("compat does not use %s: %s", what, _explain(kind))

@@ -8,15 +8,13 @@ Each command takes the process's ``WorkerControl`` and the request's arguments a
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-import signal
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from dramatiq.common import dq_name
 
+from .. import supervisor
 from ..middleware.rate_limit import RateLimit, parse_rate
 from ..middleware.revocation import Revocation
 
@@ -168,9 +166,9 @@ def cancel_consumer(control: Any, queue: str, **kwargs: Any) -> dict[str, Any]:
 
 @command
 def shutdown(control: Any, msg: str = "Got shutdown from remote", **kwargs: Any) -> dict[str, Any]:
+    """Stop the node's whole worker group for good (also under ``compat.supervisor``)."""
     logger.warning(msg)
-    target = _group_leader(supervisor=True) or os.getpid()
-    control.after_reply = lambda: os.kill(target, signal.SIGTERM)
+    control.after_reply = supervisor.stop_group
     return ok("shutting down")
 
 
@@ -184,27 +182,12 @@ def pool_restart(control: Any, modules: Any = None, reload: bool = False, **kwar
     """
     if not control.app.conf.get("worker_pool_restarts"):
         raise ValueError("Pool restarts not enabled")
-    master = _group_leader(supervisor=False)
-    if master is None or not os.environ.get("COMPAT_SUPERVISOR_PID"):
+    if supervisor.group_master() is None or not supervisor.supervised():
         raise RuntimeError(
             "pool_restart needs the worker group to run under compat.supervisor "
             "(python -m compat.supervisor <dramatiq args>, or manage.py rundramatiq)"
         )
-    control.after_reply = lambda: os.kill(master, signal.SIGTERM)  # the supervisor starts it again
+    control.after_reply = supervisor.restart_group
     return ok("reload started")
-
-
-def _group_leader(supervisor: bool) -> int | None:
-    """The pid whose SIGTERM stops this process's whole worker group.
-
-    With ``supervisor``, ``compat.supervisor`` when it runs the group (``COMPAT_SUPERVISOR_PID``), so that
-    it does not start the group again; else Dramatiq's master; None without one (an embedded worker).
-    """
-    pid = os.environ.get("COMPAT_SUPERVISOR_PID", "")
-    if supervisor and pid.isdigit():
-        return int(pid)
-    parent = multiprocessing.parent_process()
-    return parent.pid if parent is not None else None
-
 
 from . import inspection  # noqa: E402, F401 - registers the inspect commands

@@ -22,6 +22,7 @@ from .retries import CeleryRetries
 from .revocation import Revocation
 from .soft_time_limit import SoftTimeLimit
 from .state import TaskState
+from .worker_settings import WorkerSettings
 
 
 def facade_middleware(app: Any = None) -> list:
@@ -49,6 +50,7 @@ def facade_middleware(app: Any = None) -> list:
         TaskState(app),
         SoftTimeLimit(),
         DeadLetters(app),
+        WorkerSettings(app),
         WorkerControl(app),
     ]
 
@@ -62,5 +64,6 @@ __all__ = [
     "SoftTimeLimit",
     "TaskState",
     "WorkerMetrics",
+    "WorkerSettings",
     "facade_middleware",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -25,6 +26,7 @@ app.conf.update(
     broker_heartbeat_timeout=60,
     broker_maintenance_interval=10,
 )
+app.conf.update(json.loads(os.environ.get("COMPAT_CONTROL_APP_SETTINGS") or "{}"))  # worker settings tests
 
 
 @app.task
@@ -61,6 +63,11 @@ def parked(n):
 @app.task
 def limited(n):
     return n
+
+
+@app.task
+def pid_of(n):
+    return os.getpid()
 
 
 @app.task(name="extra.echo")
