@@ -22,6 +22,9 @@ logger = logging.getLogger("compat.control")
 
 COMMANDS: dict[str, Callable[..., Any]] = {}
 
+#: The most threads ``pool_grow`` lets a process run (a request cannot exhaust the host).
+MAX_THREADS = 256
+
 
 def command(fn: Callable[..., Any]) -> Callable[..., Any]:
     COMMANDS[fn.__name__] = fn
@@ -114,9 +117,12 @@ def time_limit(
 @command
 def pool_grow(control: Any, n: int = 1, **kwargs: Any) -> dict[str, Any]:
     worker = control.worker
-    for _ in range(int(n)):
+    count = int(n)
+    if count < 0 or worker.worker_threads + count > MAX_THREADS:
+        return nok(f"pool_grow: a process runs at most {MAX_THREADS} threads")
+    for _ in range(count):
         worker._add_worker()
-    worker.worker_threads += int(n)
+    worker.worker_threads += count
     return ok("pool will grow")
 
 

@@ -265,6 +265,8 @@ def test_pool_grow_and_shrink(capp, group):
     node = group[0]
     capp.app.control.pool_grow(2, destination=[node], reply=True)
     assert capp.app.control.inspect().stats()[node]["pool"]["max-concurrency"] == 4
+    too_many = capp.app.control.pool_grow(10**9, destination=[node], reply=True)
+    assert too_many == [{node: {"error": "pool_grow: a process runs at most 256 threads"}}]
     capp.app.control.pool_shrink(2, destination=[node], reply=True)
     assert capp.app.control.inspect().stats()[node]["pool"]["max-concurrency"] == 2
     assert capp.add.delay(1, 2).get(timeout=10) == 3
