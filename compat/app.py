@@ -18,8 +18,9 @@ from . import request as requests
 from . import serialization
 from .brokers import make_broker
 from .canvas.builtins import register_builtins
-from .check.runtime import check_options, check_settings
+from .check.runtime import check_options, check_passed, check_settings
 from .config import Settings
+from .control import Control
 from .exceptions import (
     AlwaysEagerIgnored,
     EncodeError,
@@ -112,6 +113,7 @@ class Celery:
         self._routers: tuple[Any, list] | None = None
         self._autodiscover: list[tuple[Any, str]] = []
         self.worker_hostname = f"worker-{os.getpid()}@{socket.gethostname()}"
+        self.control = Control(self)  # Celery's app.control and app.control.inspect(), answered by workers
         self.Task = type("Task", (default_task_class(),), {"app": self, "__module__": __name__})
         if set_as_current:
             _current_app = self
@@ -178,15 +180,6 @@ class Celery:
                 self._broker.declare_queue(queue_name)
             register_builtins(self)
         return self._broker
-
-    @property
-    def control(self) -> Any:
-        """Celery's ``app.control`` (and ``app.control.inspect()``), answered by live workers."""
-        if "_control" not in self.__dict__:
-            from .control import Control
-
-            self._control = Control(self)
-        return self._control
 
     @property
     def backend(self) -> Any:
@@ -330,8 +323,7 @@ class Celery:
         **options: Any,
     ) -> Any:
         """Send a task by name to its routed queue, whether or not it is registered here."""
-        unused = {"producer": producer, "connection": connection, "router": router, "publisher": publisher}
-        check_options(self, "call-option", [key for key, val in unused.items() if val is not None], unused)
+        check_passed(self, producer=producer, connection=connection, router=router, publisher=publisher)
         if task_type is None:
             if self.conf.task_always_eager:
                 warnings.warn(

@@ -99,6 +99,11 @@ def check_options(app: Any, category: str, options: Iterable[str], values: Mappi
             _warn_once(app, kind, f"{label} {name}")
 
 
+def check_passed(app: Any, **values: Any) -> None:
+    """``check_options`` for the ``call-option`` parameters a caller passed (those not None)."""
+    check_options(app, "call-option", [name for name, value in values.items() if value is not None], values)
+
+
 def _explain(kind: str) -> str:
     row = rules.classify(kind)
     return f"{row.why or 'not supported by compat'} (see {row.link}, row {row.label!r})"
