@@ -18,7 +18,9 @@ from . import publishing, serialization, signals
 from . import request as requests
 from .brokers import make_broker
 from .canvas.builtins import register_builtins
+from .check.runtime import check_options, check_passed, check_settings
 from .config import Settings
+from .control import Control
 from .exceptions import (
     AlwaysEagerIgnored,
     EncodeError,
@@ -111,6 +113,7 @@ class Celery:
         self._routers: tuple[Any, list] | None = None
         self._autodiscover: list[tuple[Any, str]] = []
         self.worker_hostname = f"worker-{os.getpid()}@{socket.gethostname()}"
+        self.control = Control(self)  # Celery's app.control and app.control.inspect(), answered by workers
         self.Task = type("Task", (default_task_class(),), {"app": self, "__module__": __name__})
         if set_as_current:
             _current_app = self
@@ -170,6 +173,7 @@ class Celery:
     def broker(self) -> dramatiq.Broker:
         """The Dramatiq broker (created on first use from ``broker_url``, and made Dramatiq's global)."""
         if self._broker is None:
+            check_settings(self)  # finalize: refuse what compat cannot do, warn once about what it ignores
             self._broker = make_broker(self)
             dramatiq.set_broker(self._broker)
             for queue_name in self.routed_queues():
@@ -248,6 +252,7 @@ class Celery:
         serializer = options.get("serializer") or self.conf.task_serializer
         if serializer != "json":
             raise ImproperlyConfigured(f"{name}: serializer {serializer!r} is not supported; only 'json' is")
+        check_options(self, "task-option", options, options)
         if options.get("rate_limit") is not None:
             parse_rate(options["rate_limit"])
         if not issubclass(base, Task):
@@ -318,6 +323,7 @@ class Celery:
         **options: Any,
     ) -> Any:
         """Send a task by name to its routed queue, whether or not it is registered here."""
+        check_passed(self, producer=producer, connection=connection, router=router, publisher=publisher)
         if task_type is None:
             if self.conf.task_always_eager:
                 warnings.warn(

@@ -96,6 +96,14 @@ OLD_NAMES: dict[str, tuple[str, ...]] = {
     "beat_schedule": ("CELERYBEAT_SCHEDULE",),
 }
 
+#: Facade settings that ``broker_transport_options`` keys give when the facade setting is not set:
+#: Celery's Redis ``visibility_timeout`` (seconds until a message a worker held comes back) is the time
+#: after which a silent worker's messages are recovered.
+TRANSPORT_OPTIONS: dict[str, str] = {
+    "broker_heartbeat_timeout": "visibility_timeout",
+    "priority_steps": "priority_steps",
+}
+
 _MISSING = object()
 
 
@@ -169,6 +177,10 @@ class Settings(Mapping):
         value = self._from_source(key)
         if value is not _MISSING:
             return value
+        if key in TRANSPORT_OPTIONS:  # Celery's spelling of a facade setting
+            options = self._find("broker_transport_options")
+            if isinstance(options, Mapping) and TRANSPORT_OPTIONS[key] in options:
+                return options[TRANSPORT_OPTIONS[key]]
         return DEFAULTS.get(key, _MISSING)
 
     def __getattr__(self, key: str) -> Any:

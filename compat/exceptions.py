@@ -104,6 +104,13 @@ class TaskRevokedError(TaskError):
     """The task was revoked (or its message expired) and will never run."""
 
 
+class TaskTerminated(BaseException):
+    """Raised inside a running task's thread by ``revoke(..., terminate=True)``; the task is then REVOKED.
+
+    A ``BaseException`` (as ``SystemExit``), so that a task's ``except Exception`` does not swallow it.
+    """
+
+
 class InvalidTaskError(TaskError):
     """The message is not a valid task message."""
 
@@ -175,6 +182,7 @@ __all__ = [
     "QueueNotFound",
     "Reject",
     "Retry",
+    "TaskTerminated",
     "RetryTaskError",
     "SecurityError",
     "SoftTimeLimitExceeded",

@@ -16,6 +16,7 @@ from typing import Any
 from dramatiq.message import Message
 
 from . import request as requests
+from .check.runtime import check_options
 
 #: Message options that map one to one from a keyword of ``build_message`` (when not None).
 _LINEAGE = ("root_id", "parent_id", "group_id", "group_index", "chord", "chain", "headers", "retries")
@@ -67,6 +68,8 @@ def build_message(
         raise TypeError("task args must be a list or tuple")
     if kwargs is not None and not isinstance(kwargs, dict):
         raise TypeError("task keyword arguments must be a mapping")
+    if extra:  # options compat does not use: one warning per name and process (or an error)
+        check_options(app, "call-option", extra, extra)
     queue, priority = _queue_and_priority(app, name, args, kwargs, extra, task, queue, priority)
     running = requests.current()
     if running is not None and not running[1].called_directly:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from . import runs
-from .exceptions import Ignore, MaxRetriesExceededError, Reject, Retry
+from .exceptions import Ignore, MaxRetriesExceededError, Reject, Retry, TaskTerminated
 from .messages import retry_message
 
 #: Exceptions that end a run without being an error: Dramatiq logs them at INFO without a traceback.
@@ -28,7 +28,7 @@ CONTROL_FLOW = (Retry, Ignore, Reject)
 
 def expected_exceptions(throws: Any) -> tuple[type[BaseException], ...]:
     """The actor's ``throws``: Celery's control-flow signals plus the task's own expected failures."""
-    return (*CONTROL_FLOW, *tuple(throws or ()))
+    return (*CONTROL_FLOW, TaskTerminated, *tuple(throws or ()))
 
 
 def backoff_countdown(factor: float, retries: int, maximum: int, full_jitter: bool) -> int:

@@ -5,13 +5,15 @@ SIGKILL, a segfault in a C extension), so one bad task would take the whole grou
 starts the group again after ``--restart-delay`` seconds; the messages the dead process held come back
 through the broker maintenance. SIGTERM or SIGINT is passed on to the group, which then shuts down
 gracefully (running tasks finish, prefetched ones are requeued) and is not restarted. An import error
-(exit status 2) is a configuration problem and is not retried.
+(exit status 2) is a configuration problem and is not retried. ``app.control.shutdown()`` signals the
+supervisor itself (its pid is in the group's ``COMPAT_SUPERVISOR_PID``), so the group stops for good.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -20,6 +22,42 @@ import time
 logger = logging.getLogger("compat.supervisor")
 
 IMPORT_ERROR = 2
+
+
+def supervised() -> bool:
+    """Whether this worker process's group runs under ``compat.supervisor`` (which starts it again)."""
+    return os.environ.get("COMPAT_SUPERVISOR_PID", "").isdigit()
+
+
+def group_master() -> int | None:
+    """The pid of the Dramatiq master of this worker process, or None outside a ``dramatiq`` group."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    return parent.pid if parent is not None else None
+
+
+def restart_group() -> bool:
+    """Stop this process's worker group gracefully so that the supervisor starts fresh processes.
+
+    Running tasks finish and prefetched messages go back to their queues (Dramatiq's SIGTERM), then the
+    supervisor, seeing the group exit by itself, starts it again. False (nothing done) when the group
+    does not run under the supervisor: stopping it would stop it for good.
+    """
+    master = group_master()
+    if master is None or not supervised():
+        return False
+    os.kill(master, signal.SIGTERM)
+    return True
+
+
+def stop_group() -> None:
+    """Stop this process's worker group for good: the supervisor (which then does not restart it), else
+    the Dramatiq master, else this process."""
+    if supervised():
+        os.kill(int(os.environ["COMPAT_SUPERVISOR_PID"]), signal.SIGTERM)
+    else:
+        os.kill(group_master() or os.getpid(), signal.SIGTERM)
 
 
 def supervise(dramatiq_args: list[str], restart_delay: float = 1.0) -> int:
@@ -36,7 +74,11 @@ def supervise(dramatiq_args: list[str], restart_delay: float = 1.0) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     while True:
-        child = subprocess.Popen([sys.executable, "-m", "dramatiq", *dramatiq_args], start_new_session=True)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "dramatiq", *dramatiq_args],
+            start_new_session=True,
+            env={**os.environ, "COMPAT_SUPERVISOR_PID": str(os.getpid())},  # app.control.shutdown() stops us
+        )
         code = child.wait()
         if stopping:
             return code

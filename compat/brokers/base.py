@@ -148,6 +148,11 @@ class FacadeBroker(DefinedHooks):
         """A reader of this broker's queue depths."""
         raise NotImplementedError(f"{type(self).__name__} has no queue inspector")
 
+    def purge(self, queue_names: Iterable[str]) -> int:
+        """Discard the messages waiting in these queues (every lane, and the delayed ones no worker holds
+        yet), as ``app.control.purge()`` does; messages workers hold are left alone. The count discarded."""
+        raise NotImplementedError(f"{type(self).__name__} cannot purge queues")
+
 
 class FieldsProxy(MessageProxy):
     """A ``MessageProxy`` holding the message's fields as its own attributes.

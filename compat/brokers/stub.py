@@ -27,6 +27,17 @@ class CompatStubBroker(FacadeBroker, StubBroker):
     def inspector(self) -> QueueInspector:
         return StubQueueInspector(self)
 
+    def purge(self, queue_names: Iterable[str]) -> int:
+        total = 0
+        for base in {name.removesuffix(".DQ") for name in queue_names}:
+            for name in (base, dq_name(base)):
+                queue = self.queues.get(name)
+                while queue is not None and not queue.empty():
+                    queue.get_nowait()
+                    queue.task_done()
+                    total += 1
+        return total
+
 
 class StubQueueInspector(QueueInspector):
     """Depths of a ``CompatStubBroker``'s in-process queues (unfinished minus waiting is in progress)."""

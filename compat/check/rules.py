@@ -32,10 +32,12 @@ DOCS = "docs/compat.md"
 S_APP = "App and configuration"
 S_MODULES = "Modules and packages"
 S_SIGNALS = "Signals"
+S_WORKER = "Worker settings"
 S_TASKS = "Declaring tasks (`@app.task(**options)`)"
 S_CALLING = "Calling"
 S_RESULTS = "Results and states"
 S_CANVAS = "Canvas"
+S_CONTROL = "Remote control (`app.control`, `inspect()`)"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ class Row:
     status: Status
     kinds: tuple[str, ...]
     why: str
+    #: What compat does at run time when a project uses one of ``kinds`` (``compat.check.runtime``):
+    #: "" derives it from the status (supported/differs: honoured; unsupported: a warning at start),
+    #: "error" (a clear error at configuration), "warn" (a warning at start, whatever the status).
+    runtime: str = ""
+    #: Kinds of this row that raise a clear error instead of what ``runtime`` says.
+    raises: tuple[str, ...] = ()
 
     @property
     def link(self) -> str:
@@ -119,7 +127,8 @@ ROWS: tuple[Row, ...] = (
         "unsupported",
         ("import:django_celery_results", "django-app:django_celery_results",
          "setting:result_backend=django", "setting:cache_backend"),
-        "results live in Redis (the result backend URL)"),
+        "results live in Redis (the result backend URL)",
+        raises=("setting:result_backend=django",)),
     # -- app and configuration -------------------------------------------------------------------
     Row(S_APP, "`Celery(main, broker=, backend=, include=)`", "supported", ("app:Celery",),
         "works without Django too"),
@@ -141,7 +150,9 @@ ROWS: tuple[Row, ...] = (
     Row(S_APP, "`memory://` broker, `cache+memory://` backend", "supported",
         ("setting:broker_url=memory", "setting:result_backend=memory"), "in-process, for tests"),
     Row(S_APP, "`amqp://` broker, other result backends", "unsupported",
-        ("setting:broker_url=other", "setting:result_backend=other"), "ImproperlyConfigured"),
+        ("setting:broker_url=other", "setting:result_backend=other"),
+        "ImproperlyConfigured when the app is finalized: only redis://, rediss://, unix://, memory:// work",
+        runtime="error"),
     Row(S_APP, "`json` serialization (`task_serializer`, `result_serializer`, `accept_content`)", "supported",
         ("setting:task_serializer=json", "setting:result_serializer=json", "setting:accept_content=json",
          "setting:result_accept_content=json", "task-option:serializer=json", "call-option:serializer=json",
@@ -152,7 +163,9 @@ ROWS: tuple[Row, ...] = (
         ("setting:task_serializer=other", "setting:result_serializer=other", "setting:accept_content=other",
          "setting:result_accept_content=other", "task-option:serializer=other",
          "call-option:serializer=other"),
-        "pickle (or yaml, msgpack) is never used"),
+        "pickle (or yaml, msgpack) is never used",
+        raises=("setting:task_serializer=other", "task-option:serializer=other",
+                "call-option:serializer=other")),
     Row(S_APP, "`task_routes` (", "supported",
         ("setting:task_routes",), ""),
     Row(S_APP, "`task_default_queue` (`celery`), `task_create_missing_queues`", "supported",
@@ -170,14 +183,10 @@ ROWS: tuple[Row, ...] = (
         "per worker process"),
     Row(S_APP, "`task_acks_late`", "differs", ("setting:task_acks_late",),
         "always late: a task is acknowledged after it ran"),
-    Row(S_APP, "`worker_prefetch_multiplier`", "differs", ("setting:worker_prefetch_multiplier",),
-        "ignored; Dramatiq prefetches 2 x threads"),
     Row(S_APP, "`task_annotations`, `task_queues` (kombu `Queue` objects), `task_publish_retry`, "
-        "`app.control`/`inspect`, `celery` CLI", "unsupported",
-        (*_kinds("setting", "task_annotations task_queues task_publish_retry task_publish_retry_policy"),
-         *_kinds("control", CONTROL_METHODS), "control:*",
-         *_kinds("inspect", INSPECT_METHODS), "inspect:*"),
-        "not available yet: app.control/inspect do not exist"),
+        "`celery` CLI", "unsupported",
+        _kinds("setting", "task_annotations task_queues task_publish_retry task_publish_retry_policy"),
+        "not available yet"),
     # -- signals ---------------------------------------------------------------------------------
     Row(S_SIGNALS, "`task_prerun`, `task_postrun`, `task_success`, `task_failure`, `task_retry`", "supported",
         _kinds("signal", "task_prerun task_postrun task_success task_failure task_retry task_internal_error"),
@@ -198,6 +207,20 @@ ROWS: tuple[Row, ...] = (
         "see docs/operations.md)", "supported", ("setting:facade",), "compat's own settings"),
     Row(S_APP, "any other Celery setting", "unsupported", ("setting:*",),
         "accepted and not used"),
+    # -- worker settings -------------------------------------------------------------------------
+    Row(S_WORKER, "`worker_concurrency`", "supported", ("setting:worker_concurrency",),
+        "worker threads per process, unless -t is given"),
+    Row(S_WORKER, "`worker_prefetch_multiplier`", "differs", ("setting:worker_prefetch_multiplier",),
+        "multiplier x threads per queue consumer"),
+    Row(S_WORKER, "`worker_max_tasks_per_child`, `worker_max_memory_per_child`", "differs",
+        _kinds("setting", "worker_max_tasks_per_child worker_max_memory_per_child"),
+        "the whole worker group is replaced, under compat.supervisor"),
+    Row(S_WORKER, "`worker_pool_restarts`", "supported", ("setting:worker_pool_restarts",),
+        "enables app.control.pool_restart()"),
+    Row(S_WORKER, "`broker_transport_options`: `visibility_timeout`, `priority_steps`", "differs",
+        ("setting:broker_transport_options",), "visibility_timeout is the dead-worker recovery timeout"),
+    Row(S_WORKER, "`task_reject_on_worker_lost`", "differs", ("setting:task_reject_on_worker_lost",),
+        "always: a dead worker's messages run again"),
     # -- declaring tasks -------------------------------------------------------------------------
     Row(S_TASKS, "`bind`, `name` (else `module.qualname`, `__main__` -> app main), `base`", "supported",
         (*_kinds("task-option", "bind name base"), "task:base-class"), ""),
@@ -258,7 +281,26 @@ ROWS: tuple[Row, ...] = (
         "EncodeError at the call site: pass an id instead"),
     # -- results ---------------------------------------------------------------------------------
     Row(S_RESULTS, "`revoke()`", "supported", ("result:revoke",),
-        "terminate=True does not stop a task that already started"),
+        "terminate=True stops the running task's thread, not its process"),
+    # -- remote control --------------------------------------------------------------------------
+    Row(S_CONTROL, "`ping`, `broadcast(", "supported",
+        (*_kinds("control", "ping broadcast inspect"), "control:*"), "answered by live worker processes"),
+    Row(S_CONTROL, "`inspect()`: ", "supported",
+        (*_kinds("inspect", "ping active reserved scheduled registered registered_tasks stats active_queues "
+                 "revoked query_task conf report"), "inspect:*"), "Celery's reply shapes"),
+    Row(S_CONTROL, "`revoke(ids, terminate=True", "differs", _kinds("control", "revoke terminate"),
+        "terminate raises TaskTerminated in the task's thread; no process is killed"),
+    Row(S_CONTROL, "`purge()`", "differs", _kinds("control", "purge discard_all"),
+        "returns the count; also purges the queues task_routes names"),
+    Row(S_CONTROL, "`rate_limit`, `time_limit`", "supported",
+        _kinds("control", "rate_limit time_limit add_consumer cancel_consumer pool_grow pool_shrink"),
+        "per worker process"),
+    Row(S_CONTROL, "`shutdown`, `pool_restart`", "differs", _kinds("control", "shutdown pool_restart"),
+        "acts on the node's whole worker group; pool_restart needs compat.supervisor"),
+    Row(S_CONTROL, "`autoscale`, `enable_events`", "unsupported",
+        (*_kinds("control", "autoscale enable_events disable_events heartbeat election "
+                 "revoke_by_stamped_headers"), *_kinds("inspect", "clock hello memsample memdump objgraph")),
+        "NotImplementedError naming the alternative"),
     # -- canvas ----------------------------------------------------------------------------------
     Row(S_CANVAS, "`chain`: ", "supported", ("canvas:chain",), ""),
     Row(S_CANVAS, "`group`: ", "supported", ("canvas:group",), "enqueued in one round trip"),
@@ -290,6 +332,16 @@ def classify(kind: str) -> Row:
         if row is not None:
             return row
     return _BY_KIND[f"{category}:*"]
+
+
+def runtime(kind: str) -> str:
+    """What compat does when a project uses ``kind``: "honoured", "error" or "warn" (``Row.runtime``)."""
+    row = classify(kind)
+    if kind in row.raises:
+        return "error"
+    if row.runtime:
+        return row.runtime
+    return "warn" if row.status == "unsupported" else "honoured"
 
 
 def explicit(kind: str) -> bool:

@@ -13,6 +13,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+from ..control.worker import WorkerControl
 from .canvas import CanvasContinuation
 from .dead_letters import DeadLetters
 from .metrics import WorkerMetrics
@@ -22,6 +23,7 @@ from .revocation import Revocation
 from .signals import TaskReceived, TaskSignals
 from .soft_time_limit import SoftTimeLimit
 from .state import TaskState
+from .worker_settings import WorkerSettings
 
 
 def facade_middleware(app: Any = None) -> list:
@@ -31,8 +33,9 @@ def facade_middleware(app: Any = None) -> list:
     continues the canvas (a chord body reads its header's stored results), then CeleryRetries decides
     whether the message is acknowledged or dead-lettered, then TaskSignals calls the handlers and sends
     the outcome's signals (Celery's order); TaskReceived follows the revocation check. WorkerMetrics
-    is first so that the runtime it records spans every other hook. A broker's factory may append its
-    own (the Redis broker's maintenance).
+    is first so that the runtime it records spans every other hook. WorkerControl is last: a task it
+    terminates is running its body, not another middleware's hook (its after-hook, the first to run,
+    ends that). A broker's factory may append its own (the Redis broker's maintenance).
     """
     return [
         WorkerMetrics(app),
@@ -51,6 +54,8 @@ def facade_middleware(app: Any = None) -> list:
         TaskState(app),
         SoftTimeLimit(),
         DeadLetters(app),
+        WorkerSettings(app),
+        WorkerControl(app),
     ]
 
 
@@ -65,5 +70,6 @@ __all__ = [
     "TaskSignals",
     "TaskState",
     "WorkerMetrics",
+    "WorkerSettings",
     "facade_middleware",
 ]

@@ -1,5 +1,6 @@
 """Keeps every facade task that failed for good in the dead-letter store, and raises an alert.
 
+A task stopped by ``revoke(terminate=True)`` did not fail: it is REVOKED, never a dead letter.
 "For good" means: an exception that is not a retry (retries exhausted end the same way), a hard time
 limit, a message for a task this worker does not know (``NotRegistered``), a message Dramatiq's own
 middleware rejected (``max_age``), or a poison message (found by the broker maintenance). The message
@@ -14,7 +15,7 @@ from dramatiq.errors import ActorNotFound
 from dramatiq.middleware import Middleware
 
 from ..deadletters import bury, store_for
-from ..exceptions import Ignore, NotRegistered, Reject, Retry
+from ..exceptions import Ignore, NotRegistered, Reject, Retry, TaskTerminated
 from ..task import is_facade_task
 
 
@@ -38,7 +39,7 @@ class DeadLetters(Middleware):
             bury(self.app, message, reason, exception, store)
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
-        if exception is None or isinstance(exception, (Retry, Ignore)):
+        if exception is None or isinstance(exception, (Retry, Ignore, TaskTerminated)):
             return
         if is_facade_task(broker, message) is None:
             return

@@ -19,7 +19,7 @@ from dramatiq.middleware import Middleware
 
 from .. import request as requests
 from .. import runs, signals, trace
-from ..exceptions import NotRegistered
+from ..exceptions import NotRegistered, TaskTerminated
 from ..task import is_facade_task
 
 
@@ -48,6 +48,15 @@ class TaskSignals(Middleware):
         request = run.request if run is not None and run.request is not None else None
         if request is None:  # the body never started (a middleware failed first)
             request = task.request_from_message(message)
+        if isinstance(exception, TaskTerminated):
+            # revoke(terminate=True): Celery's pool kills the process, so no handler and no postrun run;
+            # the worker reports task_revoked.
+            if signals.task_revoked.receivers:
+                signum = getattr(exception, "signum", None)
+                signals.task_revoked.send(
+                    sender=task, request=request, terminated=True, signum=signum, expired=False
+                )
+            return
         runtime = time.monotonic() - run.started if run is not None and run.started else None
         with requests.executing(task, request):  # handlers read self.request, as in Celery
             trace.after_body(

@@ -9,7 +9,7 @@ from dramatiq.errors import ActorNotFound
 from dramatiq.middleware import Middleware
 
 from .. import runs, states
-from ..exceptions import Ignore, NotRegistered, Reject, Retry
+from ..exceptions import Ignore, NotRegistered, Reject, Retry, TaskRevokedError, TaskTerminated
 from ..task import Task, is_facade_task
 
 
@@ -68,6 +68,10 @@ class TaskState(Middleware):
                         run.chord_join = joined
                 else:
                     store.set_state(task_id, meta, result_json=result_json)
+        elif isinstance(exception, TaskTerminated):  # revoke(terminate=True): REVOKED, as in Celery
+            if store is not None:
+                meta = states.revoked(task_id, TaskRevokedError("terminated"))
+                store.set_state(task_id, states.extended(meta, task, message))
         elif isinstance(exception, Retry):
             cause = exception.exc if exception.exc is not None else exception
             if store is not None and not message.options.get("ignore_result"):

@@ -193,10 +193,12 @@ class AsyncResult:
         signal: Any = None,
         wait: bool = False,
         timeout: float | None = None,
-    ) -> None:
-        """Make sure the task never runs: it is skipped by every worker and stored as REVOKED."""
-        self.backend.revoke([self.id])
-        self.backend.set_state(self.id, states.revoked(self.id, TaskRevokedError("revoked")))
+    ) -> Any:
+        """Make sure the task never runs (``app.control.revoke``): every worker skips it, it is REVOKED;
+        with ``terminate``, the worker running it stops it; with ``wait``, the workers' replies."""
+        return self.app.control.revoke(
+            self.id, terminate=terminate, signal=signal or "SIGTERM", reply=wait, timeout=timeout or 1.0
+        )
 
     def then(self, callback: Any, on_error: Any = None, weak: bool = False) -> None:
         raise NotImplementedError("AsyncResult.then() is not supported by compat; use link= instead")

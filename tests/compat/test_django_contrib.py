@@ -75,6 +75,22 @@ def test_requeued_message_keeps_its_id_and_gets_fresh_retries(app, dead):
     assert message.message_id == "id-0" and "retries" not in message.options
 
 
+def test_rundramatiq_threads_default_to_the_env_then_worker_concurrency(settings):
+    from compat.app import get_current_app
+    from compat.contrib.django.management.commands.rundramatiq import default_threads
+
+    conf = get_current_app().conf
+    previous = conf.get("worker_concurrency")
+    try:
+        conf.worker_concurrency = None
+        assert default_threads({}) == 8
+        conf.worker_concurrency = 3
+        assert default_threads({}) == 3
+        assert default_threads({"DRAMATIQ_THREADS": "5"}) == 5
+    finally:
+        conf.worker_concurrency = previous
+
+
 def test_rundramatiq_command_line():
     args = worker_args(2, 4, ["default", "ai_queue"], shutdown_timeout=30000, path="/app")
     assert args[:5] == ["compat.contrib.django.worker", "--processes", "2", "--threads", "4"]

@@ -72,6 +72,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         self._fetch_script = self.client.register_script(lua("fetch"))
         self.recover_script = self.client.register_script(lua("recover"))
         self.pass_script = self.client.register_script(lua("pass"))
+        self._purge_script = self.client.register_script(lua("purge"))
 
     def fetch(self, list_name: str, count: int) -> list[tuple[str, bytes | None]]:
         """Take up to ``count`` message ids off ``list_name`` into this process's ack set, with their data."""
@@ -211,6 +212,13 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
             for name in (lane_queue(base, lane), dq_name(lane_queue(base, lane))):
                 total += self._dispatch("qsize")(name)
         return total
+
+    def purge(self, queue_names: Iterable[str]) -> int:
+        lists = []
+        for base in {name.removesuffix(".DQ") for name in queue_names}:
+            for lane in self.lanes_of(base):
+                lists += [self.key(lane_queue(base, lane)), self.key(dq_name(lane_queue(base, lane)))]
+        return int(self._purge_script(keys=lists, args=[])) if lists else 0
 
     def flush(self, queue_name: str) -> None:
         base = queue_name.removesuffix(".DQ")

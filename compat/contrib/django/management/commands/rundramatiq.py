@@ -29,6 +29,16 @@ def queues_except(excluded: list[str], app: Any = None) -> list[str]:
     return kept
 
 
+def default_threads(environ) -> int:
+    """Threads per process without ``--threads``: ``DRAMATIQ_THREADS``, else the project's
+    ``worker_concurrency`` (Celery's setting), else Dramatiq's 8."""
+    if environ.get("DRAMATIQ_THREADS"):
+        return int(environ["DRAMATIQ_THREADS"])
+    from compat.app import get_current_app
+
+    return int(get_current_app().conf.get("worker_concurrency") or 8)
+
+
 def worker_args(
     processes: int,
     threads: int,
@@ -67,7 +77,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--processes", "-p", type=int, default=int(os.environ.get("DRAMATIQ_PROCESSES", 2))
         )
-        parser.add_argument("--threads", "-t", type=int, default=int(os.environ.get("DRAMATIQ_THREADS", 8)))
+        parser.add_argument(
+            "--threads", "-t", type=int, help="default: DRAMATIQ_THREADS, else worker_concurrency, else 8"
+        )
         parser.add_argument("--queues", "-Q", nargs="*", help="consume only these queues (default: all)")
         parser.add_argument(
             "--exclude-queues", "-X", nargs="*", help="consume every queue but these (for a separate group)"
@@ -85,7 +97,7 @@ class Command(BaseCommand):
             queues = queues_except(options["exclude_queues"])
         dramatiq_args = worker_args(
             options["processes"],
-            options["threads"],
+            options["threads"] or default_threads(os.environ),
             queues,
             pid_file=options["pid_file"],
             log_file=options["log_file"],
