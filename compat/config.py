@@ -74,6 +74,18 @@ DEFAULTS: dict[str, Any] = {
     "ops_scheduler_entries": None,
 }
 
+#: ``beat_scheduler`` values that select the database schedules (django-celery-beat's rows): read by
+#: the scheduler daemon and by compat.contrib.django.beat's system check.
+DATABASE_SCHEDULERS = frozenset(
+    {
+        "django",
+        "django_celery_beat.schedulers:DatabaseScheduler",
+        "django_celery_beat.schedulers.DatabaseScheduler",
+        "scheduler.database:DatabaseScheduler",
+        "scheduler.database.DatabaseScheduler",
+    }
+)
+
 #: Celery 3 spellings that Celery still reads, mapped to their new names.
 OLD_NAMES: dict[str, tuple[str, ...]] = {
     "broker_url": ("BROKER_URL",),

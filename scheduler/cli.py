@@ -17,22 +17,13 @@ from zoneinfo import ZoneInfo
 
 import redis
 
+from compat.config import DATABASE_SCHEDULERS
 from compat.exceptions import ImproperlyConfigured
 
 from .daemon import Daemon
 from .sources import DEFAULT_GRACE, Entry, ScheduleError, actor_entries, app_actors, beat_entries, merge
 from .triggers import build_trigger, describe, next_fire_times
 
-#: ``beat_scheduler`` values that select the database rows (the same set as compat.contrib.django.beat.apps).
-DATABASE_SCHEDULERS = frozenset(
-    {
-        "django",
-        "django_celery_beat.schedulers:DatabaseScheduler",
-        "django_celery_beat.schedulers.DatabaseScheduler",
-        "scheduler.database:DatabaseScheduler",
-        "scheduler.database.DatabaseScheduler",
-    }
-)
 #: Celery's default (a shelve file); our Redis ledger plays its part, so it means "settings schedules".
 DEFAULT_SCHEDULERS = frozenset({"", "celery.beat:PersistentScheduler", "celery.beat.PersistentScheduler"})
 

@@ -16,10 +16,9 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from compat.contrib.django.beat.apps import DATABASE_SCHEDULERS as CHECKED
 from compat.contrib.django.beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from compat.schedules import BaseSchedule, schedstate
-from scheduler.cli import DATABASE_SCHEDULERS, load_entries
+from scheduler.cli import load_entries
 from scheduler.daemon import Daemon
 from scheduler.sources import ScheduleError
 from threads.celery import app
@@ -31,10 +30,6 @@ TASK = "threads.tasks.batch_update_counters"
 
 def options(**kw) -> argparse.Namespace:
     return argparse.Namespace(**{"misfire_grace_time": 60.0, "scheduler": None, **kw})
-
-
-def test_the_app_check_and_the_cli_agree_on_the_names():
-    assert CHECKED == DATABASE_SCHEDULERS
 
 
 def test_list_shows_database_rows_next_to_the_default_entry():

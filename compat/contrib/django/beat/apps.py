@@ -7,15 +7,7 @@ from typing import Any
 from django.apps import AppConfig
 from django.core import checks
 
-DATABASE_SCHEDULERS = frozenset(
-    {
-        "django",
-        "django_celery_beat.schedulers:DatabaseScheduler",
-        "django_celery_beat.schedulers.DatabaseScheduler",
-        "scheduler.database:DatabaseScheduler",
-        "scheduler.database.DatabaseScheduler",
-    }
-)
+from compat.config import DATABASE_SCHEDULERS
 
 
 class BeatConfig(AppConfig):
