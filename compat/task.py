@@ -16,6 +16,7 @@ import dramatiq
 
 from . import request as requests
 from . import retries, runs, serialization, states, trace
+from .check.runtime import check_passed
 from .exceptions import Retry
 from .request import Context
 from .typing_check import header_of
@@ -153,6 +154,7 @@ class Task(dramatiq.Actor):
             raise ValueError("soft_time_limit must be less than or equal to time_limit")
         self.check_arguments(args, kwargs)
         app = self.app
+        check_passed(app, producer=producer, shadow=shadow)  # honoured or warned once, never dropped
         if app.conf.task_always_eager:
             args, kwargs = serialization.roundtrip([list(args or ()), dict(kwargs or {})])
             with requests.denied_join():

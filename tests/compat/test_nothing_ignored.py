@@ -183,3 +183,23 @@ def test_a_non_json_serializer_is_an_error_at_the_call(warnings_log):
         noop.apply_async(serializer="pickle")
     noop.apply_async(serializer="json")
     assert lines(warnings_log) == []
+
+
+def test_task_apply_async_shadow_and_producer_warn_once_not_silently(caplog):
+    """``Task.apply_async`` took ``shadow=`` and ``producer=`` as named parameters and dropped them."""
+    from compat import Celery
+
+    app = Celery("shadowed", broker="memory://", backend="cache+memory://", set_as_current=False)
+
+    @app.task(name="shadowed.add")
+    def add(x, y):
+        return x + y
+
+    with caplog.at_level("WARNING", logger="compat.settings"):
+        for _ in range(3):
+            add.apply_async((1, 2), shadow="other-name", producer=object())
+    warned = [r.getMessage() for r in caplog.records if r.name == "compat.settings"]
+    assert [w.split(":")[0] for w in warned] == [
+        "compat does not use apply_async option producer",
+        "compat does not use apply_async option shadow",
+    ], warned
