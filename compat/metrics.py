@@ -79,6 +79,8 @@ class MetricsRecorder:
     ) -> None:
         self.client, self.namespace, self.worker_id = client, namespace, worker_id
         self.last_heartbeat = 0.0
+        #: Called after each heartbeat written (the worker sends Celery's ``heartbeat_sent``).
+        self.on_heartbeat: Any = None
         self.window, self.recent = int(window), int(recent)
         self.events: deque[dict[str, Any]] = deque(maxlen=BUFFER_LIMIT)
         self.info: dict[str, Any] = {
@@ -213,6 +215,8 @@ class MetricsRecorder:
             pipe.zremrangebyscore(index, "-inf", now - WORKER_TTL)
             pipe.execute()
         self.last_heartbeat = now  # only once written: after a failure, the next flush tries again
+        if self.on_heartbeat is not None:
+            self.on_heartbeat()
         return len(events)
 
 
