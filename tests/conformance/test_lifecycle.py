@@ -104,10 +104,11 @@ def runs(conformance_redis, tmp_path_factory):
         }
         dump = os.environ.get("LIFECYCLE_DUMP")
         if dump:  # every program's outcome on both stacks, for reading what each did
-            Path(dump).write_text("\n".join(
-                f"{name}\n  celery: {fn(found[('celery', config)])!r}\n  compat: {fn(found[('compat', config)])!r}"
-                for name, (config, fn, _) in PROGRAMS.items()
-            ))
+            lines = []
+            for name, (config, fn, _) in PROGRAMS.items():
+                lines.append(f"{name}\n  celery: {fn(found[('celery', config)])!r}")
+                lines.append(f"  compat: {fn(found[('compat', config)])!r}")
+            Path(dump).write_text("\n".join(lines))
         yield found
     finally:
         for name, value in saved.items():
@@ -245,7 +246,9 @@ def worker_before_create_process_sent(run):
     return run.names(lambda name: name in NOT_SENT_BY_COMPAT)
 
 
-CASES = [pytest.param(name, stack, id=f"{name}-{stack}") for name in PROGRAMS for stack in ("celery", "compat")]
+CASES = [
+    pytest.param(name, stack, id=f"{name}-{stack}") for name in PROGRAMS for stack in ("celery", "compat")
+]
 
 
 @pytest.mark.timeout(600)
