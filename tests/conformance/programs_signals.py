@@ -197,3 +197,44 @@ def outcome_with_handlers(ns):
     results = [ns.sig_add.delay(key, 1, 2), ns.sig_fail.delay(key, "x")]
     values = [str(ns.get(r, propagate=False)) for r in results]
     return [values, [r.state for r in results]]
+
+
+# -- task_sent: deprecated, still sent by Celery 5.7 (after after_task_publish, in the sending process) --
+def _sent_while(ns, send):
+    """What ``task_sent`` (and the publish signals, for order) carried while ``send()`` ran here."""
+    import importlib
+
+    signals = importlib.import_module(f"{ns.name}.signals")
+    seen: list = []
+
+    def sent(sender=None, **kwargs):
+        names = sorted(k for k in kwargs if k != "signal")
+        seen.append(["task_sent", sender, names, kwargs["task"], list(kwargs["args"]), kwargs["kwargs"],
+                     kwargs["eta"], kwargs["task_id"], kwargs["taskset"]])
+
+    def published(sender=None, **kwargs):
+        seen.append([kwargs["signal"].name, sender])
+
+    signals.task_sent.connect(sent, weak=False)
+    signals.after_task_publish.connect(published, weak=False)
+    try:
+        outcome = send()
+    finally:
+        signals.task_sent.disconnect(sent)
+        signals.after_task_publish.disconnect(published)
+    return seen, outcome
+
+
+@program("signals")
+def task_sent_kwargs_and_order(ns):
+    seen, result = _sent_while(ns, lambda: ns.add.apply_async((2, 3), {}))
+    ns.get(result)
+    return [[*row[:7], row[7] == result.id, row[8]] if row[0] == "task_sent" else row for row in seen]
+
+
+@program("signals")
+def task_sent_in_a_group_carries_the_group_id(ns):
+    seen, result = _sent_while(ns, lambda: ns.group(ns.add.s(1, 1), ns.add.s(2, 2)).apply_async())
+    ns.get(result)
+    rows = [row for row in seen if row[0] == "task_sent"]
+    return [[row[3], row[4], row[8] == result.id, row[7] in [r.id for r in result.results]] for row in rows]
