@@ -48,16 +48,19 @@ class RejectedMessage:
 def rejected(
     consumer: Any, queue: str, message_id: str, body: bytes | None, reason: str, decoded: Any
 ) -> None:
-    """Send ``task_rejected`` for a message ``consumer`` discarded (a no-op when nobody listens)."""
+    """Send ``task_rejected`` for a message ``consumer`` discarded (a no-op when nobody listens); the sender
+    is the worker process's consumer, as in Celery (the broker's consumer outside a booted worker)."""
     from . import signals
     from .exceptions import InvalidTaskError
 
     if not signals.task_rejected.receivers:
         return
     exc = InvalidTaskError(reason) if decoded is not None else None
-    signals.task_rejected.send(
-        sender=consumer, message=RejectedMessage(body, queue, message_id, decoded), exc=exc
-    )
+    from .middleware.lifecycle import node_consumer
+
+    sender = node_consumer(getattr(consumer, "broker", None)) or consumer
+    message = RejectedMessage(body, queue, message_id, decoded)
+    signals.task_rejected.send(sender=sender, message=message, exc=exc)
 
 #: Message options the facade or Dramatiq's own middleware read, with the types they must have when
 #: present (``None`` always reads as absent). Options nobody reads are left alone, and so are the

@@ -96,6 +96,14 @@ class Consumer:
         return f"<Consumer: {self.hostname}>"
 
 
+def node_consumer(broker: Any) -> Consumer | None:
+    """This worker process's consumer (the sender of ``task_unknown``/``task_rejected``), once it booted."""
+    for middleware in getattr(broker, "middleware", ()):
+        if isinstance(middleware, WorkerLifecycle) and middleware.node is not None:
+            return middleware.node.consumer
+    return None
+
+
 class WorkerLifecycle(Middleware):
     """Sends the worker lifecycle and logging signals of this process (see the module's docstring).
 

@@ -40,9 +40,10 @@ LIFECYCLE = (
 SHOWN = ("sig", "how", "exitcode", "pid", "loglevel", "logfile", "format", "colorize")
 
 
-def record(name: str, sender, **kwargs) -> None:
+def record(signal_name: str, sender, **kwargs) -> None:
     if not OUT:
         return
+    name = signal_name
     row = {
         "signal": name,
         "process": os.getpid(),
@@ -61,6 +62,8 @@ def record(name: str, sender, **kwargs) -> None:
         row["queues"] = sender.queues
     if name in ("after_setup_logger", "after_setup_task_logger"):
         row["logger"] = kwargs["logger"].name
+    if name == "task_unknown":
+        row.update(name=kwargs["name"], id=kwargs["id"], exc=repr(kwargs["exc"]))
     if name == "task_rejected":
         row["exc"] = repr(kwargs["exc"])
         row["queue"] = kwargs["message"].delivery_info["queue"]

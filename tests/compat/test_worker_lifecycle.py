@@ -197,6 +197,19 @@ def test_task_rejected_for_a_body_that_is_no_message_and_for_a_malformed_one(lif
     assert [row["exc"] for row in found][0].startswith("InvalidTaskError(")
     assert found[1]["exc"] == "None"
     assert all(row["kwargs"] == ["exc", "message"] and row["queue"] == "lifecycle" for row in found)
+    assert all(row["sender"] == "Consumer" for row in found)  # the worker's consumer, as in Celery
+
+
+def test_task_unknown_names_the_task_and_its_id(lifecycle):
+    module, start = lifecycle
+    proc, out, log = start()
+    sent = module.app.send_task("lifecycle.nobody", args=[1], queue="lifecycle")
+    wait_for(lambda: rows(out, "task_unknown"), 30, proc, log)
+    stop(proc)
+    (row,) = rows(out, "task_unknown")
+    assert row["sender"] == "Consumer" and row["kwargs"] == ["exc", "id", "message", "name"]
+    assert (row["name"], row["id"]) == ("lifecycle.nobody", sent.id)
+    assert row["exc"].startswith("NotRegistered(")
 
 
 def test_a_second_sigterm_is_a_cold_shutdown(lifecycle):
