@@ -124,7 +124,8 @@ def setup(app: Any, loglevel: int, logfile: str | None, stream: Any = None) -> b
     stream = stream if stream is not None else sys.stderr
     log_format = conf.get("worker_log_format") or DEFAULT_LOG_FORMAT
     task_format = conf.get("worker_task_log_format") or DEFAULT_TASK_LOG_FORMAT
-    colorize = supports_color(conf.get("worker_log_color"), logfile, sys.stderr)
+    # the terminal the worker was started from: Dramatiq replaced sys.stderr with its pipe to the master
+    colorize = supports_color(conf.get("worker_log_color"), logfile, sys.__stderr__)
     answers = signals.setup_logging.send(
         sender=None, loglevel=loglevel, logfile=logfile, format=log_format, colorize=colorize
     )
