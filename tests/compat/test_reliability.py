@@ -14,6 +14,7 @@ import pytest
 from compat import states
 from compat.deadletters import store_for
 from tests.compat.conftest import ROOT, start_worker, stop_worker
+from tests.helpers import wait_for
 
 
 @pytest.fixture
@@ -58,11 +59,9 @@ def test_sigkill_mid_task_runs_again_elsewhere_once(tasks, fast_env, redis_clien
     first = start_worker(
         fast_env, "tests.compat.worker_app", threads=1, queues=["crash"], log=tmp_path / "a.log"
     )
-    result = tasks.slow_once.apply_async((key, 1.5), queue="crash")
-    deadline = time.monotonic() + 10
-    while not redis_client.llen(key + ":started") and time.monotonic() < deadline:
-        time.sleep(0.02)
-    victim = int(redis_client.lindex(key + ":started", 0))
+    # The first run outlasts the second worker's start on a loaded machine; the re-run is quick.
+    result = tasks.slow_once.apply_async((key, 30), queue="crash")
+    victim = int(wait_for(lambda: redis_client.lindex(key + ":started", 0), 60, "the task to start"))
     second = start_worker(
         fast_env, "tests.compat.worker_app", threads=1, queues=["crash"], log=tmp_path / "b.log"
     )
@@ -163,9 +162,7 @@ def test_sigterm_finishes_running_task_and_requeues_prefetched(tasks, fast_env, 
     )
     running = tasks.slow_once.apply_async((key, 1.5), queue="crash")
     waiting = [tasks.add.apply_async((i, 1), queue="crash") for i in range(3)]
-    deadline = time.monotonic() + 10
-    while not redis_client.llen(key + ":started") and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: redis_client.llen(key + ":started"), 60, "the slow task to start")
     worker.send_signal(signal.SIGTERM)
     worker.wait(timeout=30)
     assert running.state == states.SUCCESS  # finished before the worker exited
