@@ -15,6 +15,7 @@ import pytest
 
 from compat.config import DEFAULTS
 from tests.compat.conftest import ROOT, start_worker, stop_worker
+from tests.helpers import wait_for
 
 RECOVERY_BOUND = 15.0
 
@@ -36,16 +37,6 @@ def supervised(env: dict, log, processes: int = 2) -> subprocess.Popen:
     return subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def stop_group(proc: subprocess.Popen) -> None:
