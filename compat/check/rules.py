@@ -204,8 +204,10 @@ ROWS: tuple[Row, ...] = (
         "sent by the scheduler daemon at start"),
     Row(S_SIGNALS, "`worker_before_create_process`, `beat_embedded_init`, `eventlet_pool_*`", "unsupported",
         (*_kinds("signal", "worker_before_create_process beat_embedded_init eventlet_pool_started "
-                 "eventlet_pool_preshutdown eventlet_pool_postshutdown eventlet_pool_apply"), "signal:*"),
-        "never sent: no pool process is forked, no embedded beat, no eventlet pool"),
+                 "eventlet_pool_preshutdown eventlet_pool_postshutdown eventlet_pool_apply "
+                 "user_preload_options"),
+         "signal:*"),
+        "never sent: no pool process is forked, no embedded beat, no eventlet pool, no celery CLI"),
     Row(S_APP, "`beat_schedule`", "supported", ("setting:beat_schedule",), "run by the scheduler daemon"),
     Row(S_APP, "`beat_scheduler`", "supported", ("setting:beat_scheduler",),
         "DatabaseScheduler: the scheduler daemon fires django-celery-beat's rows"),
