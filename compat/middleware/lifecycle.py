@@ -4,9 +4,10 @@ Each Dramatiq worker process is one Celery node (``worker-<pid>@<host>``, as ``a
 whose pool runs in the process itself, as Celery's ``solo`` and ``threads`` pools do. So every process
 sends, in Celery's order (that of its default prefork worker, main process and child merged):
 
-- once the project is imported (Dramatiq's ``process_boot``): ``import_modules`` (sender the app),
-  ``celeryd_init`` (sender the node name; ``instance``, ``conf``, ``options``), ``worker_init``
-  (sender the worker), then the logging set-up (``setup_logging``, ``after_setup_logger``,
+- once the project is imported (Dramatiq's ``process_boot``): ``import_modules`` (sender the app), then
+  the app's ``imports`` and ``include`` modules are imported (as Celery's worker does), ``celeryd_init``
+  (sender the node name; ``instance``, ``conf``, ``options``), ``worker_init`` (sender the worker),
+  then the logging set-up (``setup_logging``, ``after_setup_logger``,
   ``after_setup_task_logger``: ``compat.worker_logging``);
 - before its threads start (``worker_boot``): ``celeryd_after_setup``, the stdout redirection
   (``worker_redirect_stdouts``), ``worker_process_init`` (sender the node name), so a receiver that
@@ -23,6 +24,7 @@ imports the project. ``heartbeat_sent`` is sent by the metrics recorder's heartb
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -131,6 +133,8 @@ class WorkerLifecycle(Middleware):
         for _, answer in answers:
             if isinstance(answer, Exception):
                 raise answer  # as Celery's loader: a failing receiver stops the worker
+        for module in (*(app.conf.imports or ()), *(app.conf.include or ())):
+            importlib.import_module(module)  # Celery's worker imports them next (rundramatiq did already)
         signals.celeryd_init.send(sender=node.hostname, instance=node, conf=app.conf, options=node.options)
         signals.worker_init.send(sender=node)
         self.custom_logging = worker_logging.setup(app, node.loglevel, node.logfile)

@@ -226,3 +226,12 @@ def test_a_second_sigterm_is_a_cold_shutdown(lifecycle):
     assert downs == [("Warm", 0), ("Cold", 1)]
     assert [row["exitcode"] for row in rows(out, "worker_process_shutdown")] == [1]
     assert len(rows(out, "worker_shutdown")) == 1
+
+
+def test_a_plain_worker_imports_the_apps_imports_after_import_modules(lifecycle):
+    module, start = lifecycle
+    proc, out, log = start(conf={"imports": ["tests.compat.lifecycle_extra"]})
+    assert module.app.send_task("lifecycle.extra", args=[21], queue="lifecycle").get(timeout=30) == 42
+    stop(proc)
+    names = [row["signal"] for row in read(out)]
+    assert names.index("import_modules") < names.index("extra_module_imported") < names.index("celeryd_init")
