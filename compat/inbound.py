@@ -27,7 +27,7 @@ _NUMBER = (int, float)
 
 class RejectedMessage:
     """What ``task_rejected`` receivers get as ``message`` (Celery passes kombu's): the raw body, the
-    decoded message when there is one, where it was found."""
+    decoded message (and its fields as ``payload``) when there is one, where it was found."""
 
     def __init__(self, body: bytes | None, queue: str, message_id: str, decoded: Any = None) -> None:
         self.body = body
@@ -35,6 +35,7 @@ class RejectedMessage:
         self.message_id = message_id
         self.delivery_info = {"routing_key": queue, "queue": queue}
         self.content_type = "application/json"
+        self.payload = decoded.asdict() if decoded is not None else None
         self.headers = (
             {"task": decoded.actor_name, "id": decoded.message_id, **(decoded.options.get("headers") or {})}
             if decoded is not None
