@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml runtime/pyproject.toml
 run: $(STAMP)
 	$(PY) -m threads.launch
 
+# Bytecode caching on for the run even where PYTHONDONTWRITEBYTECODE is set: otherwise every worker, web
+# and scheduler process the tests start recompiles the project's sources, and pytest re-rewrites every
+# test module's asserts, each time (__pycache__/ is ignored by git).
 test: $(STAMP)
-	$(PY) bin/with-redis --dir var/test-redis -- $(PY) -m pytest $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(PY) bin/with-redis --dir var/test-redis -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
