@@ -1,4 +1,5 @@
-"""``python -m bench``: every workload on compat, raw Dramatiq and Celery, on one private Redis.
+"""``python -m bench``: every workload on compat and its peers (stock Dramatiq, Dramatiq + Results, Huey,
+taskiq, Celery), on one private Redis.
 
 Each (repeat, stack) pair runs in its own client process (``bench.client``) against freshly started
 workers and an emptied Redis; the stack order rotates between repeats so drift in the machine's load
@@ -22,9 +23,9 @@ from typing import Any
 
 import redis
 
-from . import env, report
+from . import env, report, stacks
 
-STACKS = ["compat", "dramatiq", "celery"]
+STACKS = list(stacks.STACKS)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -34,7 +35,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--repeats", type=int, default=None, help="measured repeats (default 3; 1 with --quick)"
     )
     parser.add_argument(
-        "--stacks", default=",".join(STACKS), help="comma-separated subset of compat,dramatiq,celery"
+        "--stacks", default=",".join(STACKS), help=f"comma-separated subset of {','.join(STACKS)}"
     )
     parser.add_argument(
         "--json",
@@ -57,7 +58,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     versions = {}
-    for package in ("dramatiq", "celery", "kombu", "redis"):
+    for package in ("dramatiq", "celery", "kombu", "redis", "huey", "taskiq", "taskiq-redis"):
         try:
             from importlib.metadata import version
 
@@ -94,8 +95,10 @@ class Run:
 
     def run_stack(self, stack: str, repeat: int, repeats: int) -> dict[str, Any]:
         prefix = f"bench{os.getpid()}r{repeat}"
+        # Huey names its keys huey.<kind>.<name>: its name starts with the prefix, its keys do not
+        keys = [prefix, f"huey.*.{prefix}"]
         r = redis.Redis.from_url(self.url)
-        env.clear(r, [prefix], self.server_pid)
+        env.clear(r, keys, self.server_pid)
         out = self.run_dir / f"{stack}-{repeat}.json"
         child_env = dict(
             os.environ,
@@ -118,7 +121,7 @@ class Run:
         code = self.client.wait()
         env.forget_pid(self.run_dir, self.client.pid)
         self.client = None
-        env.clear(r, [prefix], self.server_pid)
+        env.clear(r, keys, self.server_pid)
         r.close()
         if code != 0 or not out.exists():
             raise RuntimeError(f"{stack} client failed with exit code {code}; logs in {self.run_dir}")
@@ -178,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
     summary = report.summarize(runs)
-    checks = report.targets(summary)
+    checks = report.targets(runs, summary)
+    cores = info["cores"] or 1
+    limits = report.limits(summary, cores)
     elapsed = time.monotonic() - started
     mode = "quick" if args.quick else "full"
     errors = {
@@ -187,14 +192,26 @@ def main(argv: list[str] | None = None) -> int:
     text = [
         f"# bench ({mode}, {repeats} repeat(s), {elapsed:.0f}s) on {info['cpu']} x{info['cores']}, "
         f"Python {info['python']}, dramatiq {info['dramatiq']}, celery {info['celery']}, "
+        f"huey {info['huey']}, taskiq {info['taskiq']} / taskiq-redis {info['taskiq-redis']}, "
         f"redis-py {info['redis']}; load avg at start {info['load_avg'][0]:.2f}",
-        "# medians (min-max over repeats); ratios are compat/other per repeat, then their median",
+        "# medians (min-max over repeats); '-' = the stack cannot run that workload as configured",
         "",
         report.table(summary),
         "",
-        "Targets:",
+        "Ratios compat/other, taken within each repeat, then their median (min-max):",
+        "",
+        report.ratio_table(summary),
+        "",
+        "Targets (issue 21 first):",
         report.targets_text(checks),
+        "",
+        "Limit (public drain, results ignored; first to last completion):",
+        "",
+        report.limits_text(limits, cores),
     ]
+    if mode == "quick" or info["load_avg"][0] > 0.5 * cores:
+        why = "a quick run" if mode == "quick" else "the machine was loaded"
+        text.insert(1, f"# NOT FOR PUBLISHING: {why}")
     if errors:
         text += ["", "Errors:", *(f"  {key}: {value}" for key, value in errors.items())]
     if args.json != "-":
@@ -208,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             "runs": runs,
             "summary": summary,
             "targets": checks,
+            "limits": limits,
         }
         if args.json == "-":
             print(json.dumps(document, indent=2))

@@ -87,6 +87,21 @@ def group_rss_mb(pgid: int) -> float:
     return total_kb / 1024
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_s(pgid: int) -> float:
+    """User + system CPU seconds of every live process in a process group (``/proc/<pid>/stat``)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(entry.name)
+        if fields and int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / _TICK
+
+
 def reap_leftovers(run_dir: Path) -> None:
     """Stop every process group this run recorded and did not stop itself."""
     pids = run_dir / "pids"
@@ -159,6 +174,18 @@ def commands_between(before: dict[str, int], after: dict[str, int]) -> dict[str,
     return {name: count for name, count in delta.items() if count}
 
 
+def command_usec(client: redis.Redis) -> float:
+    """Microseconds Redis spent executing commands since it started (``INFO commandstats`` usec)."""
+    stats = client.info("commandstats")
+    return float(sum(value["usec"] for name, value in stats.items() if name != "cmdstat_info"))
+
+
+def redis_cpu_s(client: redis.Redis) -> float:
+    """CPU seconds of the Redis server process so far (``INFO cpu``: all its threads, user + system)."""
+    cpu = client.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
 def net_bytes(client: redis.Redis) -> int:
     stats = client.info("stats")
     return int(stats["total_net_input_bytes"]) + int(stats["total_net_output_bytes"])
@@ -200,6 +227,9 @@ class WorkerGroup:
     def ensure_started(self) -> None:
         if not self.procs:
             self.start()
+
+    def cpu_s(self) -> float:
+        return sum(group_cpu_s(proc.pid) for proc in self.procs)
 
     def rss_mb(self) -> float:
         return sum(group_rss_mb(proc.pid) for proc in self.procs)
