@@ -24,6 +24,7 @@ from typing import Any
 import redis
 
 from . import env, report, stacks
+from .client import PHASES
 
 STACKS = list(stacks.STACKS)
 
@@ -43,6 +44,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         const="-",
         metavar="FILE",
         help="also write machine-readable results to FILE (or stdout with no FILE)",
+    )
+    parser.add_argument(
+        "--phases",
+        default="",
+        help="comma-separated workloads to run (default all): " + ", ".join(p.__name__ for p in PHASES),
     )
     parser.add_argument("--keep", action="store_true", help="keep the run directory (worker logs)")
     return parser.parse_args(argv)
@@ -111,6 +117,7 @@ class Run:
             child_env["BENCH_QUICK"] = "1"
         else:
             child_env.pop("BENCH_QUICK", None)
+        child_env["BENCH_PHASES"] = self.args.phases
         self.client = subprocess.Popen(
             [sys.executable, "-m", "bench.client", stack, str(out)],
             env=child_env,
@@ -157,10 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     repeats = args.repeats or (1 if args.quick else 3)
-    stacks = [s for s in args.stacks.split(",") if s]
-    unknown = set(stacks) - set(STACKS)
+    chosen = [s for s in args.stacks.split(",") if s]
+    unknown = set(chosen) - set(STACKS)
     if unknown:
         sys.exit(f"unknown stack(s): {', '.join(sorted(unknown))}")
+    unknown = {p for p in args.phases.split(",") if p} - {p.__name__ for p in PHASES}
+    if unknown:
+        sys.exit(f"unknown phase(s): {', '.join(sorted(unknown))}")
     run = Run(args)
     runs: list[dict[str, dict[str, Any]]] = []
     started = time.monotonic()
@@ -168,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run.start_redis()
         for repeat in range(repeats):
-            order = stacks[repeat % len(stacks) :] + stacks[: repeat % len(stacks)]
+            order = chosen[repeat % len(chosen) :] + chosen[: repeat % len(chosen)]
             runs.append({})
             for stack in order:
                 runs[-1][stack] = run.run_stack(stack, repeat, repeats)
