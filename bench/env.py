@@ -31,7 +31,14 @@ def forget_pid(run_dir: Path, pid: int) -> None:
 
 
 def kill_group(pid: int, grace: float = 10.0) -> None:
-    """SIGTERM the process group led by ``pid``, wait up to ``grace`` seconds, then SIGKILL it."""
+    """SIGTERM the process group led by ``pid``, wait up to ``grace`` seconds, then SIGKILL it and wait
+    until every process of it is gone.
+
+    The last wait matters: a SIGKILLed worker on a loaded machine can take a while to be scheduled and
+    die, and until it does Redis still counts its blocked read as a live consumer; a message sent in
+    that window is handed to the dying process (seen with taskiq's XREADGROUP: the message then sits
+    in a dead consumer's pending list and the next drain never completes).
+    """
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -45,6 +52,9 @@ def kill_group(pid: int, grace: float = 10.0) -> None:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
+    deadline = time.monotonic() + 30.0
+    while _group_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _group_alive(pgid: int) -> bool:
