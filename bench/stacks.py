@@ -18,7 +18,7 @@ PROCESSES = 2
 class Stack:
     name = ""
     module = ""
-    #: workloads (``bench.workloads`` phase names) this stack cannot run as configured: their rows show "-"
+    #: phases (``bench.client.PHASES`` names) this stack cannot run as configured: their rows show "-"
     skips: frozenset[str] = frozenset()
 
     def sender(self, task: str):

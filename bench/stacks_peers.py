@@ -27,7 +27,8 @@ class HueyStack(Stack):
         tasks.huey.storage.conn.ping()
 
     def prefixes(self, prefix: str) -> list[str]:
-        return [f"huey.redis.{prefix}-", f"huey.schedule.{prefix}-", f"huey.results.{prefix}-"]
+        # huey.<kind>.<name>, with anything but [A-Za-z0-9_] taken out of the name (bench1r0huey)
+        return [f"huey.redis.{prefix}", f"huey.schedule.{prefix}", f"huey.results.{prefix}"]
 
     def worker_commands(self) -> list[list[str]]:
         consumer = [PY, "-m", "huey.bin.huey_consumer", f"{self.module}.huey"]
