@@ -55,7 +55,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     stack = stacks.load(name)
     worker_env = dict(os.environ, PYTHONUNBUFFERED="1")
-    workers = env.WorkerGroup(stack.worker_commands(), worker_env, run_dir, run_dir / f"workers-{name}.log")
+    log = run_dir / f"workers-{name}.log"
+    workers = env.WorkerGroup(stack.worker_commands(), worker_env, run_dir, log, grace=stack.stop_grace)
     ctx = workloads.Ctx(
         stack=stack,
         r=redis.Redis.from_url(counters.URL),

@@ -213,8 +213,11 @@ def stored_bytes(client: redis.Redis, prefixes: list[str]) -> int:
 class WorkerGroup:
     """Worker processes of one stack, each started in its own session and stopped by group id."""
 
-    def __init__(self, commands: list[list[str]], env: dict[str, str], run_dir: Path, log: Path) -> None:
+    def __init__(
+        self, commands: list[list[str]], env: dict[str, str], run_dir: Path, log: Path, grace: float = 15.0
+    ) -> None:
         self.commands = commands
+        self.grace = grace
         self.env = env
         self.run_dir = run_dir
         self.log = log
@@ -249,7 +252,9 @@ class WorkerGroup:
             if proc.poll() is not None:
                 raise RuntimeError(f"worker {proc.args!r} exited with {proc.returncode}; see {self.log}")
 
-    def stop(self, grace: float = 15.0) -> None:
+    def stop(self, grace: float | None = None) -> None:
+        """SIGTERM every group, give each ``grace`` seconds (default: the group's), then SIGKILL."""
+        grace = self.grace if grace is None else grace
         for proc in self.procs:
             try:
                 os.killpg(proc.pid, signal.SIGTERM)

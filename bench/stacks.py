@@ -20,6 +20,9 @@ class Stack:
     module = ""
     #: phases (``bench.client.PHASES`` names) this stack cannot run as configured: their rows show "-"
     skips: frozenset[str] = frozenset()
+    #: seconds a stopped worker group gets to exit on SIGTERM before SIGKILL (phases stop their workers
+    #: only once the queue is drained, so a kill loses nothing; the grace is only politeness)
+    stop_grace = 15.0
 
     def sender(self, task: str):
         raise NotImplementedError

@@ -56,6 +56,7 @@ class TaskiqStack(Stack):
     name = "taskiq"
     module = "bench.stack_taskiq"
     skips = frozenset({"idle_latency", "canvas", "results_drain", "retries", "public_results"})
+    stop_grace = 3.0  # its workers did not exit within 15 s of SIGTERM here, on every stop
 
     def __init__(self) -> None:
         from . import stack_taskiq as tasks
