@@ -28,8 +28,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# compat against stock Dramatiq, Dramatiq + Results, Huey, taskiq and Celery (bench/README.md); the peers
+# come with `make deps`. BENCH_ARGS passes options, e.g. `make bench BENCH_ARGS=--quick`.
 bench: $(STAMP)
-	@if [ -f bench/__main__.py ] || [ -f bench/__init__.py ]; then $(PY) -m bench; \
+	@if [ -f bench/__main__.py ] || [ -f bench/__init__.py ]; then $(PY) -m bench $(BENCH_ARGS); \
 	else echo "bench: no benchmarks yet (bench/__main__.py does not exist)"; fi
 
 clean:
