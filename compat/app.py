@@ -16,10 +16,11 @@ from dramatiq.message import Message
 
 from . import publishing, serialization, signals
 from . import request as requests
+from .annotations import annotate
 from .brokers import make_broker
 from .canvas.builtins import register_builtins
 from .check.runtime import check_options, check_passed, check_settings
-from .config import Settings
+from .config import Settings, load_object
 from .control import Control
 from .exceptions import (
     AlwaysEagerIgnored,
@@ -36,6 +37,9 @@ from .routing import build_routers, route
 from .task import Task
 
 _current_app: Celery | None = None
+
+#: Task options Celery reads from a setting when they are unset (None).
+_UNSET = frozenset({"ignore_result", "track_started", "acks_late", "typing", "priority"})
 
 
 def get_current_app() -> Celery:
@@ -56,6 +60,16 @@ def default_task_class() -> type[Task]:
             return Task
         return DjangoTask
     return Task
+
+
+def bound_task_class(app: Celery, task_cls: type[Task] | str | None) -> type[Task]:
+    """``task_cls`` (a class, ``"module:Class"`` or ``"module.Class"``; else the default) bound to ``app``."""
+    base: Any = task_cls or default_task_class()
+    if isinstance(base, str):
+        base = load_object(base)
+    if not (isinstance(base, type) and issubclass(base, Task)):
+        raise TypeError(f"task_cls={task_cls!r} must be a compat.Task subclass (got {base!r})")
+    return type("Task", (base,), {"app": app, "__module__": base.__module__, "__qualname__": "Task"})
 
 
 def find_task(name: str) -> Task:
@@ -93,6 +107,7 @@ class Celery:
         set_as_current: bool = True,
         namespace: str | None = None,
         strict_typing: bool = True,
+        task_cls: type[Task] | str | None = None,
         **settings: Any,
     ) -> None:
         global _current_app
@@ -114,9 +129,19 @@ class Celery:
         self._autodiscover: list[tuple[Any, str]] = []
         self.worker_hostname = f"worker-{os.getpid()}@{socket.gethostname()}"
         self.control = Control(self)  # Celery's app.control and app.control.inspect(), answered by workers
-        self.Task = type("Task", (default_task_class(),), {"app": self, "__module__": __name__})
+        self.task_cls = task_cls  # resolved when the first task is declared, as Celery's app.Task is
+        self._task_base: type[Task] | None = None
         if set_as_current:
             _current_app = self
+
+    @property
+    def Task(self) -> type[Task]:  # noqa: N802 - Celery's name
+        """The base class of this app's tasks: ``task_cls`` (a class or ``"module:Class"``), bound to it."""
+        if self._task_base is None:
+            bound = bound_task_class(self, self.task_cls)
+            if self._task_base is None:  # importing task_cls's module may have declared tasks already
+                self._task_base = bound
+        return self._task_base
 
     def __repr__(self) -> str:
         return f"<Celery {self.main} broker={self.conf.broker_url!r}>"
@@ -255,8 +280,10 @@ class Celery:
         check_options(self, "task-option", options, options)
         if options.get("rate_limit") is not None:
             parse_rate(options["rate_limit"])
-        if not issubclass(base, Task):
+        if not (isinstance(base, type) and issubclass(base, Task)):
             raise TypeError(f"base={base!r} must be a compat.Task subclass")
+        # An unset (None) option leaves Celery's default, which reads the setting (compat.task.FromSetting).
+        options = {key: value for key, value in options.items() if value is not None or key not in _UNSET}
         attrs = {
             "app": self,
             "name": name,
@@ -269,20 +296,22 @@ class Celery:
             **options,
         }
         cls = type(fun.__name__, (base,), attrs)
-        queue = options.get("queue") or self.route_for(name).get("queue") or self.conf.task_default_queue
-        time_limit = options.get("time_limit", self.conf.task_time_limit)
+        annotate(cls, self.conf.task_annotations)  # Celery applies them when the task is bound: they win
+        queue = cls.queue or self.route_for(name).get("queue") or self.conf.task_default_queue
+        time_limit = cls.time_limit if cls.time_limit is not None else self.conf.task_time_limit
         actor_options: dict[str, Any] = {"time_limit": time_limit * 1000 if time_limit else float("inf")}
         # Dramatiq's worker logs "expected" exceptions at INFO without a traceback: Celery's retry/ignore/
         # reject signals are control flow, not errors, and the user's ``throws`` are expected failures.
-        actor_options["throws"] = expected_exceptions(options.get("throws"))
+        actor_options["throws"] = expected_exceptions(cls.throws)
         if options.get("periodic") is not None:  # periodiq's option: the scheduler daemon reads it here
             actor_options["periodic"] = options["periodic"]
+        priority = cls.__dict__.get("priority")
         task = cls(
             fun,
             broker=self.broker,
             actor_name=name,
             queue_name=queue,
-            priority=options.get("priority") or 0,
+            priority=priority if isinstance(priority, int) else 0,
             options=actor_options,
         )
         self.tasks[name] = task

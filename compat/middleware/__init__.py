@@ -10,7 +10,6 @@ from dramatiq.middleware import (
     CurrentMessage,
     Pipelines,
     ShutdownNotifications,
-    TimeLimit,
 )
 
 from ..control.worker import WorkerControl
@@ -23,6 +22,7 @@ from .revocation import Revocation
 from .signals import TaskReceived, TaskSignals
 from .soft_time_limit import SoftTimeLimit
 from .state import TaskState
+from .time_limit import HardTimeLimit
 from .worker_settings import WorkerSettings
 
 
@@ -40,7 +40,7 @@ def facade_middleware(app: Any = None) -> list:
     return [
         WorkerMetrics(app),
         AgeLimit(),
-        TimeLimit(),
+        HardTimeLimit(),
         ShutdownNotifications(),
         Callbacks(),
         Pipelines(),
@@ -64,6 +64,7 @@ __all__ = [
     "DeadLetters",
     "RateLimit",
     "CeleryRetries",
+    "HardTimeLimit",
     "Revocation",
     "SoftTimeLimit",
     "TaskReceived",
