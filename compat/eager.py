@@ -82,6 +82,8 @@ def apply_task(
             return _failed(task, request, args, kwargs, exc, link_error, retries)
         apply_callbacks(app, link, value, parent_id=task_id, root_id=request.root_id)
         trace.after_body(task, request, args, kwargs, value, None, monotonic() - started, eager=True)
+    if isinstance(value, Retry) and value.sig is not None:  # ``return self.retry(throw=False)``: Celery's
+        return value.sig.apply(retries=retries + 1)  # apply runs the retry it returned
     return _finish(task, EagerResult(task_id, value, states.SUCCESS, name=task.name, app=app))
 
 

@@ -111,7 +111,11 @@ class Task(dramatiq.Actor):
         run = runs.enter(self.actor_name)
         if run is not None:
             return self._execute_run(run, args, kwargs)
-        request = Context(args=args, kwargs=dict(kwargs), called_directly=True, id=None)
+        # Celery's push_request: this task's current request (none: a direct call) with these arguments
+        current = requests.request_of(self)
+        fields = dict(current.__dict__) if current is not None else {"called_directly": True, "id": None}
+        fields.update(args=args, kwargs=dict(kwargs))
+        request = Context(**fields)
         with requests.executing(self, request):
             return self.run(*args, **kwargs)
 
@@ -132,7 +136,10 @@ class Task(dramatiq.Actor):
         return requests.run_as_worker(self, request, self._run_body, args, kwargs)
 
     def _run_body(self, request: Context, args: Any, kwargs: Any) -> Any:
-        trace.before_body(self, request, args, kwargs)
+        if has_custom(self, "__call__"):  # Celery's tracer signals with the message's arguments
+            trace.before_body(self, request, request.args, request.kwargs)
+        else:
+            trace.before_body(self, request, args, kwargs)
         return retries.run_with_autoretry(self, request, args, kwargs)
 
     def request_from_message(self, message: Any) -> Context:

@@ -89,6 +89,7 @@ class Signature(dict):
 
     # -- fields ------------------------------------------------------------------------------------
     task = property(lambda self: self.get("task"))
+    name = property(lambda self: self.get("task"))
     args = property(lambda self: tuple(self.get("args") or ()))
     kwargs = property(lambda self: self.get("kwargs") or {})
     options = property(lambda self: self.setdefault("options", {}))
