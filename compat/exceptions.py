@@ -152,12 +152,12 @@ class SoftTimeLimitExceeded(Exception):
         return "SoftTimeLimitExceeded()"
 
 
-class TimeLimitExceeded(_DramatiqTimeLimitExceeded, Exception):
+class TimeLimitExceeded(_DramatiqTimeLimitExceeded):
     """The task ran past its hard ``time_limit`` (raised in its thread by ``compat.middleware.time_limit``).
 
-    Celery's is an ``Exception``; Dramatiq's an ``Interrupt`` (a ``BaseException``). This one is both, so
-    ``except compat.exceptions.TimeLimitExceeded``, ``except Exception`` and Dramatiq's own handling all
-    see it.
+    A subclass of Dramatiq's (an ``Interrupt``, so a ``BaseException``): ``except TimeLimitExceeded``
+    catches it (kpi's cleanup), but a task's ``except Exception`` does not swallow it, which is as close as
+    a thread gets to Celery killing the process (Celery's class is an ``Exception`` the task never sees).
     """
 
     def __str__(self) -> str:
