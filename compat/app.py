@@ -20,7 +20,7 @@ from .annotations import annotate
 from .brokers import make_broker
 from .canvas.builtins import register_builtins
 from .check.runtime import check_options, check_passed, check_settings
-from .config import Settings, load_object
+from .config import Settings
 from .control import Control
 from .exceptions import (
     AlwaysEagerIgnored,
@@ -31,6 +31,13 @@ from .exceptions import (
 )
 from .messages import build_message
 from .middleware.rate_limit import parse_rate
+from .registry import (  # noqa: F401 - find_task and TaskRegistry are imported from here too
+    TaskRegistry,
+    bound_task_class,
+    default_task_class,
+    find_task,
+    gen_task_name,
+)
 from .results import AsyncResult, GroupResult, store_from_url
 from .retries import expected_exceptions
 from .routing import build_routers, route
@@ -48,48 +55,6 @@ def get_current_app() -> Celery:
     if _current_app is None:
         _current_app = Celery("default")
     return _current_app
-
-
-def default_task_class() -> type[Task]:
-    """Celery's Django fixup: with ``DJANGO_SETTINGS_MODULE`` set, tasks are ``DjangoTask``."""
-    if os.environ.get("DJANGO_SETTINGS_MODULE"):
-        try:
-            from .contrib.django.task import DjangoTask
-        except ImportError:  # Django is not installed: Celery warns and carries on; so do we
-            warnings.warn("DJANGO_SETTINGS_MODULE is set but Django is not installed", stacklevel=3)
-            return Task
-        return DjangoTask
-    return Task
-
-
-def bound_task_class(app: Celery, task_cls: type[Task] | str | None) -> type[Task]:
-    """``task_cls`` (a class, ``"module:Class"`` or ``"module.Class"``; else the default) bound to ``app``."""
-    base: Any = task_cls or default_task_class()
-    if isinstance(base, str):
-        base = load_object(base)
-    if not (isinstance(base, type) and issubclass(base, Task)):
-        raise TypeError(f"task_cls={task_cls!r} must be a compat.Task subclass (got {base!r})")
-    return type("Task", (base,), {"app": app, "__module__": base.__module__, "__qualname__": "Task"})
-
-
-def find_task(name: str) -> Task:
-    """Look a task up by name on the current app (used to unpickle tasks)."""
-    return get_current_app().tasks[name]
-
-
-def gen_task_name(app: Celery, fun: Callable[..., Any]) -> str:
-    """Celery's naming rule: ``module.qualname``, with ``__main__`` replaced by the app's main name."""
-    module = fun.__module__
-    if module == "__main__" and app.main:
-        module = app.main
-    return f"{module}.{fun.__name__}"
-
-
-class TaskRegistry(dict):
-    """Tasks by name; a missing name raises ``NotRegistered`` as in Celery."""
-
-    def __missing__(self, key: str) -> Task:
-        raise NotRegistered(key)
 
 
 class Celery:
