@@ -164,6 +164,11 @@ def current_task_nested_direct_call(ns):
     return ns.outer_current.delay().get(timeout=T)
 
 
+@program("classes")
+def direct_self_call_inherits_the_request(ns):
+    return [ns.countdown.delay(2).get(timeout=T), ns.countdown(1)]
+
+
 @program("classes", expect=[False, True, True])
 def current_task_outside_tasks(ns):
     state = __import__(f"{ns.name}._state", fromlist=["_state"])

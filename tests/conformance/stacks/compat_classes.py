@@ -139,6 +139,13 @@ def outer_current(self):
     return [inner, _state.get_current_task() is self, _stack.current_app.tasks[self.name] is self]
 
 
+@app.task(base=AppTask, bind=True)
+def countdown(self, n):
+    """Calls itself directly: each inner call sees the running request with its own arguments."""
+    here = [n, self.request.called_directly, self.request.id is not None, list(self.request.args)]
+    return [here] if n == 0 else [here, *countdown(n - 1)]
+
+
 # -- Task.replace ------------------------------------------------------------------------------------
 @app.task(base=AppTask, bind=True)
 def replace_with(self, value, how="task"):
@@ -181,5 +188,5 @@ def hard_limited(key):
 __all__ = [
     "AppTask", "Annotations", "ContextTask", "as_user", "user", "ctx_step", "ctx_collect", "ctx_retry",
     "ctx_request", "plain_attrs", "set_attrs", "anno_attrs", "anno_handler", "anno_routed", "who_is_current",
-    "outer_current", "replace_with", "retry_nothrow", "hard_limited",
+    "outer_current", "countdown", "replace_with", "retry_nothrow", "hard_limited",
 ]
