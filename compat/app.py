@@ -262,6 +262,7 @@ class Celery:
         }
         cls = type(fun.__name__, (base,), attrs)
         annotate(cls, self.conf.task_annotations)  # Celery applies them when the task is bound: they win
+        cls.on_bound(self)
         queue = cls.queue or self.route_for(name).get("queue") or self.conf.task_default_queue
         time_limit = cls.time_limit if cls.time_limit is not None else self.conf.task_time_limit
         actor_options: dict[str, Any] = {"time_limit": time_limit * 1000 if time_limit else float("inf")}

@@ -4,8 +4,9 @@ As in Celery (``celery/app/task.py``): ``sig`` is frozen with the running task's
 (and every result handle already given out for it) resolves to the replacement's outcome (a chain's last
 task, a group's list of results through ``celery.accumulate``); it inherits the task's callbacks,
 errbacks, group, group index and chord membership, and the rest of the chain the task was in runs after it.
-On a worker the replacement is sent and the task ends with ``Ignore`` (no state of its own is stored); in
-eager mode the replacement runs inline and its value is returned.
+The task's ``on_replace(sig)`` then runs it: on a worker the replacement is sent and the task ends with
+``Ignore`` (no state of its own is stored); in eager mode it runs inline and its value is returned. A
+class overriding ``on_replace`` must return ``super().on_replace(sig)``, as in Celery.
 """
 
 from __future__ import annotations
@@ -37,7 +38,12 @@ def replace(task: Any, sig: Signature) -> Any:
     rest = [signature(step, app=app) for step in request.chain or ()]
     if rest:
         sig = _chain(sig, *rest, app=app)
-    if request.is_eager:
+    return task.on_replace(sig)
+
+
+def run_replacement(task: Any, sig: Signature) -> Any:
+    """``Task.on_replace``'s default: run ``sig`` inline (eager) or send it and end with ``Ignore``."""
+    if task.request.is_eager:
         return sig.apply().get()  # inside an eager delay() this raises, as Celery's does
     sig.delay()
     raise Ignore("Replaced by new task")

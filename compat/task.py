@@ -304,6 +304,16 @@ class Task(dramatiq.Actor):
 
         return replace(self, sig)
 
+    def on_replace(self, sig: Any) -> Any:
+        """Called by ``replace`` with the prepared replacement; runs or sends it (Celery 5.3's hook)."""
+        from .replace import run_replacement
+
+        return run_replacement(self, sig)
+
+    @classmethod
+    def on_bound(cls, app: Any) -> None:
+        """Called when a task class is declared on ``app`` (Celery's, when it is bound)."""
+
     # -- state -------------------------------------------------------------------------------------
     def update_state(
         self, task_id: str | None = None, state: str | None = None, meta: Any = None, **kwargs: Any

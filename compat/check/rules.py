@@ -253,6 +253,8 @@ ROWS: tuple[Row, ...] = (
     Row(S_TASKS, "`before_start`, `on_success`, `on_failure`, `on_retry`, `after_return` handlers",
         "supported",
         _kinds("task-method", "before_start on_success on_failure on_retry after_return"), ""),
+    Row(S_TASKS, "`on_bound(app)`, `on_replace(sig)`", "supported",
+        _kinds("task-method", "on_bound on_replace"), "called as Celery calls them"),
     Row(S_TASKS, "a base class overriding `apply_async`, `delay` or `__call__`", "differs",
         _kinds("task-method", "apply_async delay __call__"),
         "honoured on every path Celery honours them; __call__ must call super().__call__()"),

@@ -223,3 +223,30 @@ def test_a_namespace_is_always_the_new_style():
     settings = {"CELERY_TASK_DEFAULT_QUEUE": "ns", "CELERY_ALWAYS_EAGER": True}
     app.config_from_object(settings, namespace="CELERY")
     assert app.conf.task_default_queue == "ns"
+
+
+def test_on_bound_and_on_replace_are_called_as_celery_calls_them():
+    bound, replaced = [], []
+
+    class Hooked(Task):
+        @classmethod
+        def on_bound(cls, app):
+            bound.append((cls.name, app.main))
+
+        def on_replace(self, sig):
+            replaced.append(sig.task)
+            return super().on_replace(sig)
+
+    app = new_app()
+
+    @app.task
+    def add(x, y):
+        return x + y
+
+    @app.task(base=Hooked, bind=True, name="hooked.replacer")
+    def replacer(self, n):
+        return self.replace(add.s(n, 1))
+
+    assert bound == [("hooked.replacer", "classes")]
+    assert replacer.apply((1,)).get() == 2
+    assert replaced == [add.name]
