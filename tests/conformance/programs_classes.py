@@ -222,6 +222,13 @@ def replace_inside_a_chord(ns):
     return ns.get(result)
 
 
+@program("classes", modes=("worker",))  # an eager callback leaves no stored result to read
+def replace_keeps_the_callbacks(ns):
+    callback = ns.identity.s().set(task_id=str(__import__("uuid").uuid4()))
+    result = ns.replace_with.apply_async((1, "task"), link=callback)
+    return [ns.get(result), ns.get(ns.AsyncResult(callback.id))]
+
+
 @program("classes")
 def replace_called_directly(ns):
     return ns.catch(ns.replace_with, 1, "task")
