@@ -125,12 +125,14 @@ def queue_resend(
     args: Any,
     kwargs: Any,
     *,
-    retries: int,
+    retries: int | None = None,
     countdown: float | None = None,
     eta: datetime | None = None,
     **options: Any,
 ) -> Any:
     """The retry's message (same id, ``retries`` bumped), left on the run for the retries middleware."""
+    if retries is None:  # an overriding apply_async that dropped it
+        retries = request.retries + 1
     for unused in ("task_id", "add_to_parent", "producer", "shadow", "link", "link_error"):
         options.pop(unused, None)
     resend = retry_message(
