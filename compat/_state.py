@@ -61,7 +61,8 @@ class Proxy:
     def __ne__(self, other: object) -> bool:
         return self._getter() != other
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        return hash(self._getter())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._getter()(*args, **kwargs)
