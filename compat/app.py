@@ -103,10 +103,13 @@ class Celery:
     def Task(self) -> type[Task]:  # noqa: N802 - Celery's name
         """The base class of this app's tasks: ``task_cls`` (a class or ``"module:Class"``), bound to it."""
         if self._task_base is None:
-            bound = bound_task_class(self, self.task_cls)
-            if self._task_base is None:  # importing task_cls's module may have declared tasks already
-                self._task_base = bound
+            bound = bound_task_class(self, self.task_cls)  # importing its module may declare tasks (and set it)
+            self._task_base = self._task_base or bound
         return self._task_base
+
+    @Task.setter
+    def Task(self, value: type[Task]) -> None:  # noqa: N802 - Celery's app.Task can be assigned too
+        self._task_base = value
 
     def __repr__(self) -> str:
         return f"<Celery {self.main} broker={self.conf.broker_url!r}>"
