@@ -103,7 +103,7 @@ class Celery:
     def Task(self) -> type[Task]:  # noqa: N802 - Celery's name
         """The base class of this app's tasks: ``task_cls`` (a class or ``"module:Class"``), bound to it."""
         if self._task_base is None:
-            bound = bound_task_class(self, self.task_cls)  # importing its module may declare tasks (and set it)
+            bound = bound_task_class(self, self.task_cls)  # its import may declare tasks (and set it)
             self._task_base = self._task_base or bound
         return self._task_base
 
