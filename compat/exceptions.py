@@ -152,12 +152,12 @@ class SoftTimeLimitExceeded(Exception):
         return "SoftTimeLimitExceeded()"
 
 
-class TimeLimitExceeded(_DramatiqTimeLimitExceeded):
+class TimeLimitExceeded(_DramatiqTimeLimitExceeded, Exception):
     """The task ran past its hard ``time_limit`` (raised in its thread by ``compat.middleware.time_limit``).
 
-    A subclass of Dramatiq's (an ``Interrupt``, so a ``BaseException``): ``except TimeLimitExceeded``
-    catches it (kpi's cleanup), but a task's ``except Exception`` does not swallow it, which is as close as
-    a thread gets to Celery killing the process (Celery's class is an ``Exception`` the task never sees).
+    Celery's is an ``Exception``, and ``result.get()`` re-raises it in callers that catch ``Exception``;
+    Dramatiq's is an ``Interrupt`` (a ``BaseException``). This one is both: ``except TimeLimitExceeded``
+    catches it in the task (kpi's cleanup) and in callers, and Dramatiq's own handling still sees its class.
     """
 
     def __str__(self) -> str:

@@ -2,10 +2,9 @@
 
 Dramatiq interrupts a thread that runs too long with its own ``TimeLimitExceeded`` (a ``BaseException``),
 which ``except compat.exceptions.TimeLimitExceeded`` (Celery's, an ``Exception``) would not catch. Here
-the same deadline raises compat's class, a subclass of Dramatiq's, so a task that catches Celery's
-exception by name catches it, ``except Exception`` does not swallow it, and Dramatiq's own handling is
-unchanged. Celery kills the worker process instead (the task
-cannot catch it there): docs/compat.md lists that difference.
+the same deadline raises compat's class, a subclass of Dramatiq's and of ``Exception`` (as Celery's is),
+so a task that catches Celery's exception catches it and Dramatiq's own handling is unchanged. Celery
+kills the worker process instead (the task cannot catch it there): docs/compat.md lists that difference.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ canvas continuation; None: a path that did not go through ``apply_async`` at all
 
 from __future__ import annotations
 
-from tests.conformance.harness import differs, program
+from tests.conformance.harness import program
 from tests.conformance.programs_signals import RACY, names, trail
 
 T = 10
@@ -251,9 +251,6 @@ def retry_without_throw_returned(ns):
     return [type(first).__name__ if isinstance(first, Exception) else first, result.state]
 
 
-@differs("compat's hard TimeLimitExceeded is a BaseException (Dramatiq's Interrupt): a task's `except "
-         "Exception` cannot swallow it; Celery's is an Exception the task never sees (the process is killed)",
-         compat=lambda celery, mode: {"returned": [True, False, True]})
 @program("classes", expect=[True, True, True])
 def time_limit_exceptions_are_exceptions(ns):
     exceptions = ns.exceptions
