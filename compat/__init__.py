@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import states
+from ._state import current_app, current_task
 from .app import Celery, get_current_app
 from .canvas import Signature, chain, chord, group, signature, subtask
 from .task import Task
@@ -15,17 +16,6 @@ from .task import Task
 __version__ = "0.1.0"
 
 
-class _CurrentApp:
-    """``compat.current_app``: forwards to the current app, like Celery's proxy."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(get_current_app(), name)
-
-    def __repr__(self) -> str:
-        return repr(get_current_app())
-
-
-current_app: Any = _CurrentApp()
 
 
 def shared_task(*args: Any, **options: Any) -> Any:
@@ -42,6 +32,7 @@ __all__ = [
     "chain",
     "chord",
     "current_app",
+    "current_task",
     "group",
     "shared_task",
     "signature",

@@ -16,6 +16,7 @@ from dramatiq.message import Message
 
 from . import publishing, serialization, signals
 from . import request as requests
+from .annotations import annotate
 from .brokers import make_broker
 from .canvas.builtins import register_builtins
 from .check.runtime import check_options, check_passed, check_settings
@@ -30,12 +31,22 @@ from .exceptions import (
 )
 from .messages import build_message
 from .middleware.rate_limit import parse_rate
+from .registry import (  # noqa: F401 - find_task and TaskRegistry are imported from here too
+    TaskRegistry,
+    bound_task_class,
+    default_task_class,
+    find_task,
+    gen_task_name,
+)
 from .results import AsyncResult, GroupResult, store_from_url
 from .retries import expected_exceptions
 from .routing import build_routers, route
 from .task import Task
 
 _current_app: Celery | None = None
+
+#: Task options Celery reads from a setting when they are unset (None).
+_UNSET = frozenset({"ignore_result", "track_started", "acks_late", "typing", "priority"})
 
 
 def get_current_app() -> Celery:
@@ -44,38 +55,6 @@ def get_current_app() -> Celery:
     if _current_app is None:
         _current_app = Celery("default")
     return _current_app
-
-
-def default_task_class() -> type[Task]:
-    """Celery's Django fixup: with ``DJANGO_SETTINGS_MODULE`` set, tasks are ``DjangoTask``."""
-    if os.environ.get("DJANGO_SETTINGS_MODULE"):
-        try:
-            from .contrib.django.task import DjangoTask
-        except ImportError:  # Django is not installed: Celery warns and carries on; so do we
-            warnings.warn("DJANGO_SETTINGS_MODULE is set but Django is not installed", stacklevel=3)
-            return Task
-        return DjangoTask
-    return Task
-
-
-def find_task(name: str) -> Task:
-    """Look a task up by name on the current app (used to unpickle tasks)."""
-    return get_current_app().tasks[name]
-
-
-def gen_task_name(app: Celery, fun: Callable[..., Any]) -> str:
-    """Celery's naming rule: ``module.qualname``, with ``__main__`` replaced by the app's main name."""
-    module = fun.__module__
-    if module == "__main__" and app.main:
-        module = app.main
-    return f"{module}.{fun.__name__}"
-
-
-class TaskRegistry(dict):
-    """Tasks by name; a missing name raises ``NotRegistered`` as in Celery."""
-
-    def __missing__(self, key: str) -> Task:
-        raise NotRegistered(key)
 
 
 class Celery:
@@ -93,6 +72,7 @@ class Celery:
         set_as_current: bool = True,
         namespace: str | None = None,
         strict_typing: bool = True,
+        task_cls: type[Task] | str | None = None,
         **settings: Any,
     ) -> None:
         global _current_app
@@ -114,9 +94,22 @@ class Celery:
         self._autodiscover: list[tuple[Any, str]] = []
         self.worker_hostname = f"worker-{os.getpid()}@{socket.gethostname()}"
         self.control = Control(self)  # Celery's app.control and app.control.inspect(), answered by workers
-        self.Task = type("Task", (default_task_class(),), {"app": self, "__module__": __name__})
+        self.task_cls = task_cls  # resolved when the first task is declared, as Celery's app.Task is
+        self._task_base: type[Task] | None = None
         if set_as_current:
             _current_app = self
+
+    @property
+    def Task(self) -> type[Task]:  # noqa: N802 - Celery's name
+        """The base class of this app's tasks: ``task_cls`` (a class or ``"module:Class"``), bound to it."""
+        if self._task_base is None:
+            bound = bound_task_class(self, self.task_cls)  # its import may declare tasks (and set it)
+            self._task_base = self._task_base or bound
+        return self._task_base
+
+    @Task.setter
+    def Task(self, value: type[Task]) -> None:  # noqa: N802 - Celery's app.Task can be assigned too
+        self._task_base = value
 
     def __repr__(self) -> str:
         return f"<Celery {self.main} broker={self.conf.broker_url!r}>"
@@ -255,8 +248,10 @@ class Celery:
         check_options(self, "task-option", options, options)
         if options.get("rate_limit") is not None:
             parse_rate(options["rate_limit"])
-        if not issubclass(base, Task):
+        if not (isinstance(base, type) and issubclass(base, Task)):
             raise TypeError(f"base={base!r} must be a compat.Task subclass")
+        # An unset (None) option leaves Celery's default, which reads the setting (compat.task.FromSetting).
+        options = {key: value for key, value in options.items() if value is not None or key not in _UNSET}
         attrs = {
             "app": self,
             "name": name,
@@ -269,20 +264,23 @@ class Celery:
             **options,
         }
         cls = type(fun.__name__, (base,), attrs)
-        queue = options.get("queue") or self.route_for(name).get("queue") or self.conf.task_default_queue
-        time_limit = options.get("time_limit", self.conf.task_time_limit)
+        annotate(cls, self.conf.task_annotations)  # Celery applies them when the task is bound: they win
+        cls.on_bound(self)
+        queue = cls.queue or self.route_for(name).get("queue") or self.conf.task_default_queue
+        time_limit = cls.time_limit if cls.time_limit is not None else self.conf.task_time_limit
         actor_options: dict[str, Any] = {"time_limit": time_limit * 1000 if time_limit else float("inf")}
         # Dramatiq's worker logs "expected" exceptions at INFO without a traceback: Celery's retry/ignore/
         # reject signals are control flow, not errors, and the user's ``throws`` are expected failures.
-        actor_options["throws"] = expected_exceptions(options.get("throws"))
+        actor_options["throws"] = expected_exceptions(cls.throws)
         if options.get("periodic") is not None:  # periodiq's option: the scheduler daemon reads it here
             actor_options["periodic"] = options["periodic"]
+        priority = cls.__dict__.get("priority")
         task = cls(
             fun,
             broker=self.broker,
             actor_name=name,
             queue_name=queue,
-            priority=options.get("priority") or 0,
+            priority=priority if isinstance(priority, int) else 0,
             options=actor_options,
         )
         self.tasks[name] = task

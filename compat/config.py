@@ -141,6 +141,7 @@ class Settings(Mapping):
         object.__setattr__(self, "_source", None)
         object.__setattr__(self, "_source_path", None)
         object.__setattr__(self, "_namespace", None)
+        object.__setattr__(self, "_names_checked", False)
 
     # -- sources -----------------------------------------------------------------------------------
     def set_source(self, obj: Any, namespace: str | None = None) -> None:
@@ -151,11 +152,17 @@ class Settings(Mapping):
         else:
             object.__setattr__(self, "_source", obj)
         object.__setattr__(self, "_namespace", namespace.rstrip("_") + "_" if namespace else None)
+        object.__setattr__(self, "_names_checked", False)
 
     def _get_source(self) -> Any:
         if self._source is None and self._source_path is not None:
             object.__setattr__(self, "_source", load_object(self._source_path))
-        return self._source
+        source = self._source
+        if source is not None and not self._names_checked and self._namespace is None:
+            given = set(source_keys(source)) | (set(self._changes) - _SET_BY_ARGUMENTS)
+            check_naming(given)  # raises on every read until the source is fixed, as Celery does
+            object.__setattr__(self, "_names_checked", True)
+        return source
 
     def _from_source(self, key: str) -> Any:
         source = self._get_source()
@@ -235,6 +242,46 @@ class Settings(Mapping):
 
     def __repr__(self) -> str:
         return f"<Settings source={self._source_path or self._source!r} namespace={self._namespace!r}>"
+
+
+#: Settings ``Celery(broker=, backend=, include=)`` sets: Celery leaves them out of the naming check.
+_SET_BY_ARGUMENTS = frozenset({"broker_url", "result_backend", "include"})
+
+
+def source_keys(source: Any) -> list[str]:
+    """The setting-like names a config source holds (a mapping's keys, an object's public attributes)."""
+    if isinstance(source, Mapping):
+        return [key for key in source if isinstance(key, str)]
+    return [key for key in dir(source) if not key.startswith("_")]
+
+
+def check_naming(given: set[str]) -> None:
+    """Raise ``ImproperlyConfigured`` when old (``CELERY_*``) and new setting names are mixed.
+
+    As Celery's ``detect_settings``: the style most of the names use wins (new names on a tie), and each
+    name of the other style is reported with its spelling in the winning one, unless that spelling is
+    given too. A namespace (``config_from_object(..., namespace='CELERY')``) is always the new style.
+    """
+    from .check.celery_names import OLD_NAMES, SETTINGS
+    from .exceptions import ImproperlyConfigured
+
+    new = {key for key in given if key in SETTINGS}
+    old = {key for key in given if key in OLD_NAMES}
+    if not new or not old:
+        return
+    if len(old) > len(new):
+        to_old = {value: key for key, value in OLD_NAMES.items()}
+        renames = {key: to_old[key] for key in new if key in to_old}
+        style = "old (Celery 3) names"
+    else:
+        renames = {key: OLD_NAMES[key] for key in old}
+        style = "new (lowercase) names"
+    renames = {key: value for key, value in renames.items() if value not in given}
+    if renames:
+        lines = "\n".join(f"  {key} -> {renames[key]}" for key in sorted(renames))
+        raise ImproperlyConfigured(
+            f"Old and new setting names are mixed; most of them are {style}, so rename these:\n{lines}"
+        )
 
 
 def _lookup(source: Any, name: str) -> Any:

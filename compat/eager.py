@@ -18,6 +18,7 @@ from .exceptions import Ignore, Reject, Retry
 from .request import Context
 from .results import EagerResult
 from .retries import run_with_autoretry
+from .task import has_custom
 
 
 def apply_task(
@@ -71,7 +72,8 @@ def apply_task(
     with requests.executing(task, request):
         try:
             trace.before_body(task, request, args, kwargs)
-            value = run_with_autoretry(task, request, args, kwargs)
+            call = task if has_custom(task, "__call__") else None  # Celery's tracer calls a class's own
+            value = run_with_autoretry(task, request, args, kwargs, call)
         except Exception as exc:
             if throw and not isinstance(exc, (Ignore, Reject)):
                 trace.after_body(task, request, args, kwargs, None, None, None, eager=True, state=None)
@@ -80,6 +82,8 @@ def apply_task(
             return _failed(task, request, args, kwargs, exc, link_error, retries)
         apply_callbacks(app, link, value, parent_id=task_id, root_id=request.root_id)
         trace.after_body(task, request, args, kwargs, value, None, monotonic() - started, eager=True)
+    if isinstance(value, Retry) and value.sig is not None:  # ``return self.retry(throw=False)``: Celery's
+        return value.sig.apply(retries=retries + 1)  # apply runs the retry it returned
     return _finish(task, EagerResult(task_id, value, states.SUCCESS, name=task.name, app=app))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from dramatiq.middleware.time_limit import TimeLimitExceeded as _DramatiqTimeLimitExceeded
+
 
 class CeleryError(Exception):
     """Base of every facade error."""
@@ -150,8 +152,16 @@ class SoftTimeLimitExceeded(Exception):
         return "SoftTimeLimitExceeded()"
 
 
-class TimeLimitExceeded(Exception):
-    """The task ran past its hard ``time_limit``."""
+class TimeLimitExceeded(_DramatiqTimeLimitExceeded, Exception):
+    """The task ran past its hard ``time_limit`` (raised in its thread by ``compat.middleware.time_limit``).
+
+    Celery's is an ``Exception``, and ``result.get()`` re-raises it in callers that catch ``Exception``;
+    Dramatiq's is an ``Interrupt`` (a ``BaseException``). This one is both: ``except TimeLimitExceeded``
+    catches it in the task (kpi's cleanup) and in callers, and Dramatiq's own handling still sees its class.
+    """
+
+    def __str__(self) -> str:
+        return f"TimeLimitExceeded{self.args}"
 
 
 class WorkerLostError(Exception):

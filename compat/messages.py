@@ -129,8 +129,8 @@ def _queue_and_priority(
     )
     if priority is None:
         priority = route_options.get("priority")
-    if priority is None and task is not None and type(task).__dict__.get("priority") is not None:
-        priority = type(task).__dict__["priority"]
+    if priority is None and task is not None:
+        priority = task.priority  # the option, a base class's, an annotation's, else task_default_priority
     if priority is None:
         priority = app.conf.task_default_priority
     return queue, priority

@@ -90,6 +90,11 @@ def current() -> tuple[Any, Context] | None:
     return stack[-1] if stack else None
 
 
+def executing_stack() -> list:
+    """The ``(task, request)`` pairs executing in this thread, outermost first (a copy)."""
+    return list(_stack())
+
+
 def request_of(task: Any) -> Context | None:
     """The request of the innermost running execution of ``task`` in this thread."""
     for running, request in reversed(_stack()):

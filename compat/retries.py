@@ -39,14 +39,16 @@ def backoff_countdown(factor: float, retries: int, maximum: int, full_jitter: bo
     return max(0, countdown)
 
 
-def run_with_autoretry(task: Any, request: Any, args: Any, kwargs: Any) -> Any:
-    """Run the task's body; an exception ``autoretry_for`` lists (and ``dont_autoretry_for`` does not)
+def run_with_autoretry(task: Any, request: Any, args: Any, kwargs: Any, call: Any = None) -> Any:
+    """Run the task's body (``call``, else ``task.run``); an exception ``autoretry_for`` lists (and
+    ``dont_autoretry_for`` does not)
     becomes ``task.retry(exc=exc, **retry_kwargs)``, with the backoff countdown when ``retry_backoff`` is on.
     """
+    body = task.run if call is None else call
     if not task.autoretry_for:
-        return task.run(*args, **kwargs)
+        return body(*args, **kwargs)
     try:
-        return task.run(*args, **kwargs)
+        return body(*args, **kwargs)
     except CONTROL_FLOW:
         raise
     except Exception as exc:
@@ -104,22 +106,49 @@ def retry(
     if request.is_eager:
         signal.sig = task.signature(new_args, new_kwargs, task_id=request.id)
     else:
-        resend = retry_message(
-            task,
-            request,
-            new_args,
-            new_kwargs,
-            retries=retries,
-            countdown=countdown,
-            eta=eta,
-            dropped=task.app.broker.delivery_options,
-            **options,
-        )
-        run = runs.current()
-        if run is not None and run.request is request:
-            run.resends.append(resend)
-        else:  # not the delivered message's own request (cannot happen in a worker): send it now
-            task.app.enqueue([resend])
+        from .task import has_custom
+
+        call = dict(retries=retries, countdown=countdown, eta=eta, **options)
+        if has_custom(task, "apply_async"):  # Celery re-sends through the task's own apply_async
+            with runs.retrying(task, request):
+                task.apply_async(new_args, new_kwargs, task_id=request.id, **call)
+        else:
+            queue_resend(task, request, new_args, new_kwargs, **call)
     if throw:
         raise signal
     return signal
+
+
+def queue_resend(
+    task: Any,
+    request: Any,
+    args: Any,
+    kwargs: Any,
+    *,
+    retries: int | None = None,
+    countdown: float | None = None,
+    eta: datetime | None = None,
+    **options: Any,
+) -> Any:
+    """The retry's message (same id, ``retries`` bumped), left on the run for the retries middleware."""
+    if retries is None:  # an overriding apply_async that dropped it
+        retries = request.retries + 1
+    for unused in ("task_id", "add_to_parent", "producer", "shadow", "link", "link_error"):
+        options.pop(unused, None)
+    resend = retry_message(
+        task,
+        request,
+        args,
+        kwargs,
+        retries=retries,
+        countdown=countdown,
+        eta=eta,
+        dropped=task.app.broker.delivery_options,
+        **options,
+    )
+    run = runs.current()
+    if run is not None and run.request is request:
+        run.resends.append(resend)
+    else:  # not the delivered message's own request (cannot happen in a worker): send it now
+        task.app.enqueue([resend])
+    return task.AsyncResult(request.id)

@@ -21,6 +21,7 @@ run never answers for another message.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from contextvars import ContextVar
 from time import monotonic
 from typing import Any
@@ -86,3 +87,21 @@ def current() -> Run | None:
     """The run whose body is executing in this thread (for ``retry()``), if any."""
     run = _current.get()
     return run if run is not None and run.request is not None else None
+
+
+_retry_send: ContextVar[tuple | None] = ContextVar("compat_retry_send", default=None)
+
+
+@contextmanager
+def retrying(task: Any, request: Any):
+    """Inside: ``task.apply_async(task_id=request.id)`` is ``retry()``'s re-send (an overriding class's)."""
+    token = _retry_send.set((task, request))
+    try:
+        yield
+    finally:
+        _retry_send.reset(token)
+
+
+def retry_send() -> tuple | None:
+    """The ``(task, request)`` whose retry re-send is being built, if any."""
+    return _retry_send.get()

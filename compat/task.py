@@ -15,11 +15,13 @@ from typing import Any
 import dramatiq
 
 from . import request as requests
-from . import retries, runs, serialization, states, trace
+from . import retries, runs, serialization, states, trace, worker_queue
 from .check.runtime import check_passed
 from .exceptions import Retry
 from .request import Context
 from .typing_check import header_of
+
+worker_queue.install()
 
 
 def is_facade_task(broker: Any, message: Any) -> Task | None:
@@ -28,20 +30,54 @@ def is_facade_task(broker: Any, message: Any) -> Task | None:
     return actor if isinstance(actor, Task) else None
 
 
+def has_custom(task: Any, name: str) -> bool:
+    """Whether ``task``'s class overrides ``compat.Task``'s method ``name`` (Celery's ``task_has_custom``).
+
+    Celery sends through the task's own ``apply_async`` from signatures, chains, groups, chords, callbacks and
+    retries, and calls its own ``__call__`` in the tracer: compat does so where a class overrides them.
+    """
+    return getattr(type(task), name, None) is not getattr(Task, name)
+
+
+class FromSetting:
+    """A task attribute Celery fills from a setting when the task's class leaves it unset.
+
+    Celery copies the setting onto the class when the task is bound to its app; here the setting is read
+    when the attribute is (compat declares tasks at import time, possibly before the app is configured), so
+    ``task.ignore_result`` reads ``False``, not None, and still follows ``task_ignore_result``. A value in a
+    task's class (an option, a base class, an annotation) shadows it.
+    """
+
+    def __init__(self, setting: str, default: Any = None) -> None:
+        self.setting = setting
+        self.default = default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        app = getattr(owner, "app", None)
+        if app is None:
+            return self.default
+        if self.setting == "strict_typing":
+            return app.strict_typing
+        return app.conf.get(self.setting, self.default)
+
+
 class Task(dramatiq.Actor):
     """Base class of every facade task. Celery attributes are class attributes of each task's class."""
 
     name: str = ""
     app: Any = None
     bind = False
-    typing: bool | None = None
+    typing: Any = FromSetting("strict_typing", True)
     max_retries: int | None = 3
     default_retry_delay = 180
     rate_limit = None
-    ignore_result: bool | None = None
+    ignore_result: Any = FromSetting("task_ignore_result", False)
     store_errors_even_if_ignored = False
-    track_started: bool | None = None
-    acks_late: bool | None = None
+    track_started: Any = FromSetting("task_track_started", False)
+    acks_late: Any = FromSetting("task_acks_late", False)
     time_limit: float | None = None
     soft_time_limit: float | None = None
     autoretry_for: tuple = ()
@@ -56,6 +92,18 @@ class Task(dramatiq.Actor):
     expires = None
     trail = True
     Request = Context
+    #: Dramatiq's own priority of the actor (its order in a worker's in-process queue, see
+    #: ``compat.worker_queue``); Celery's ``priority`` is the attribute below.
+    actor_priority = 0
+
+    @property  # type: ignore[override]
+    def priority(self) -> Any:
+        """Celery's ``task.priority`` when no option, base class or annotation sets one: the setting."""
+        return self.app.conf.task_default_priority if self.app is not None else None
+
+    @priority.setter
+    def priority(self, value: Any) -> None:  # Dramatiq's Actor.__init__ sets its own priority here
+        self.actor_priority = value
 
     # -- Dramatiq entry point ----------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -63,7 +111,11 @@ class Task(dramatiq.Actor):
         run = runs.enter(self.actor_name)
         if run is not None:
             return self._execute_run(run, args, kwargs)
-        request = Context(args=args, kwargs=dict(kwargs), called_directly=True, id=None)
+        # Celery's push_request: this task's current request (none: a direct call) with these arguments
+        current = requests.request_of(self)
+        fields = dict(current.__dict__) if current is not None else {"called_directly": True, "id": None}
+        fields.update(args=args, kwargs=dict(kwargs))
+        request = Context(**fields)
         with requests.executing(self, request):
             return self.run(*args, **kwargs)
 
@@ -84,7 +136,10 @@ class Task(dramatiq.Actor):
         return requests.run_as_worker(self, request, self._run_body, args, kwargs)
 
     def _run_body(self, request: Context, args: Any, kwargs: Any) -> Any:
-        trace.before_body(self, request, args, kwargs)
+        if has_custom(self, "__call__"):  # Celery's tracer signals with the message's arguments
+            trace.before_body(self, request, request.args, request.kwargs)
+        else:
+            trace.before_body(self, request, args, kwargs)
         return retries.run_with_autoretry(self, request, args, kwargs)
 
     def request_from_message(self, message: Any) -> Context:
@@ -150,6 +205,10 @@ class Task(dramatiq.Actor):
         **options: Any,
     ) -> Any:
         """Send the task (or run it inline under ``task_always_eager``) and return its result handle."""
+        resend = runs.retry_send()
+        if resend is not None and resend[0] is self and task_id == resend[1].id:
+            # ``retry()`` of a task class overriding apply_async: the re-send waits for the retries middleware
+            return retries.queue_resend(self, resend[1], args, kwargs, **options)
         if self.soft_time_limit and self.time_limit and self.soft_time_limit > self.time_limit:
             raise ValueError("soft_time_limit must be less than or equal to time_limit")
         self.check_arguments(args, kwargs)
@@ -239,11 +298,21 @@ class Task(dramatiq.Actor):
             **options,
         )
 
-    def replace(self, sig: Any) -> None:
-        """Celery's ``Task.replace`` is not supported: return ``sig.delay()``'s id or chain instead."""
-        raise NotImplementedError(
-            "Task.replace() is not supported by compat; chain the follow-up task or call sig.delay() instead"
-        )
+    def replace(self, sig: Any) -> Any:
+        """Replace this execution with ``sig``: its id resolves to ``sig``'s outcome (``compat.replace``)."""
+        from .replace import replace
+
+        return replace(self, sig)
+
+    def on_replace(self, sig: Any) -> Any:
+        """Called by ``replace`` with the prepared replacement; runs or sends it (Celery 5.3's hook)."""
+        from .replace import run_replacement
+
+        return run_replacement(self, sig)
+
+    @classmethod
+    def on_bound(cls, app: Any) -> None:
+        """Called when a task class is declared on ``app`` (Celery's, when it is bound)."""
 
     # -- state -------------------------------------------------------------------------------------
     def update_state(

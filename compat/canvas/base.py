@@ -13,6 +13,7 @@ from typing import Any
 from dramatiq.message import Message
 
 from ..results import AsyncResult, EagerResult
+from ..task import has_custom
 
 Items = list[tuple[Message, Any]]
 
@@ -88,6 +89,7 @@ class Signature(dict):
 
     # -- fields ------------------------------------------------------------------------------------
     task = property(lambda self: self.get("task"))
+    name = property(lambda self: self.get("task"))
     args = property(lambda self: tuple(self.get("args") or ()))
     kwargs = property(lambda self: self.get("kwargs") or {})
     options = property(lambda self: self.setdefault("options", {}))
@@ -212,10 +214,16 @@ class Signature(dict):
         return self.type.apply(new_args, new_kwargs, **new_options)
 
     def build(self, args: Any = None, kwargs: Any = None, options: Any = None) -> tuple[Any, Items]:
-        """The result handle and the messages this call will send (nothing is sent yet)."""
+        """The result handle and the messages this call will send (nothing is sent yet, unless the task's
+        class overrides ``apply_async``: that sends at once)."""
         app = self.app
         new_args, new_kwargs, new_options = self._merge(args, kwargs, options)
         task = app.tasks.get(self.task)
+        if task is not None and has_custom(task, "apply_async"):
+            # Celery sends a signature through its task's apply_async: an overriding class sends it now
+            for unused in ("subtask_type", "immutable", "route_name"):
+                new_options.pop(unused, None)
+            return task.apply_async(new_args, new_kwargs, **new_options), []
         if task is not None:
             task.check_arguments(new_args, new_kwargs)
         task_id = new_options.pop("task_id", None) or app.new_id()

@@ -1,5 +1,6 @@
 """Signatures and tasks every app has: Celery's ``celery.map``/``celery.starmap`` (behind ``map``,
-``starmap`` and ``chunks``), and the alert digest sender."""
+``starmap`` and ``chunks``), ``celery.accumulate`` (``Task.replace`` with a group), and the alert digest
+sender."""
 
 from __future__ import annotations
 
@@ -26,7 +27,11 @@ def register_builtins(app: Any) -> None:
 
         return send_digest(app)
 
+    def accumulate(*args: Any, index: int | None = None) -> Any:  # the body a group replacement gets
+        return args[index] if index is not None else args
+
     app._task_from_fun(run_map, name="celery.map")
+    app._task_from_fun(accumulate, name="celery.accumulate")
     app._task_from_fun(run_starmap, name="celery.starmap")
     app._task_from_fun(alert_digest, name="compat.alert_digest", ignore_result=True)
 

@@ -114,11 +114,12 @@ class _chain(Signature):
         return results[-1], items
 
     def freeze(self, _id: str | None = None, **kwargs: Any) -> Any:
+        """Fix every step's id now (the last step's is ``_id`` when given, as in Celery); the last result."""
         steps = self.steps()
         self["kwargs"]["tasks"] = steps
         result = None
-        for step in steps:
-            frozen = freeze_step(step)
+        for index, step in enumerate(steps):
+            frozen = step.freeze(_id) if _id is not None and index == len(steps) - 1 else freeze_step(step)
             if result is not None and isinstance(frozen, AsyncResult):
                 frozen.parent = result
             result = frozen

@@ -107,6 +107,9 @@ ROWS: tuple[Row, ...] = (
         "import it from compat instead (compat.result, compat.exceptions, ...)"),
     Row(S_MODULES, "`celery.signals`, `celery.utils.log`", "supported",
         _kinds("import", "celery.signals celery.utils.log"), "import it from compat instead"),
+    Row(S_MODULES, "`celery._state` (`get_current_task`, `get_current_worker_task`, `get_current_app`), "
+        "`current_task`", "supported", ("import:celery._state",),
+        "import it from compat instead"),
     Row(S_MODULES, "other `celery.*` modules (`celery.app.*`, "
         "`celery.contrib.*`, `celery.bin`, `celery.bootsteps`, ...)", "unsupported",
         ("import:celery.*",), "compat has no such module"),
@@ -124,8 +127,10 @@ ROWS: tuple[Row, ...] = (
     # -- app and configuration -------------------------------------------------------------------
     Row(S_APP, "`Celery(main, broker=, backend=, include=)`", "supported", ("app:Celery",),
         "works without Django too"),
-    Row(S_APP, "`Celery(task_cls=, loader=, amqp=, events=, log=, control=, fixups=, ...)`", "unsupported",
-        ("app-option:*",), "accepted and ignored: give tasks base= instead of task_cls"),
+    Row(S_APP, "`Celery(task_cls=)` (a class, `\"module:Class\"` or `\"module.Class\"`)", "supported",
+        ("app-option:task_cls",), "every task's base class, resolved when the first task is declared"),
+    Row(S_APP, "`Celery(loader=, amqp=, events=, log=, control=, fixups=, ...)`", "unsupported",
+        ("app-option:*",), "accepted and ignored"),
     Row(S_APP, "`app.conf` attribute/`update()`/item access", "supported", ("app:conf",),
         "read live from the config source"),
     Row(S_APP, "`config_from_object(obj_or_path, namespace=\"CELERY\")`", "supported",
@@ -175,9 +180,11 @@ ROWS: tuple[Row, ...] = (
         "per worker process"),
     Row(S_APP, "`task_acks_late`", "differs", ("setting:task_acks_late",),
         "always late: a task is acknowledged after it ran"),
-    Row(S_APP, "`task_annotations`, `task_queues` (kombu `Queue` objects), `task_publish_retry`, "
-        "`celery` CLI", "unsupported",
-        _kinds("setting", "task_annotations task_queues task_publish_retry task_publish_retry_policy"),
+    Row(S_APP, "`task_annotations` (dict, objects with `annotate()`, import paths, lists of them, `'*'`)",
+        "differs", ("setting:task_annotations",),
+        "applied when a task is declared (Celery: when the app is finalized): configure the app first"),
+    Row(S_APP, "`task_queues` (kombu `Queue` objects), `task_publish_retry`, `celery` CLI", "unsupported",
+        _kinds("setting", "task_queues task_publish_retry task_publish_retry_policy"),
         "not available yet"),
     # -- signals ---------------------------------------------------------------------------------
     Row(S_SIGNALS, "`task_prerun`, `task_postrun`, `task_success`, `task_failure`, `task_retry`", "supported",
@@ -256,7 +263,7 @@ ROWS: tuple[Row, ...] = (
     Row(S_TASKS, "`queue`, `priority`, `expires`", "supported",
         _kinds("task-option", "queue priority expires"), ""),
     Row(S_TASKS, "`time_limit`", "differs", ("task-option:time_limit",),
-        "raised inside the worker thread; Celery kills the process"),
+        "compat.exceptions.TimeLimitExceeded raised inside the worker thread; Celery kills the process"),
     Row(S_TASKS, "`soft_time_limit`", "supported", ("task-option:soft_time_limit",), ""),
     Row(S_TASKS, "`rate_limit` (`'10/s'`, `'5/m'`, `'1/h'`, numbers)", "supported",
         ("task-option:rate_limit",), "per worker process"),
@@ -265,10 +272,13 @@ ROWS: tuple[Row, ...] = (
     Row(S_TASKS, "`before_start`, `on_success`, `on_failure`, `on_retry`, `after_return` handlers",
         "supported",
         _kinds("task-method", "before_start on_success on_failure on_retry after_return"), ""),
+    Row(S_TASKS, "`on_bound(app)`, `on_replace(sig)`", "supported",
+        _kinds("task-method", "on_bound on_replace"), "called as Celery calls them"),
     Row(S_TASKS, "a base class overriding `apply_async`, `delay` or `__call__`", "differs",
         _kinds("task-method", "apply_async delay __call__"),
-        "delay() and signatures go through apply_async; __call__ must call super().__call__()"),
-    Row(S_TASKS, "`Task.replace()`", "unsupported", ("call:replace",), "NotImplementedError"),
+        "honoured on every path Celery honours them; __call__ must call super().__call__()"),
+    Row(S_TASKS, "`Task.replace(sig)`", "supported", ("call:replace",),
+        "the original id resolves to the replacement's outcome"),
     Row(S_TASKS, "`reject_on_worker_lost`, `shadow_name`, `pydantic`, `Request` classes", "unsupported",
         (*_kinds("task-option", "reject_on_worker_lost shadow_name pydantic pydantic_strict pydantic_context "
                  "pydantic_dump_kwargs Request Strategy acks_on_failure_or_timeout acks_on_failure "

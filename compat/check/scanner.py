@@ -15,8 +15,8 @@ from .settings import known, normalize, serializer_kind, setting_kind
 #: Packages whose import is a Celery usage; a ``celery.*`` module keeps its name, the others their root.
 PACKAGES = ("celery", "kombu", "django_celery_beat", "django_celery_results")
 #: Names ``from celery import ...`` that compat's top-level package provides.
-COMPAT_TOP_LEVEL = {"Celery", "Signature", "Task", "chain", "chord", "current_app", "group", "shared_task",
-                    "signature", "subtask", "states", "result", "exceptions", "schedules"}
+COMPAT_TOP_LEVEL = {"Celery", "Signature", "Task", "chain", "chord", "current_app", "current_task", "group",
+                    "shared_task", "signature", "subtask", "states", "result", "exceptions", "schedules"}
 CELERY_APP_ARGS = {"main", "broker", "backend", "include", "set_as_current", "namespace", "strict_typing",
                    "config_source_silent"}
 CELERY_APP_OPTIONS = {"loader", "amqp", "events", "log", "control", "tasks", "changes", "config_source",

@@ -10,7 +10,6 @@ from dramatiq.middleware import (
     CurrentMessage,
     Pipelines,
     ShutdownNotifications,
-    TimeLimit,
 )
 
 from ..control.worker import WorkerControl
@@ -24,6 +23,7 @@ from .revocation import Revocation
 from .signals import TaskReceived, TaskSignals
 from .soft_time_limit import SoftTimeLimit
 from .state import TaskState
+from .time_limit import HardTimeLimit
 from .worker_settings import WorkerSettings
 
 
@@ -42,7 +42,7 @@ requests. A broker's factory may append its own (the Redis broker's maintenance)
     return [
         WorkerMetrics(app),
         AgeLimit(),
-        TimeLimit(),
+        HardTimeLimit(),
         ShutdownNotifications(),
         Callbacks(),
         Pipelines(),
@@ -67,6 +67,7 @@ __all__ = [
     "DeadLetters",
     "RateLimit",
     "CeleryRetries",
+    "HardTimeLimit",
     "Revocation",
     "SoftTimeLimit",
     "TaskReceived",

@@ -12,7 +12,12 @@ import pprint
 
 import pytest
 
-from tests.conformance import programs, programs_canvas, programs_signals  # noqa: F401 - registers
+from tests.conformance import (  # noqa: F401 - registers
+    programs,
+    programs_canvas,
+    programs_classes,
+    programs_signals,
+)
 from tests.conformance.harness import _NOTHING, PROGRAMS, STACKS
 
 CASES = [

@@ -10,8 +10,8 @@ STACKS_DIR = Path(__file__).parent / "stacks"
 MARK = "# STACK IMPORT"
 
 
-def _lines(stack: str) -> list[str]:
-    return (STACKS_DIR / f"{stack}_tasks.py").read_text().splitlines()
+def _lines(stack: str, module: str = "tasks") -> list[str]:
+    return (STACKS_DIR / f"{stack}_{module}.py").read_text().splitlines()
 
 
 def test_stack_modules_differ_only_in_the_import_line():
@@ -24,9 +24,18 @@ def test_stack_modules_differ_only_in_the_import_line():
     ]
 
 
+def test_class_modules_differ_only_in_the_import_line():
+    celery, compat = _lines("celery", "classes"), _lines("compat", "classes")
+    assert len(celery) == len(compat)
+    differing = [(a, b) for a, b in zip(celery, compat, strict=True) if a != b]
+    tail = "  " + MARK + ": the only line that differs between the stacks"
+    assert differing == [("from celery import Task" + tail, "from compat import Task" + tail)]
+
+
 def test_enough_programs():
-    from tests.conformance import programs, programs_canvas  # noqa: F401 - registers the programs
+    from tests.conformance import programs, programs_canvas, programs_classes  # noqa: F401 - registers
 
     topics = [prog.topic for prog in PROGRAMS.values()]
     assert topics.count("core") >= 50
     assert topics.count("canvas") >= 25
+    assert topics.count("classes") >= 12

@@ -25,6 +25,7 @@ app = Celery(
     "conformance",
     broker=_ENV.get(_PREFIX + "BROKER", "memory://"),
     backend=_ENV.get(_PREFIX + "BACKEND", "cache+memory://"),
+    task_cls=f"tests.conformance.stacks.{STACK}_classes:AppTask",  # a "module:Class" string, resolved late
 )
 app.conf.update(
     task_default_queue="conf",
@@ -32,6 +33,13 @@ app.conf.update(
         "*.routed_*": {"queue": "conf_routed"},
         "conformance.never.sent": {"queue": "conf_explicit"},
     },
+    # Annotations (issue 16): an object (by import path) first, then a dict; '*' wins over a task's own entry.
+    task_annotations=[
+        f"tests.conformance.stacks.{STACK}_classes:Annotations",
+        {"conformance.anno_attrs": {"max_retries": 5, "anno_star": "own"},
+         "conformance.anno_routed": {"queue": "conf_routed"},
+         "*": {"anno_star": "star"}},
+    ],
     # compat-only settings (Celery stores unknown keys and ignores them):
     broker_namespace=_ENV.get(_PREFIX + "NAMESPACE", "conformance"),
     result_namespace=_ENV.get(_PREFIX + "NAMESPACE", "conformance") + "-res",
@@ -475,3 +483,9 @@ def sig_plain(key, value):
 @app.task(autoretry_for=(KeyError,), max_retries=1, default_retry_delay=0.05, retry_jitter=False)
 def sig_autoretry(key):
     raise KeyError("auto")
+
+
+# Task classes, annotations, current_task and replace (issue 16) live in their own module; its tasks are
+# this app's (the worker imports them from here) and programs reach them through this module.
+_classes = importlib.import_module(f"tests.conformance.stacks.{STACK}_classes")
+globals().update({_name: getattr(_classes, _name) for _name in _classes.__all__})
