@@ -194,9 +194,13 @@ def test_dashboard_script_is_served_with_debug_off(client, current_app, staff, s
     settings.DEBUG = False  # production: Django's staticfiles view is off; WhiteNoise serves /static/
     settings.ALLOWED_HOSTS = ["testserver"]
     html = client.get("/ops/").content.decode()
-    src = html.split('<script src="', 1)[1].split('"', 1)[0]
-    assert src.endswith("compat_ops/ops.js")
-    response = client.get(src)
-    assert response.status_code == 200
-    assert "javascript" in response["Content-Type"]
-    assert b"fetch(" in b"".join(response.streaming_content)
+    sources = [part.split('"', 1)[0] for part in html.split('<script src="')[1:]]
+    names = [src.rsplit("/", 1)[1] for src in sources]
+    assert names == ["uPlot.iife.min.js", "ops.js", "charts.js", "detail.js"]
+    for src in sources:  # the vendored chart library too: served from this site, not fetched elsewhere
+        assert src.startswith("/static/compat_ops/")
+        response = client.get(src)
+        assert response.status_code == 200, src
+        assert "javascript" in response["Content-Type"]
+        text = b"".join(response.streaming_content)
+        assert b"uPlot" in text if "uPlot" in src else b"fetch(" in text
