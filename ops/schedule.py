@@ -75,11 +75,15 @@ def _row(row: Any) -> dict[str, Any]:
 
 
 def scheduler_info(app: Any, runs: int = 3) -> dict[str, Any]:
-    """Entries with trigger, last run and next ``runs`` run times; the current leader and its lease TTL."""
+    """Entries with trigger, last run, lag and next ``runs`` run times; the current leader and its lease TTL.
+
+    An entry's ``lag`` is how many seconds ago its next run after the last one enqueued fell due
+    (0 while none is overdue): a daemon that is down or stuck shows as a growing lag.
+    """
     try:
         from scheduler.cli import app_timezone
         from scheduler.runs import RunLedger
-        from scheduler.triggers import build_trigger, describe, next_fire_times
+        from scheduler.triggers import build_trigger, describe, fire_times_between, next_fire_times
     except ImportError as exc:  # the scheduler (APScheduler) is not installed here
         return {"available": False, "error": str(exc), "entries": [], "leader": None, "rows": []}
     client = app.broker.client
@@ -99,6 +103,8 @@ def scheduler_info(app: Any, runs: int = 3) -> dict[str, Any]:
     for entry in entries:
         trigger = build_trigger(entry.schedule, tz)
         last = ledger.last(entry.name)
+        # Lag: how long ago the run after the last one enqueued fell due, while still not enqueued.
+        due = fire_times_between(trigger, last, now, limit=1)[0] if last else []
         info["entries"].append(
             {
                 "name": entry.name,
@@ -106,6 +112,7 @@ def scheduler_info(app: Any, runs: int = 3) -> dict[str, Any]:
                 "trigger": describe(trigger),
                 "source": entry.source,
                 "last_run": last.isoformat() if last else None,
+                "lag": (now - due[0]).total_seconds() if due else 0.0,
                 "next_runs": [moment.isoformat() for moment in next_fire_times(trigger, now, runs)],
             }
         )

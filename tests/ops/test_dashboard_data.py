@@ -1,4 +1,4 @@
-"""Charts, task search, canvas graphs, actions and the workers panel, against a real Redis and a real worker."""
+"""Charts, task search, canvas graphs, actions and the workers panel, on a real Redis with a real worker."""
 
 from __future__ import annotations
 
@@ -84,11 +84,17 @@ def test_recent_list_hides_periodic_tasks_and_pages(client, staff, current_app, 
 
 
 def _recent(client, query):
-    return [event["id"] for event in client.get("/ops/api/overview", {**query, "limit": 500}).json()["recent"]]
+    return [
+        event["id"] for event in client.get("/ops/api/overview", {**query, "limit": 500}).json()["recent"]
+    ]
 
 
-def test_chain_graph_shows_the_failed_step_and_the_steps_it_stopped(client, staff, current_app, ops_tasks, ran):
-    last = chain(ops_tasks.add.s(1, 1), ops_tasks.add.s(2), ops_tasks.fail_step.s(), ops_tasks.add.s(3)).delay()
+def test_chain_graph_shows_the_failed_step_and_the_steps_it_stopped(
+    client, staff, current_app, ops_tasks, ran
+):
+    last = chain(
+        ops_tasks.add.s(1, 1), ops_tasks.add.s(2), ops_tasks.fail_step.s(), ops_tasks.add.s(3)
+    ).delay()
     failed_step = last.parent
     store = store_for(current_app)
     wait_for(lambda: store.get(failed_step.id) is not None, what="the failed step's dead letter")
@@ -101,9 +107,18 @@ def test_chain_graph_shows_the_failed_step_and_the_steps_it_stopped(client, staf
     assert [by_id[i]["state"] for i in (first.id, failed_step.parent.id)] == ["SUCCESS", "SUCCESS"]
     assert by_id[failed_step.id]["state"] == "FAILURE" and by_id[failed_step.id]["ran"] is True
     assert by_id[last.id]["state"] == "FAILURE" and by_id[last.id]["ran"] is False  # stopped, Celery marks it
-    assert [by_id[i]["depth"] for i in (first.id, failed_step.parent.id, failed_step.id, last.id)] == [0, 1, 2, 3]
+    assert [by_id[i]["depth"] for i in (first.id, failed_step.parent.id, failed_step.id, last.id)] == [
+        0,
+        1,
+        2,
+        3,
+    ]
     assert sorted(map(tuple, graph["edges"])) == sorted(
-        [(first.id, failed_step.parent.id), (failed_step.parent.id, failed_step.id), (failed_step.id, last.id)]
+        [
+            (first.id, failed_step.parent.id),
+            (failed_step.parent.id, failed_step.id),
+            (failed_step.id, last.id),
+        ]
     )
     assert graph["root"] == first.id
     detail = client.get(f"/ops/api/tasks/{failed_step.id}").json()
@@ -144,13 +159,19 @@ def test_every_action_needs_staff_csrf_and_confirmation(client, current_app, ran
 
 def test_revoke_run_now_and_schedule_rows_are_logged_with_the_user(client, staff, current_app, ops_tasks):
     pending = f"never-sent-{uuid.uuid4().hex}"
-    response = client.post(f"/ops/api/tasks/{pending}/revoke", {"confirm": True}, content_type="application/json")
+    response = client.post(
+        f"/ops/api/tasks/{pending}/revoke", {"confirm": True}, content_type="application/json"
+    )
     assert response.status_code == 200 and response.json()["terminate"] is False
     assert current_app.AsyncResult(pending).state == "REVOKED"
-    sent = client.post("/ops/api/schedules/nightly-add/run", {"confirm": True}, content_type="application/json")
+    sent = client.post(
+        "/ops/api/schedules/nightly-add/run", {"confirm": True}, content_type="application/json"
+    )
     assert sent.status_code == 200
     assert current_app.AsyncResult(sent.json()["sent"]).get(timeout=20) == 3  # add(1, 2), the entry's args
-    refused = client.post("/ops/api/schedules/nightly-add/disable", {"confirm": True}, content_type="application/json")
+    refused = client.post(
+        "/ops/api/schedules/nightly-add/disable", {"confirm": True}, content_type="application/json"
+    )
     assert refused.status_code == 409 and "comes from beat_schedule" in refused.json()["error"]
     missing = client.post("/ops/api/schedules/nope/run", {"confirm": True}, content_type="application/json")
     assert missing.status_code == 404
@@ -178,7 +199,9 @@ def test_revoke_with_terminate_stops_a_running_task(client, staff, current_app, 
     running = ops_tasks.slow.delay(120)
     wait_for(lambda: _active_ids(client) >= {running.id}, timeout=30, what="the task to run")
     response = client.post(
-        f"/ops/api/tasks/{running.id}/revoke", {"confirm": True, "terminate": True}, content_type="application/json"
+        f"/ops/api/tasks/{running.id}/revoke",
+        {"confirm": True, "terminate": True},
+        content_type="application/json",
     )
     assert response.status_code == 200 and response.json()["replies"]
     wait_for(lambda: running.id not in _active_ids(client), timeout=30, what="the task to stop")
@@ -189,12 +212,21 @@ def _active_ids(client) -> set[str]:
     return {task["id"] for worker in client.get("/ops/api/workers").json() for task in worker["active"]}
 
 
-def test_workers_panel_shows_live_workers_from_inspect_and_dead_ones(client, staff, current_app, ran, redis_client):
+def test_workers_panel_shows_live_workers_from_inspect_and_dead_ones(
+    client, staff, current_app, ran, redis_client
+):
     ns = current_app.conf.broker_namespace
     ghost, seen = f"ghost-{uuid.uuid4().hex[:6]}", time.time() - 120
     redis_client.hset(
         metrics_key(ns, "worker", ghost),
-        mapping={"id": ghost, "host": "gone-host", "pid": 4242, "queues": "[]", "heartbeat": seen, "started": seen},
+        mapping={
+            "id": ghost,
+            "host": "gone-host",
+            "pid": 4242,
+            "queues": "[]",
+            "heartbeat": seen,
+            "started": seen,
+        },
     )
     redis_client.zadd(metrics_key(ns, "workers"), {ghost: seen})
     workers = client.get("/ops/api/workers").json()
@@ -204,3 +236,51 @@ def test_workers_panel_shows_live_workers_from_inspect_and_dead_ones(client, sta
     assert dead["alive"] is False and dead["stopped"] is None and abs(dead["heartbeat"] - seen) < 1
     overview = client.get("/ops/api/overview").json()
     assert ghost in [w["id"] for w in overview["workers"]]
+
+
+class RedisCalls:
+    """Counts what redis-py sends: round trips (a command, or a pipeline) and commands (a pipeline's each)."""
+
+    def __init__(self, monkeypatch) -> None:
+        import redis.client
+
+        self.round_trips = self.commands = 0
+        execute_command, execute = redis.client.Redis.execute_command, redis.client.Pipeline.execute
+
+        def one(client, *args, **options):
+            if not isinstance(client, redis.client.Pipeline):
+                self.round_trips += 1
+                self.commands += 1
+            return execute_command(client, *args, **options)
+
+        def pipeline(pipe, *args, **kwargs):
+            if pipe.command_stack:
+                self.round_trips += 1
+                self.commands += len(pipe.command_stack)
+            return execute(pipe, *args, **kwargs)
+
+        monkeypatch.setattr(redis.client.Redis, "execute_command", one)
+        monkeypatch.setattr(redis.client.Pipeline, "execute", pipeline)
+
+
+def _refresh_cost(client, monkeypatch) -> tuple[int, int]:
+    """Redis round trips and commands of one page refresh: the overview and the charts' live update."""
+    with monkeypatch.context() as patch:
+        calls = RedisCalls(patch)
+        assert client.get("/ops/api/overview", {"hide_periodic": "1", "limit": 50}).status_code == 200
+        assert client.get("/ops/api/series", {"span": "1h", "since": time.time() - 60}).status_code == 200
+    return calls.round_trips, calls.commands
+
+
+def test_a_refresh_costs_the_same_redis_calls_whatever_the_number_of_tasks(
+    client, staff, current_app, ops_tasks, ran, monkeypatch
+):
+    before = _refresh_cost(client, monkeypatch)
+    results = [ops_tasks.slow.delay(0) for _ in range(300)]
+    for result in results:
+        result.get(timeout=60)
+    wait_for(lambda: results[-1].id in _recent(client, {}), what="the runs in the index")
+    after = _refresh_cost(client, monkeypatch)
+    print(f"\nrefresh: {before[0]} round trips, {before[1]} commands before 300 more tasks; after: {after}")
+    assert after == before
+    assert before[0] <= 40 and before[1] <= 250
