@@ -115,10 +115,48 @@ def detail(app: Any, task_id: str) -> dict[str, Any] | None:
     return found
 
 
+#: Celery's names for what ``query_task`` finds, as task states.
+HELD_STATES = {"active": "STARTED", "reserved": "RECEIVED", "scheduled": "RECEIVED"}
+
+
+def held_by_worker(app: Any, task_id: str) -> dict[str, Any] | None:
+    """A task nothing recorded yet that a live worker runs or holds (``inspect().query_task``), or None.
+
+    States are written when a task finishes (``STARTED`` only with ``track_started``), so a running task
+    is only known to its worker; this costs one control round trip, on this (rare) path only.
+    """
+    replies = app.control.inspect(timeout=1.0).query_task(task_id) or {}
+    for node, found in replies.items():
+        if isinstance(found, dict) and task_id in found:
+            held, info = found[task_id]
+            return {
+                "id": task_id,
+                "state": HELD_STATES.get(held, "RECEIVED"),
+                "task": info.get("name"),
+                "args": info.get("args"),
+                "kwargs": info.get("kwargs"),
+                "queue": (info.get("delivery_info") or {}).get("routing_key"),
+                "worker": node,
+                "started": info.get("time_start"),
+                "retries": None,
+                "runs": [],
+                "timings": [],
+                "children": [],
+                "parent": None,
+                "root": task_id,
+            }
+    return None
+
+
 @endpoint("GET")
 def api_task(request: HttpRequest, task_id: str) -> dict:
-    """One task: state, args, kwargs, result or traceback, runs, worker, lineage (``?full=1``: uncut)."""
-    found = detail(get_current_app(), task_id)
+    """One task: state, args, kwargs, result or traceback, runs, worker, lineage (``?full=1``: uncut).
+
+    A task nothing has recorded yet is asked of the live workers (running or prefetched); 404 if none
+    holds it.
+    """
+    app = get_current_app()
+    found = detail(app, task_id) or held_by_worker(app, task_id)
     if found is None:
         raise ApiError(404, f"no task with id {task_id}")
     if wants_full(request):

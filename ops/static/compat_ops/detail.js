@@ -79,7 +79,6 @@
     const t = await response.json();
     $("#detail-title").textContent = (t.task || "task") + " " + id;
     $("#action-message").textContent = "";
-    $("#detail-actions").hidden = !response.ok;
     $("#action-retry").disabled = t.state !== "FAILURE";
     $("#detail-body").innerHTML = response.ok
       ? `<p>state <span class="state ${esc(t.state)}">${esc(t.state)}</span>, queue ${esc(t.queue)}, ` +
@@ -93,7 +92,8 @@
         (t.timings.length ? block("runs seen by workers", t.runs.map((r) =>
           `${new Date(r.finished * 1000).toLocaleString()}  ${r.state}  ${dur(r.runtime)}  ` +
           `retries=${r.retries}  worker=${r.worker}`).join("\n")) : "")
-      : `<p class="error">${esc(t.error)}</p>`;
+      : `<p class="error">${esc(t.error)}</p><p class="muted">Nothing is recorded for it yet: it may be waiting ` +
+        `or running (states are written when a task finishes). Revoking it still works.</p>`;
     $("#detail-graph").textContent = "";
     if (graphResponse.ok) drawGraph(await graphResponse.json(), id);
     if (!$("#task-detail").open) $("#task-detail").showModal();
