@@ -23,7 +23,7 @@ SPANS = {
     "24h": (86400, COARSE_SECONDS, COARSE_SECONDS, "m", "qm"),
 }
 #: Runtime lines are drawn for this many tasks (the busiest in the span).
-RUNTIME_TASKS = 6
+RUNTIME_TASKS = 4
 
 
 def series(

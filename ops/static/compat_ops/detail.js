@@ -33,7 +33,7 @@
     const holder = $("#detail-graph");
     holder.textContent = "";
     if (!g.nodes.length || (g.nodes.length === 1 && !g.edges.length)) return;
-    const W = 170, H = 46, GX = 40, GY = 14;
+    const W = 150, H = 46, GX = 28, GY = 14;
     const columns = {};
     for (const node of g.nodes) (columns[node.depth] = columns[node.depth] || []).push(node);
     const place = {};
@@ -62,7 +62,7 @@
         class: `node ${node.state}${node.ran ? "" : " notrun"}${node.id === selected ? " selected" : ""}`,
         "data-id": node.id, "data-state": node.state, "data-ran": String(node.ran), transform: `translate(${p.x},${p.y})` });
       group.appendChild(el("rect", { width: W, height: H, rx: 6 }));
-      group.appendChild(el("text", { x: 8, y: 18, class: "name" }, String(node.task || "?").split(".").pop().slice(0, 24)));
+      group.appendChild(el("text", { x: 8, y: 18, class: "name" }, String(node.task || "?").split(".").pop().slice(0, 21)));
       group.appendChild(el("text", { x: 8, y: 36, class: "node-state" }, node.ran ? node.state : node.state + " (not run)"));
       group.appendChild(el("title", {}, `${node.task} ${node.id} ${node.state}`));
       svg.appendChild(group);
