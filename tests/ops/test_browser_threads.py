@@ -21,6 +21,7 @@ from tests.ops.conftest import watch_problems
 from tests.threads.support import image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
+SECOND_USER = {"username": "sketcher", "email": "sketcher@example.com", "password": "e2e-Pass-word-9"}
 PIPELINE = [
     "threads.tasks.process_image_pipeline",  # the task that sent the chain: its steps' parent and root
     "threads.tasks.validate_image",
@@ -87,6 +88,14 @@ def test_charts_search_and_the_image_pipeline_graph(stack, tmp_path, chromium_pa
     assert page.locator("#chart-throughput canvas").count() == 1
     assert page.locator("#chart-failures").get_attribute("data-points") != "0"
     page.wait_for_function("() => Number(document.querySelector('#chart-runtime').dataset.series) > 0")
+    # Live: more traffic shows up in the drawn chart without a reload (the charts poll every 10 s).
+    total = float(page.locator("#chart-throughput").get_attribute("data-total"))
+    assert stack.call("POST", "/api/auth/register", {**SECOND_USER})[0] == 201
+    page.wait_for_function(
+        "(total) => Number(document.querySelector('#chart-throughput').dataset.total) >= total + 5",
+        arg=total,
+        timeout=40_000,
+    )
     # The counter flush runs every 0.5 s on the scheduler: hidden from the list by default, shown on demand.
     flush = "threads.tasks.batch_update_counters"
     before = page.evaluate("document.body.dataset.refreshed")

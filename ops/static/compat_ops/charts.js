@@ -35,6 +35,7 @@
     const values = [data.times, ...lines.map((line) => line.values)];
     const points = lines.reduce((n, line) => n + line.values.filter((v) => v !== null && v !== 0).length, 0);
     element.dataset.points = String(points);
+    element.dataset.total = String(lines.reduce((n, line) => n + line.values.reduce((a, v) => a + (v || 0), 0), 0));
     element.dataset.series = String(lines.length);
     const chart = charts[name];
     if (chart && chart.key === key) {
