@@ -7,6 +7,7 @@ Each is a staff-only POST through ``ops.api.endpoint`` (Django's CSRF check), mu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import HttpRequest
@@ -18,7 +19,7 @@ from compat.deadletters import store_for
 
 from . import audit
 from .api import ApiError, endpoint, json_object
-from .schedule import app_schedule, database_rows
+from .schedule import app_schedule, database_row
 
 
 def confirmed(request: HttpRequest) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def retry(request: HttpRequest, task_id: str) -> dict:
             raise ApiError(
                 422, f"task {task_id}'s arguments are not stored (no dead letter, and result_extended is off)"
             )
-        queue = found.get("queue")
+        queue = (found.get("queue") or "").removesuffix(".DQ")
         sent = app.send_task(
             found["task"], args=found["args"], kwargs=found.get("kwargs") or {}, queue=queue or None
         )
@@ -86,13 +87,6 @@ def _entry(app: Any, name: str) -> Any:
     return None
 
 
-def _row(name: str) -> Any:
-    for row in database_rows(limit=10_000):
-        if row.name == name:
-            return row
-    return None
-
-
 @endpoint("POST")
 def schedule_action(request: HttpRequest, name: str, action: str) -> dict:
     """``POST {"confirm": true}`` to ``schedules/<name>/enable|disable|run``.
@@ -105,20 +99,17 @@ def schedule_action(request: HttpRequest, name: str, action: str) -> dict:
     if action not in ("enable", "disable", "run"):
         raise ApiError(404, f"no schedule action {action!r}: enable, disable or run")
     app = get_current_app()
-    row = _row(name)
+    row = database_row(name)
     entry = None if row is not None else _entry(app, name)
     if row is None and entry is None:
         raise ApiError(404, f"no schedule entry named {name!r}")
     if action == "run":
         if row is not None:
-            import json
-
-            sent = app.send_task(
-                row.task,
-                args=json.loads(row.args or "[]"),
-                kwargs=json.loads(row.kwargs or "{}"),
-                queue=row.queue or None,
-            )
+            try:
+                args, kwargs = json.loads(row.args or "[]"), json.loads(row.kwargs or "{}")
+            except ValueError:
+                raise ApiError(422, f"schedule {name!r}: its args or kwargs are not valid JSON") from None
+            sent = app.send_task(row.task, args=args, kwargs=kwargs, queue=row.queue or None)
         else:
             sent = app.send_task(
                 entry.task, args=list(entry.args), kwargs=dict(entry.kwargs), **entry.options

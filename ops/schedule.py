@@ -45,6 +45,17 @@ def database_rows(limit: int = 200) -> list[Any]:
     )
 
 
+def database_row(name: str) -> Any:
+    """The database schedule named ``name``, or None (also when that app is not installed)."""
+    from django.apps import apps
+
+    if not apps.is_installed("compat.contrib.django.beat"):
+        return None
+    from compat.contrib.django.beat.models import PeriodicTask
+
+    return PeriodicTask.objects.filter(name=name).first()
+
+
 def _rows_or_none() -> list[Any]:
     try:
         return database_rows()
