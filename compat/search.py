@@ -16,7 +16,7 @@ long as ``result_expires``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,25 +99,33 @@ def search(app: Any, query: Query, offset: int = 0, limit: int = 50) -> dict[str
     }
 
 
-def family(app: Any, task_id: str, roots: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """Every indexed execution of ``task_id``'s canvas: the same root or group, or ``roots`` given.
+def family(app: Any, task_id: str, rounds: int = 4) -> list[dict[str, Any]]:
+    """Every indexed execution of ``task_id``'s canvas: linked to it by root, group, parent or chord body.
 
-    One read of the index (bounded by its cap, as a search is); the first pass finds the task's own
-    events (their root and group), the second collects the rest.
+    One read of the index (bounded by its cap, as a search is), then a few passes in memory, each
+    adding what links to what was found (a chord body's parent is one group member; its siblings come
+    through their group, the steps after it through their root).
     """
-    wanted_roots, wanted_groups = {task_id, *roots}, set()
     indexed = list(events(app))
-    for event in indexed:
-        if event.get("id") == task_id:
-            wanted_roots.add(event.get("root") or task_id)
-            if event.get("group"):
-                wanted_groups.add(event["group"])
-    members = []
-    for event in indexed:
-        if (
-            event.get("id") in wanted_roots
-            or event.get("root") in wanted_roots
-            or (event.get("group") and event["group"] in wanted_groups)
-        ):
-            members.append(event)
+    ids, roots, groups = {task_id}, {task_id}, set()
+    members: list[dict[str, Any]] = []
+    for _ in range(rounds):
+        found = [
+            event
+            for event in indexed
+            if event.get("id") in ids
+            or event.get("id") in roots
+            or event.get("root") in roots
+            or (event.get("group") and event["group"] in groups)
+            or (event.get("chord") or {}).get("id") in ids
+        ]
+        grown = (
+            {event["id"] for event in found} | ids,
+            roots | {event.get("root") or event["id"] for event in found},
+            groups | {event["group"] for event in found if event.get("group")},
+        )
+        members = found
+        if grown == (ids, roots, groups):
+            break
+        ids, roots, groups = grown
     return members

@@ -65,3 +65,9 @@ def slow(seconds):
 def fail_step(value):
     """A pipeline step that fails (the canvas graph test's chain stops here)."""
     raise RuntimeError(f"step fails on {value}")
+
+
+@app.task
+def total(values):
+    """A chord body: the sum of its header's results."""
+    return sum(values)

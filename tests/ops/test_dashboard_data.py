@@ -292,3 +292,19 @@ def test_a_refresh_costs_the_same_redis_calls_whatever_the_number_of_tasks(
     print(f"\nrefresh: {before[0]} round trips, {before[1]} commands before 300 more tasks; after: {after}")
     assert after == before
     assert before[0] <= 40 and before[1] <= 250
+
+
+def test_chord_graph_joins_the_group_members_into_the_body(client, staff, current_app, ops_tasks, ran):
+    from compat import chord, group
+
+    body = chord(group(ops_tasks.add.s(i, i) for i in range(3)), ops_tasks.total.s()).delay()
+    assert body.get(timeout=30) == 6
+    search = lambda: client.get("/ops/api/search", {"id": body.id}).json()["results"]  # noqa: E731
+    wait_for(lambda: search(), what="the body's run in the index")
+    graph = client.get(f"/ops/api/tasks/{body.id}/graph").json()
+    tasks = sorted(node["task"].rsplit(".", 1)[1] for node in graph["nodes"])
+    assert tasks == ["add", "add", "add", "total"]
+    assert all(node["state"] == "SUCCESS" and node["ran"] for node in graph["nodes"])
+    members = {node["id"] for node in graph["nodes"] if node["id"] != body.id}
+    assert {tuple(edge) for edge in graph["edges"]} == {(member, body.id) for member in members}
+    assert {node["depth"] for node in graph["nodes"] if node["id"] in members} == {0}
