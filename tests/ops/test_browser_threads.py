@@ -96,6 +96,14 @@ def test_charts_search_and_the_image_pipeline_graph(stack, tmp_path, chromium_pa
         arg=total,
         timeout=40_000,
     )
+    # The day: one point per 5 minutes, from the coarse buckets.
+    page.click('button.span[data-span="24h"]')
+    page.wait_for_function(
+        "() => document.querySelector('#chart-throughput').dataset.count === '288'"
+        " && Number(document.querySelector('#chart-throughput').dataset.points) > 0"
+    )
+    page.click('button.span[data-span="1h"]')
+    page.wait_for_function("() => document.querySelector('#chart-throughput').dataset.count === '60'")
     # The counter flush runs every 0.5 s on the scheduler: hidden from the list by default, shown on demand.
     flush = "threads.tasks.batch_update_counters"
     before = page.evaluate("document.body.dataset.refreshed")

@@ -37,6 +37,7 @@
     element.dataset.points = String(points);
     element.dataset.total = String(lines.reduce((n, line) => n + line.values.reduce((a, v) => a + (v || 0), 0), 0));
     element.dataset.series = String(lines.length);
+    element.dataset.count = String(data.times.length);
     const chart = charts[name];
     if (chart && chart.key === key) {
       chart.plot.setData(values);
