@@ -24,14 +24,19 @@ $(STAMP): pyproject.toml runtime/pyproject.toml
 run: $(STAMP) $(VENDOR)
 	$(PY) -m threads.launch
 
+# Bytecode caching on for the run even where PYTHONDONTWRITEBYTECODE is set: otherwise every worker, web
+# and scheduler process the tests start recompiles the project's sources, and pytest re-rewrites every
+# test module's asserts, each time (__pycache__/ is ignored by git).
 test: $(STAMP) $(VENDOR)
-	$(PY) bin/with-redis --dir var/test-redis -- $(PY) -m pytest $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(PY) bin/with-redis --dir var/test-redis -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# compat against stock Dramatiq, Dramatiq + Results, Huey, taskiq and Celery (bench/README.md); the peers
+# come with `make deps`. BENCH_ARGS passes options, e.g. `make bench BENCH_ARGS=--quick`.
 bench: $(STAMP)
-	@if [ -f bench/__main__.py ] || [ -f bench/__init__.py ]; then $(PY) -m bench; \
+	@if [ -f bench/__main__.py ] || [ -f bench/__init__.py ]; then $(PY) -m bench $(BENCH_ARGS); \
 	else echo "bench: no benchmarks yet (bench/__main__.py does not exist)"; fi
 
 clean:

@@ -1,4 +1,5 @@
-"""``python -m bench``: every workload on compat, raw Dramatiq and Celery, on one private Redis.
+"""``python -m bench``: every workload on compat and its peers (stock Dramatiq, Dramatiq + Results, Huey,
+taskiq, Celery), on one private Redis.
 
 Each (repeat, stack) pair runs in its own client process (``bench.client``) against freshly started
 workers and an emptied Redis; the stack order rotates between repeats so drift in the machine's load
@@ -22,9 +23,10 @@ from typing import Any
 
 import redis
 
-from . import env, report
+from . import env, report, stacks
+from .client import PHASES
 
-STACKS = ["compat", "dramatiq", "celery"]
+STACKS = list(stacks.STACKS)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -34,7 +36,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--repeats", type=int, default=None, help="measured repeats (default 3; 1 with --quick)"
     )
     parser.add_argument(
-        "--stacks", default=",".join(STACKS), help="comma-separated subset of compat,dramatiq,celery"
+        "--stacks", default=",".join(STACKS), help=f"comma-separated subset of {','.join(STACKS)}"
     )
     parser.add_argument(
         "--json",
@@ -42,6 +44,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         const="-",
         metavar="FILE",
         help="also write machine-readable results to FILE (or stdout with no FILE)",
+    )
+    parser.add_argument(
+        "--phases",
+        default="",
+        help="comma-separated workloads to run (default all): " + ", ".join(p.__name__ for p in PHASES),
     )
     parser.add_argument("--keep", action="store_true", help="keep the run directory (worker logs)")
     return parser.parse_args(argv)
@@ -57,7 +64,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     versions = {}
-    for package in ("dramatiq", "celery", "kombu", "redis"):
+    for package in ("dramatiq", "celery", "kombu", "redis", "huey", "taskiq", "taskiq-redis"):
         try:
             from importlib.metadata import version
 
@@ -94,8 +101,10 @@ class Run:
 
     def run_stack(self, stack: str, repeat: int, repeats: int) -> dict[str, Any]:
         prefix = f"bench{os.getpid()}r{repeat}"
+        # Huey names its keys huey.<kind>.<name>: its name starts with the prefix, its keys do not
+        keys = [prefix, f"huey.*.{prefix}"]
         r = redis.Redis.from_url(self.url)
-        env.clear(r, [prefix], self.server_pid)
+        env.clear(r, keys, self.server_pid)
         out = self.run_dir / f"{stack}-{repeat}.json"
         child_env = dict(
             os.environ,
@@ -108,6 +117,7 @@ class Run:
             child_env["BENCH_QUICK"] = "1"
         else:
             child_env.pop("BENCH_QUICK", None)
+        child_env["BENCH_PHASES"] = self.args.phases
         self.client = subprocess.Popen(
             [sys.executable, "-m", "bench.client", stack, str(out)],
             env=child_env,
@@ -118,7 +128,7 @@ class Run:
         code = self.client.wait()
         env.forget_pid(self.run_dir, self.client.pid)
         self.client = None
-        env.clear(r, [prefix], self.server_pid)
+        env.clear(r, keys, self.server_pid)
         r.close()
         if code != 0 or not out.exists():
             raise RuntimeError(f"{stack} client failed with exit code {code}; logs in {self.run_dir}")
@@ -154,10 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     repeats = args.repeats or (1 if args.quick else 3)
-    stacks = [s for s in args.stacks.split(",") if s]
-    unknown = set(stacks) - set(STACKS)
+    chosen = [s for s in args.stacks.split(",") if s]
+    unknown = set(chosen) - set(STACKS)
     if unknown:
         sys.exit(f"unknown stack(s): {', '.join(sorted(unknown))}")
+    unknown = {p for p in args.phases.split(",") if p} - {p.__name__ for p in PHASES}
+    if unknown:
+        sys.exit(f"unknown phase(s): {', '.join(sorted(unknown))}")
     run = Run(args)
     runs: list[dict[str, dict[str, Any]]] = []
     started = time.monotonic()
@@ -165,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run.start_redis()
         for repeat in range(repeats):
-            order = stacks[repeat % len(stacks) :] + stacks[: repeat % len(stacks)]
+            order = chosen[repeat % len(chosen) :] + chosen[: repeat % len(chosen)]
             runs.append({})
             for stack in order:
                 runs[-1][stack] = run.run_stack(stack, repeat, repeats)
@@ -178,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
     summary = report.summarize(runs)
-    checks = report.targets(summary)
+    checks = report.targets(runs, summary)
+    cores = info["cores"] or 1
+    limits = report.limits(summary, cores)
     elapsed = time.monotonic() - started
     mode = "quick" if args.quick else "full"
     errors = {
@@ -187,14 +202,26 @@ def main(argv: list[str] | None = None) -> int:
     text = [
         f"# bench ({mode}, {repeats} repeat(s), {elapsed:.0f}s) on {info['cpu']} x{info['cores']}, "
         f"Python {info['python']}, dramatiq {info['dramatiq']}, celery {info['celery']}, "
+        f"huey {info['huey']}, taskiq {info['taskiq']} / taskiq-redis {info['taskiq-redis']}, "
         f"redis-py {info['redis']}; load avg at start {info['load_avg'][0]:.2f}",
-        "# medians (min-max over repeats); ratios are compat/other per repeat, then their median",
+        "# medians (min-max over repeats); '-' = the stack cannot run that workload as configured",
         "",
         report.table(summary),
         "",
-        "Targets:",
+        "Ratios compat/other, taken within each repeat, then their median (min-max):",
+        "",
+        report.ratio_table(summary),
+        "",
+        "Targets (issue 21 first):",
         report.targets_text(checks),
+        "",
+        "Limit (public drain, results ignored; first to last completion):",
+        "",
+        report.limits_text(limits, cores),
     ]
+    if mode == "quick" or info["load_avg"][0] > 0.5 * cores:
+        why = "a quick run" if mode == "quick" else "the machine was loaded"
+        text.insert(1, f"# NOT FOR PUBLISHING: {why}")
     if errors:
         text += ["", "Errors:", *(f"  {key}: {value}" for key, value in errors.items())]
     if args.json != "-":
@@ -208,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             "runs": runs,
             "summary": summary,
             "targets": checks,
+            "limits": limits,
         }
         if args.json == "-":
             print(json.dumps(document, indent=2))

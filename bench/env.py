@@ -31,7 +31,14 @@ def forget_pid(run_dir: Path, pid: int) -> None:
 
 
 def kill_group(pid: int, grace: float = 10.0) -> None:
-    """SIGTERM the process group led by ``pid``, wait up to ``grace`` seconds, then SIGKILL it."""
+    """SIGTERM the process group led by ``pid``, wait up to ``grace`` seconds, then SIGKILL it and wait
+    until every process of it is gone.
+
+    The last wait matters: a SIGKILLed worker on a loaded machine can take a while to be scheduled and
+    die, and until it does Redis still counts its blocked read as a live consumer; a message sent in
+    that window is handed to the dying process (seen with taskiq's XREADGROUP: the message then sits
+    in a dead consumer's pending list and the next drain never completes).
+    """
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -45,6 +52,9 @@ def kill_group(pid: int, grace: float = 10.0) -> None:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
+    deadline = time.monotonic() + 30.0
+    while _group_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -85,6 +95,21 @@ def group_rss_mb(pgid: int) -> float:
         except OSError:
             continue
     return total_kb / 1024
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_s(pgid: int) -> float:
+    """User + system CPU seconds of every live process in a process group (``/proc/<pid>/stat``)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(entry.name)
+        if fields and int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / _TICK
 
 
 def reap_leftovers(run_dir: Path) -> None:
@@ -159,6 +184,18 @@ def commands_between(before: dict[str, int], after: dict[str, int]) -> dict[str,
     return {name: count for name, count in delta.items() if count}
 
 
+def command_usec(client: redis.Redis) -> float:
+    """Microseconds Redis spent executing commands since it started (``INFO commandstats`` usec)."""
+    stats = client.info("commandstats")
+    return float(sum(value["usec"] for name, value in stats.items() if name != "cmdstat_info"))
+
+
+def redis_cpu_s(client: redis.Redis) -> float:
+    """CPU seconds of the Redis server process so far (``INFO cpu``: all its threads, user + system)."""
+    cpu = client.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
 def net_bytes(client: redis.Redis) -> int:
     stats = client.info("stats")
     return int(stats["total_net_input_bytes"]) + int(stats["total_net_output_bytes"])
@@ -176,8 +213,11 @@ def stored_bytes(client: redis.Redis, prefixes: list[str]) -> int:
 class WorkerGroup:
     """Worker processes of one stack, each started in its own session and stopped by group id."""
 
-    def __init__(self, commands: list[list[str]], env: dict[str, str], run_dir: Path, log: Path) -> None:
+    def __init__(
+        self, commands: list[list[str]], env: dict[str, str], run_dir: Path, log: Path, grace: float = 15.0
+    ) -> None:
         self.commands = commands
+        self.grace = grace
         self.env = env
         self.run_dir = run_dir
         self.log = log
@@ -201,6 +241,9 @@ class WorkerGroup:
         if not self.procs:
             self.start()
 
+    def cpu_s(self) -> float:
+        return sum(group_cpu_s(proc.pid) for proc in self.procs)
+
     def rss_mb(self) -> float:
         return sum(group_rss_mb(proc.pid) for proc in self.procs)
 
@@ -209,7 +252,9 @@ class WorkerGroup:
             if proc.poll() is not None:
                 raise RuntimeError(f"worker {proc.args!r} exited with {proc.returncode}; see {self.log}")
 
-    def stop(self, grace: float = 15.0) -> None:
+    def stop(self, grace: float | None = None) -> None:
+        """SIGTERM every group, give each ``grace`` seconds (default: the group's), then SIGKILL."""
+        grace = self.grace if grace is None else grace
         for proc in self.procs:
             try:
                 os.killpg(proc.pid, signal.SIGTERM)

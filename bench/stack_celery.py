@@ -10,7 +10,7 @@ import time
 
 from celery import Celery
 
-from . import counters
+from . import counters, marks
 
 app = Celery("bench", broker=counters.URL, backend=counters.URL)
 _prefix = {"global_keyprefix": f"{counters.PREFIX}-celery:"}
@@ -27,6 +27,17 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_send_task_events=False,
 )
+
+
+@app.task(name="bench.trivial", ignore_result=True)
+def trivial(num):
+    marks.mark()
+
+
+@app.task(name="bench.trivial_r")
+def trivial_r(num):
+    marks.mark()
+    return num
 
 
 @app.task(name="bench.noop", ignore_result=True)

@@ -7,7 +7,7 @@ import time
 
 from compat import Celery
 
-from . import counters
+from . import counters, marks
 
 app = Celery("bench", broker=counters.URL, backend=counters.URL)
 app.conf.update(
@@ -17,6 +17,17 @@ app.conf.update(
     # BENCH_COMPAT_METRICS=0 turns the dashboard's recorder off, to measure what it costs (issue 9).
     worker_metrics=os.environ.get("BENCH_COMPAT_METRICS", "1") != "0",
 )
+
+
+@app.task(name="bench.trivial", ignore_result=True)
+def trivial(num):
+    marks.mark()
+
+
+@app.task(name="bench.trivial_r")
+def trivial_r(num):
+    marks.mark()
+    return num
 
 
 @app.task(name="bench.noop", ignore_result=True)

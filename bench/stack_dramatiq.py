@@ -1,80 +1,38 @@
-"""The raw Dramatiq stack's actors; also a worker module: ``python -m dramatiq bench.stack_dramatiq``."""
+"""Stock Dramatiq: ``RedisBroker`` with its default middleware, no results; also a worker module.
+
+This is what a user gets from ``pip install dramatiq[redis]`` and ``@dramatiq.actor``: no Results, no
+CurrentMessage, no GroupCallbacks (``bench.stack_dramatiq_results`` is the one carrying those). With no
+result backend it cannot run the workloads that read a result back (idle latency, canvas); those show
+``-`` in its column.
+"""
 
 from __future__ import annotations
 
-import time
-
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import CurrentMessage, GroupCallbacks
-from dramatiq.rate_limits.backends import RedisBackend as RateLimitBackend
-from dramatiq.results import Results
-from dramatiq.results.backends import RedisBackend
 
-from . import counters
+from . import counters, marks
 
 NAMESPACE = f"{counters.PREFIX}-dramatiq"
 broker = RedisBroker(url=counters.URL, namespace=NAMESPACE)
-results = RedisBackend(url=counters.URL, namespace=f"{NAMESPACE}-r")
-broker.add_middleware(Results(backend=results, result_ttl=86_400_000))
-broker.add_middleware(CurrentMessage())
-broker.add_middleware(GroupCallbacks(RateLimitBackend(url=counters.URL)))
 dramatiq.set_broker(broker)
 
-actor = dramatiq.actor
+
+@dramatiq.actor(actor_name="bench.trivial", queue_name="bench", broker=broker)
+def trivial(num):
+    marks.mark()
 
 
-@actor(actor_name="bench.noop", queue_name="bench", broker=broker)
+@dramatiq.actor(actor_name="bench.noop", queue_name="bench", broker=broker)
 def noop():
     counters.done()
 
 
-@actor(actor_name="bench.noop_r", queue_name="bench", broker=broker, store_results=True)
-def noop_r():
-    counters.done()
-
-
-@actor(actor_name="bench.payload", queue_name="bench", broker=broker)
+@dramatiq.actor(actor_name="bench.payload", queue_name="bench", broker=broker)
 def payload(data):
     counters.done()
 
 
-@actor(actor_name="bench.stamp", queue_name="bench", broker=broker)
+@dramatiq.actor(actor_name="bench.stamp", queue_name="bench", broker=broker)
 def stamp(sent_at):
     counters.started(sent_at)
-
-
-@actor(actor_name="bench.timed", queue_name="bench", broker=broker, store_results=True)
-def timed(sent_at):
-    start = time.time()
-    return [start, time.time()]
-
-
-@actor(actor_name="bench.step", queue_name="bench", broker=broker, store_results=True)
-def step(value=None):
-    return value
-
-
-@actor(actor_name="bench.collect", queue_name="bench", broker=broker, store_results=True)
-def collect():
-    return 0
-
-
-class Flaky(Exception):
-    pass
-
-
-@actor(
-    actor_name="bench.flaky",
-    queue_name="bench",
-    broker=broker,
-    max_retries=3,
-    min_backoff=10,
-    max_backoff=10,
-    throws=(),
-)
-def flaky(i):
-    message = CurrentMessage.get_current_message()
-    if i % 2 == 0 and message.options.get("retries", 0) == 0:
-        raise Flaky("retry once")
-    counters.done()

@@ -18,6 +18,33 @@ PROCESSES = 2
 class Stack:
     name = ""
     module = ""
+    #: phases (``bench.client.PHASES`` names) this stack cannot run as configured: their rows show "-"
+    skips: frozenset[str] = frozenset()
+    #: seconds a stopped worker group gets to exit on SIGTERM before SIGKILL (phases stop their workers
+    #: only once the queue is drained, so a kill loses nothing; the grace is only politeness)
+    stop_grace = 15.0
+
+    def sender(self, task: str):
+        raise NotImplementedError
+
+    def timed_loop(self, task: str, n: int, args=None) -> tuple[float, float, list[float]]:
+        """Send ``task`` n times from this thread (``args(i)`` its arguments); returns (wall seconds,
+        client CPU seconds, per-call seconds)."""
+        send = self.sender(task)
+        per_call = []
+        perf = time.perf_counter
+        cpu0, wall0 = time.process_time(), perf()
+        if args is None:
+            for _ in range(n):
+                t0 = perf()
+                send()
+                per_call.append(perf() - t0)
+        else:
+            for i in range(n):
+                t0 = perf()
+                send(*args(i))
+                per_call.append(perf() - t0)
+        return perf() - wall0, time.process_time() - cpu0, per_call
 
     def worker_commands(self) -> list[list[str]]:
         """Dramatiq CLI: 2 processes x 8 threads, prefetch 2 x threads (Dramatiq's default)."""
@@ -26,7 +53,8 @@ class Stack:
         ]
 
     def prefixes(self, prefix: str) -> list[str]:
-        return [f"{prefix}-{self.name}"]
+        """Where this stack's keys start (its stored-bytes reading scans them)."""
+        return [f"{prefix}-"]
 
 
 class CompatStack(Stack):
@@ -74,12 +102,16 @@ class CompatStack(Stack):
 
 
 class DramatiqStack(Stack):
+    """Stock Dramatiq: default middleware, no result backend (so nothing that reads a result back)."""
+
     name = "dramatiq"
     module = "bench.stack_dramatiq"
+    skips = frozenset({"idle_latency", "canvas", "results_drain", "retries", "public_results"})
 
     def __init__(self) -> None:
-        from . import stack_dramatiq as tasks
+        import importlib
 
+        tasks = importlib.import_module(self.module)
         self.tasks = tasks
         tasks.broker.client.ping()
 
@@ -119,6 +151,14 @@ class DramatiqStack(Stack):
     def wait_all(self, handles: list) -> None:
         for message in handles:
             message.get_result(backend=self.tasks.results, block=True, timeout=120_000)
+
+
+class ResultsDramatiqStack(DramatiqStack):
+    """Dramatiq + Results, CurrentMessage and GroupCallbacks: what the facade's features need."""
+
+    name = "dramatiq-results"
+    module = "bench.stack_dramatiq_results"
+    skips = frozenset()
 
 
 class CeleryStack(Stack):
@@ -198,7 +238,21 @@ class CeleryStack(Stack):
             handle.get(timeout=120)
 
 
-STACKS = {"compat": CompatStack, "dramatiq": DramatiqStack, "celery": CeleryStack}
+def _peer(name: str):
+    from . import stacks_peers
+
+    return getattr(stacks_peers, name)
+
+
+#: in table order
+STACKS = {
+    "compat": lambda: CompatStack(),
+    "dramatiq": lambda: DramatiqStack(),
+    "dramatiq-results": lambda: ResultsDramatiqStack(),
+    "huey": lambda: _peer("HueyStack")(),
+    "taskiq": lambda: _peer("TaskiqStack")(),
+    "celery": lambda: CeleryStack(),
+}
 
 
 def load(name: str) -> Stack:

@@ -25,6 +25,7 @@ from .stacks import Stack
 class Sizes:
     """How much of each workload to run (``--quick`` shrinks these)."""
 
+    public: int = 20_000
     enqueue: int = 20_000
     results_drain: int = 5_000
     payload_1k: int = 5_000
@@ -42,6 +43,7 @@ class Sizes:
     @classmethod
     def quick(cls) -> Sizes:
         return cls(
+            public=2_000,
             enqueue=2_000,
             results_drain=1_000,
             payload_1k=1_000,
@@ -101,18 +103,6 @@ def wait_done(ctx: Ctx, target: int, label: str, timeout: float = 600.0) -> floa
         time.sleep(0.002)
 
 
-def timed_sends(send: Callable[[], Any], n: int) -> tuple[float, float, list[float]]:
-    """Call ``send`` n times; returns (wall seconds, client CPU seconds, per-call seconds)."""
-    per_call = []
-    perf = time.perf_counter
-    cpu0, wall0 = time.process_time(), perf()
-    for _ in range(n):
-        t0 = perf()
-        send()
-        per_call.append(perf() - t0)
-    return perf() - wall0, time.process_time() - cpu0, per_call
-
-
 def drain(ctx: Ctx, n: int, label: str) -> dict[str, float]:
     """Start the workers on ``n`` waiting messages; rate from first to last completion."""
     ctx.workers.start()
@@ -129,18 +119,17 @@ def bench_overhead(ctx: Ctx, completions: int, polls: int) -> int:
 # -- W1 + W2: enqueue and drain of no-ops -------------------------------------------------------------
 def enqueue_and_drain(ctx: Ctx) -> None:
     n = ctx.sizes.enqueue
-    send = ctx.stack.sender("noop")
+    ctx.workers.stop()
     warm = 100
-    for _ in range(warm):
-        send()
+    ctx.stack.timed_loop("noop", warm)
     reset_counters(ctx)
     cmds0, net0, polls0 = env.command_count(ctx.r), env.net_bytes(ctx.r), ctx.polls
     ctx.progress(f"enqueue {n}")
-    wall, cpu, per_call = timed_sends(send, n)
+    wall, cpu, per_call = ctx.stack.timed_loop("noop", n)
     cmds1, net1 = env.command_count(ctx.r), env.net_bytes(ctx.r)
     enq_cmds = sum(env.commands_between(cmds0, cmds1).values())
     total = n + warm
-    stored = env.stored_bytes(ctx.r, [f"{ctx.prefix}-"])
+    stored = env.stored_bytes(ctx.r, ctx.stack.prefixes(ctx.prefix))
     ctx.out.update(
         enqueue_rate=n / wall,
         enqueue_call_p50_us=pct(per_call, 50) * 1e6,
@@ -167,6 +156,11 @@ def enqueue_and_drain(ctx: Ctx) -> None:
 
 
 # -- W2c: idle latency, get() wake-up, idle cost ------------------------------------------------------
+#: the requests that poll: script calls and blocking pops (Dramatiq, compat, Celery, Huey), stream reads
+#: (taskiq)
+POLLS = ("evalsha", "eval", "blpop", "brpop", "bzpopmin", "xreadgroup")
+
+
 def idle_latency(ctx: Ctx) -> None:
     ctx.workers.ensure_started()
     ctx.stack.timed(time.time())  # a worker that just started is warm after this
@@ -202,7 +196,7 @@ def idle_calls(ctx: Ctx) -> None:
     ctx.out["idle_redis_calls_per_s"] = sum(delta.values()) / window
     # Round trips that poll: script calls and blocking pops (commandstats also counts each command a
     # Lua script runs, so the figure above is Redis's work, this one the clients' requests).
-    polls = sum(delta.get(name, 0) for name in ("evalsha", "eval", "blpop", "brpop", "bzpopmin"))
+    polls = sum(delta.get(name, 0) for name in POLLS)
     ctx.out["idle_polls_per_s"] = polls / window
     ctx.out["_idle_commands"] = delta
 
@@ -288,15 +282,12 @@ def canvas(ctx: Ctx) -> None:
 
 
 # -- W2 with results, W6 payloads, W5 retries: enqueue stopped, then drain ----------------------------
-def stopped_drain(ctx: Ctx, key: str, count: int, send: Callable[[int], Any]) -> None:
+def stopped_drain(ctx: Ctx, key: str, count: int, task: str, args: Callable[[int], tuple] | None) -> None:
     ctx.workers.stop()
     reset_counters(ctx)
     net0 = env.net_bytes(ctx.r)
     ctx.progress(f"{key}: enqueue {count}")
-    t0 = time.perf_counter()
-    for i in range(count):
-        send(i)
-    enqueue_s = time.perf_counter() - t0
+    enqueue_s = ctx.stack.timed_loop(task, count, args)[0]
     result = drain(ctx, count, key)
     ctx.out[f"{key}_enqueue_rate"] = count / enqueue_s
     ctx.out[f"{key}_drain_rate"] = result["rate"]
@@ -304,21 +295,18 @@ def stopped_drain(ctx: Ctx, key: str, count: int, send: Callable[[int], Any]) ->
 
 
 def results_drain(ctx: Ctx) -> None:
-    noop_r = ctx.stack.sender("noop_r")
-    stopped_drain(ctx, "results", ctx.sizes.results_drain, lambda i: noop_r())
+    stopped_drain(ctx, "results", ctx.sizes.results_drain, "noop_r", None)
 
 
 def payloads(ctx: Ctx) -> None:
-    payload = ctx.stack.sender("payload")
     data_1k = os.urandom(768).hex()[:1024]
     data_100k = os.urandom(51_200).hex()[:102_400]
-    stopped_drain(ctx, "p1k", ctx.sizes.payload_1k, lambda i: payload(data_1k))
-    stopped_drain(ctx, "p100k", ctx.sizes.payload_100k, lambda i: payload(data_100k))
+    stopped_drain(ctx, "p1k", ctx.sizes.payload_1k, "payload", lambda i: (data_1k,))
+    stopped_drain(ctx, "p100k", ctx.sizes.payload_100k, "payload", lambda i: (data_100k,))
 
 
 def retries(ctx: Ctx) -> None:
-    flaky = ctx.stack.sender("flaky")
-    stopped_drain(ctx, "retry", ctx.sizes.retry, flaky)
+    stopped_drain(ctx, "retry", ctx.sizes.retry, "flaky", lambda i: (i,))
 
 
 PHASES: list[Callable[[Ctx], None]] = [

@@ -356,7 +356,11 @@ class Celery:
 
     def enqueue(self, items: list[tuple[Message, int | None]]) -> list[Message]:
         """Enqueue messages in one round trip, with the publish signals when someone listens."""
-        if signals.before_task_publish.receivers or signals.after_task_publish.receivers:
+        if (
+            signals.before_task_publish.receivers
+            or signals.after_task_publish.receivers
+            or signals.task_sent.receivers
+        ):
             return publishing.enqueue_with_signals(self, items)
         return self.enqueue_now(items)
 

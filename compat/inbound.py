@@ -8,7 +8,10 @@ A thread that dies that way takes its message with it and the process keeps hear
 ever recovers either. Consumers therefore check every decoded message here first; a message with a
 problem is dead-lettered with the reason and acknowledged, and the worker goes on.
 
-The checks are broker-agnostic: the consumer of any broker calls :func:`problem`.
+The checks are broker-agnostic: the consumer of any broker calls :func:`problem`, and :func:`rejected`
+once it discarded a message, which sends Celery's ``task_rejected``: ``exc=None`` for a body that is not
+a message at all (Celery's unknown message), ``exc=InvalidTaskError(reason)`` for a malformed one (its
+invalid task).
 """
 
 from __future__ import annotations
@@ -20,6 +23,45 @@ from typing import Any
 MAX_NAME_LENGTH = 255
 
 _NUMBER = (int, float)
+
+
+class RejectedMessage:
+    """What ``task_rejected`` receivers get as ``message`` (Celery passes kombu's): the raw body, the
+    decoded message (and its fields as ``payload``) when there is one, where it was found."""
+
+    def __init__(self, body: bytes | None, queue: str, message_id: str, decoded: Any = None) -> None:
+        self.body = body
+        self.decoded = decoded
+        self.message_id = message_id
+        self.delivery_info = {"routing_key": queue, "queue": queue}
+        self.content_type = "application/json"
+        self.payload = decoded.asdict() if decoded is not None else None
+        self.headers = (
+            {"task": decoded.actor_name, "id": decoded.message_id, **(decoded.options.get("headers") or {})}
+            if decoded is not None
+            else {}
+        )
+
+    def __repr__(self) -> str:
+        return f"<RejectedMessage {self.message_id} on {self.delivery_info['queue']!r}>"
+
+
+def rejected(
+    consumer: Any, queue: str, message_id: str, body: bytes | None, reason: str, decoded: Any
+) -> None:
+    """Send ``task_rejected`` for a message ``consumer`` discarded (a no-op when nobody listens); the sender
+    is the worker process's consumer, as in Celery (the broker's consumer outside a booted worker)."""
+    from . import signals
+    from .exceptions import InvalidTaskError
+
+    if not signals.task_rejected.receivers:
+        return
+    exc = InvalidTaskError(reason) if decoded is not None else None
+    from .middleware.lifecycle import node_consumer
+
+    sender = node_consumer(getattr(consumer, "broker", None)) or consumer
+    message = RejectedMessage(body, queue, message_id, decoded)
+    signals.task_rejected.send(sender=sender, message=message, exc=exc)
 
 #: Message options the facade or Dramatiq's own middleware read, with the types they must have when
 #: present (``None`` always reads as absent). Options nobody reads are left alone, and so are the

@@ -154,6 +154,8 @@ class MetricsRecorder:
     ) -> None:
         self.client, self.namespace, self.worker_id = client, namespace, worker_id
         self.last_heartbeat = 0.0
+        #: Called after each heartbeat written (the worker sends Celery's ``heartbeat_sent``).
+        self.on_heartbeat: Any = None
         self.window, self.recent = int(window), int(recent)
         self.events: deque[dict[str, Any]] = deque(maxlen=BUFFER_LIMIT)
         self.info: dict[str, Any] = {
@@ -306,6 +308,8 @@ class MetricsRecorder:
                     pipe.set(metrics_key(ns, "qs", bucket_now, queue), self.worker_id, nx=True, ex=60)
             replies = pipe.execute()
         self.last_heartbeat = now  # only once written: after a failure, the next flush tries again
+        if self.on_heartbeat is not None:
+            self.on_heartbeat()
         if sample:
             self.sampled_bucket = bucket_now
             claims = replies[len(replies) - len(queues) :]

@@ -3,7 +3,8 @@
 They fire in ``Celery.enqueue``, the one path compat's sends take, so a broker moving a delayed message
 to its queue, or putting a rejected one back, publishes nothing, as in Celery. Receivers see Celery's
 protocol-2 ``headers`` and ``body`` built from the message. Changing ``headers`` in a receiver changes
-nothing that is sent (docs/compat.md, Signals).
+nothing that is sent (docs/compat.md, Signals). The deprecated ``task_sent`` follows ``after_task_publish``
+when it has receivers, with Celery 5.7's arguments (it still sends it).
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def enqueue_with_signals(app: Any, items: list) -> list:
         for (message, _), (headers, body, routing_key) in zip(items, views, strict=True):
             signals.after_task_publish.send(
                 sender=message.actor_name, body=body, headers=headers, exchange="", routing_key=routing_key
+            )
+    if signals.task_sent.receivers:
+        for (message, _), (headers, body, _) in zip(items, views, strict=True):
+            signals.task_sent.send(
+                sender=message.actor_name, task_id=headers["id"], task=message.actor_name, args=body[0],
+                kwargs=body[1], eta=headers["eta"], taskset=headers["group"],
             )
     return sent
 

@@ -1,7 +1,8 @@
 """Command line: ``python -m scheduler --app module:app [--list] [--redis-url ...] [--lease-ttl ...]``.
 
 The functions here are also what the Django management command calls, so both entry points
-load entries, pick the timezone and build the daemon the same way.
+load entries, pick the timezone and build the daemon the same way; `run` sends Celery's `beat_init`
+(sender: the daemon, with `.app`) once before the daemon starts firing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 
+from compat import signals
 from compat.config import DATABASE_SCHEDULERS
 from compat.exceptions import ImproperlyConfigured
 
@@ -151,6 +153,8 @@ def run(
         key_prefix=options.key_prefix,
         tz=tz,
     )
+    daemon.app = app  # what Celery's beat_init receivers read from their sender (the beat service)
+    signals.beat_init.send(sender=daemon)  # as Celery's beat, once, before the first tick
     daemon.run()
     return 0
 

@@ -10,7 +10,18 @@ from pathlib import Path
 
 from threads.redis_server import free_port
 
-__all__ = ["free_port", "wait_for_http", "descendants", "alive"]
+__all__ = ["free_port", "wait_for", "wait_for_http", "descendants", "alive"]
+
+
+def wait_for(predicate, timeout: float, what: str):
+    """The first truthy ``predicate()``, polled every 20 ms; else AssertionError naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def wait_for_http(url: str, timeout: float, proc=None) -> int:

@@ -76,17 +76,9 @@ def _kinds(category: str, names: str) -> tuple[str, ...]:
     return tuple(f"{category}:{name}" for name in names.split())
 
 
-SENT_SIGNALS = (
-    "before_task_publish after_task_publish task_internal_error task_prerun task_postrun task_success "
-    "task_received task_unknown task_retry task_failure task_revoked"
-)
-CELERY_SIGNALS = (
-    f"{SENT_SIGNALS} task_rejected celeryd_init celeryd_after_setup worker_init worker_before_create_process "
-    "worker_process_init "
-    "worker_process_shutdown worker_ready worker_shutdown worker_shutting_down setup_logging "
-    "after_setup_logger after_setup_task_logger beat_init beat_embedded_init heartbeat_sent "
-    "eventlet_pool_started eventlet_pool_preshutdown eventlet_pool_postshutdown eventlet_pool_apply "
-    "task_sent import_modules"
+WORKER_SIGNALS = (
+    "celeryd_init import_modules worker_init celeryd_after_setup worker_process_init worker_ready "
+    "worker_shutting_down worker_process_shutdown worker_shutdown"
 )
 CONTROL_METHODS = (
     "add_consumer autoscale broadcast cancel_consumer disable_events discard_all election enable_events "
@@ -196,10 +188,26 @@ ROWS: tuple[Row, ...] = (
         "sent around every send; changing headers in a receiver changes nothing sent"),
     Row(S_SIGNALS, "`task_received`, `task_revoked`, `task_unknown`", "supported",
         _kinds("signal", "task_received task_revoked task_unknown"), "sent by workers"),
-    Row(S_SIGNALS, "worker, logging and beat signals", "unsupported",
-        (*(kind for kind in _kinds("signal", CELERY_SIGNALS) if kind[7:] not in SENT_SIGNALS.split()),
+    Row(S_SIGNALS, "`celeryd_init`, `import_modules`, `worker_init`, `celeryd_after_setup`", "differs",
+        _kinds("signal", WORKER_SIGNALS),
+        "sent in each worker process, in Celery's order: each Dramatiq worker process is one node"),
+    Row(S_SIGNALS, "`setup_logging`, `after_setup_logger`, `after_setup_task_logger`", "supported",
+        _kinds("signal", "setup_logging after_setup_logger after_setup_task_logger"),
+        "sent by each worker process's logging set-up; a setup_logging receiver replaces it"),
+    Row(S_SIGNALS, "`heartbeat_sent`", "differs", ("signal:heartbeat_sent",),
+        "sent with each heartbeat of the worker metrics"),
+    Row(S_SIGNALS, "`task_rejected`", "differs", ("signal:task_rejected",),
+        "sent when the Redis consumer discards an undecodable or malformed message"),
+    Row(S_SIGNALS, "`task_sent`", "supported", ("signal:task_sent",),
+        "deprecated in Celery, still sent by Celery 5.7: after after_task_publish"),
+    Row(S_SIGNALS, "`beat_init`", "supported", ("signal:beat_init",),
+        "sent by the scheduler daemon at start"),
+    Row(S_SIGNALS, "`worker_before_create_process`, `beat_embedded_init`, `eventlet_pool_*`", "unsupported",
+        (*_kinds("signal", "worker_before_create_process beat_embedded_init eventlet_pool_started "
+                 "eventlet_pool_preshutdown eventlet_pool_postshutdown eventlet_pool_apply "
+                 "user_preload_options"),
          "signal:*"),
-        "connecting works, compat does not send them yet"),
+        "never sent: no pool process is forked, no embedded beat, no eventlet pool, no celery CLI"),
     Row(S_APP, "`beat_schedule`", "supported", ("setting:beat_schedule",), "run by the scheduler daemon"),
     Row(S_APP, "`beat_scheduler`", "supported", ("setting:beat_scheduler",),
         "DatabaseScheduler: the scheduler daemon fires django-celery-beat's rows"),
@@ -221,6 +229,17 @@ ROWS: tuple[Row, ...] = (
         ("setting:broker_transport_options",), "visibility_timeout is the dead-worker recovery timeout"),
     Row(S_WORKER, "`task_reject_on_worker_lost`", "differs", ("setting:task_reject_on_worker_lost",),
         "always: a dead worker's messages run again"),
+    Row(S_WORKER, "`worker_hijack_root_logger`, `worker_log_format`, `worker_task_log_format`", "supported",
+        _kinds("setting", "worker_hijack_root_logger worker_log_format worker_log_datefmt "
+               "worker_task_log_format worker_task_log_datefmt worker_log_color"),
+        "Celery's worker logging set-up, in each worker process"),
+    Row(S_WORKER, "`worker_redirect_stdouts`, `worker_redirect_stdouts_level`", "supported",
+        _kinds("setting", "worker_redirect_stdouts worker_redirect_stdouts_level"),
+        "print() in a worker goes to the celery.redirected logger, as in Celery"),
+    Row(S_WORKER, "`worker_send_task_events`, `task_send_sent_event`", "differs",
+        _kinds("setting", "worker_send_task_events task_send_sent_event"),
+        "no Celery event stream (Flower, celery events): the worker metrics record every task whatever "
+        "the setting (ops dashboard, Prometheus)", runtime="warn"),
     # -- declaring tasks -------------------------------------------------------------------------
     Row(S_TASKS, "`bind`, `name` (else `module.qualname`, `__main__` -> app main), `base`", "supported",
         (*_kinds("task-option", "bind name base"), "task:base-class"), ""),

@@ -16,6 +16,7 @@ from dramatiq.middleware import (
 from ..control.worker import WorkerControl
 from .canvas import CanvasContinuation
 from .dead_letters import DeadLetters
+from .lifecycle import WorkerLifecycle
 from .metrics import WorkerMetrics
 from .rate_limit import RateLimit
 from .retries import CeleryRetries
@@ -35,7 +36,8 @@ def facade_middleware(app: Any = None) -> list:
     the outcome's signals (Celery's order); TaskReceived follows the revocation check. WorkerMetrics
     is first so that the runtime it records spans every other hook. WorkerControl is last: a task it
     terminates is running its body, not another middleware's hook (its after-hook, the first to run,
-    ends that). A broker's factory may append its own (the Redis broker's maintenance).
+    ends that). WorkerLifecycle follows it, so ``worker_ready`` is sent once the node answers control
+requests. A broker's factory may append its own (the Redis broker's maintenance).
     """
     return [
         WorkerMetrics(app),
@@ -56,6 +58,7 @@ def facade_middleware(app: Any = None) -> list:
         DeadLetters(app),
         WorkerSettings(app),
         WorkerControl(app),
+        WorkerLifecycle(app),
     ]
 
 
@@ -69,6 +72,7 @@ __all__ = [
     "TaskReceived",
     "TaskSignals",
     "TaskState",
+    "WorkerLifecycle",
     "WorkerMetrics",
     "WorkerSettings",
     "facade_middleware",

@@ -3,7 +3,8 @@
 It makes no Redis call per message: events go to an in-process buffer that ``compat.metrics`` flushes
 once per ``worker_metrics_interval`` in one pipeline, together with this worker's heartbeat. It is first
 in the middleware list, so the runtime it measures is the whole time the worker spent on the message.
-Turn it off with ``worker_metrics = False`` (read when the worker boots).
+Turn it off with ``worker_metrics = False`` (read when the worker boots). Each heartbeat written sends
+Celery's ``heartbeat_sent`` (sender: the recorder), as Celery's worker does with each event heartbeat.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from dramatiq.middleware import Middleware
 
+from .. import signals
 from ..exceptions import Ignore, Reject, Retry
 from ..metrics import MetricsRecorder, args_preview, lineage, recorder_for
 
@@ -49,6 +51,7 @@ class WorkerMetrics(Middleware):
         recorder = recorder_for(self.app, broker) if conf.worker_metrics else None
         if recorder is None:
             return
+        recorder.on_heartbeat = lambda: signals.heartbeat_sent.send(sender=recorder)
         recorder.queues = lambda: {name.removesuffix(".DQ") for name in list(worker.consumers)}
         recorder.start(float(conf.worker_metrics_interval))
         self.recorder = recorder

@@ -4,7 +4,8 @@
 takes a message it will run (after the revocation check, as Celery's strategy does); the handlers and
 ``task_success``/``task_failure``/``task_retry``/``task_postrun`` once the outcome is stored
 (``compat.trace`` holds their order, shared with eager mode); ``task_unknown`` for a message naming no
-task here. ``task_prerun`` and ``before_start`` are sent by the task itself, with its request pushed;
+task here (sender: the process's consumer, as in Celery). ``task_prerun`` and ``before_start`` are sent by
+the task itself, with its request pushed;
 ``task_revoked`` by the revocation middleware, and the publish signals by ``compat.publishing``.
 
 Every hook first tests whether anyone listens, so an app with no receivers pays a list test per hook.
@@ -21,6 +22,7 @@ from .. import request as requests
 from .. import runs, signals, trace
 from ..exceptions import NotRegistered, TaskTerminated
 from ..task import is_facade_task
+from .lifecycle import node_consumer
 
 
 class TaskReceived(Middleware):
@@ -74,7 +76,7 @@ class TaskSignals(Middleware):
         error = getattr(message, "_exception", None)
         if isinstance(error, ActorNotFound) and signals.task_unknown.receivers:
             signals.task_unknown.send(
-                sender=None,
+                sender=node_consumer(broker),
                 message=message,
                 exc=NotRegistered(message.actor_name),
                 name=message.actor_name,

@@ -67,7 +67,8 @@ def stop_worker(proc: subprocess.Popen, timeout: float = 20) -> None:
 def assert_no_swallowed_errors(log: Path) -> None:
     """Fail on CRITICAL lines in a worker log: Dramatiq logs (and swallows) exceptions raised inside
     middleware hooks there, so such a line is a facade bug that no assertion would otherwise see."""
-    critical = [line for line in log.read_text().splitlines() if "[CRITICAL]" in line]
+    marks = ("[CRITICAL]", ": CRITICAL/")  # Dramatiq's log format, Celery's (worker_log_format)
+    critical = [line for line in log.read_text().splitlines() if any(mark in line for mark in marks)]
     assert not critical, "\n".join(critical)
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from compat.config import DEFAULTS
 from tests.compat.conftest import ROOT, start_worker, stop_worker
+from tests.helpers import wait_for
 
 RECOVERY_BOUND = 15.0
 
@@ -38,14 +39,14 @@ def supervised(env: dict, log, processes: int = 2) -> subprocess.Popen:
     )
 
 
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+def heartbeats(redis_client, env: dict) -> set:
+    """The worker processes heartbeating in the test namespace (the session's worker among them)."""
+    return set(redis_client.zrange(f"{env['COMPAT_TEST_NS']}:__heartbeats__", 0, -1))
+
+
+def wait_booted(redis_client, env: dict, known: set, processes: int) -> None:
+    """Wait until the group's ``processes`` worker processes heartbeat (instead of a fixed pause)."""
+    wait_for(lambda: len(heartbeats(redis_client, env) - known) >= processes, 60, "the group to boot")
 
 
 def stop_group(proc: subprocess.Popen) -> None:
@@ -64,9 +65,10 @@ def test_sigkilled_worker_on_this_host_is_recovered_within_15_s(
 ):
     key = f"{default_env['COMPAT_TEST_NS']}:recovery:{uuid.uuid4().hex}"
     with open(tmp_path / "group.log", "wb") as log:
+        known = heartbeats(redis_client, default_env)
         group = supervised(default_env, log)
         try:
-            time.sleep(3)  # let the group boot
+            wait_booted(redis_client, default_env, known, processes=2)
             result = tasks.slow_once.apply_async((key, 1.0), queue="recovery")
             victim = int(wait_for(lambda: redis_client.lindex(key + ":started", 0), 20, "the task to start"))
             killed_at = time.monotonic()
@@ -112,9 +114,10 @@ def test_worker_with_a_dead_thread_is_replaced(tasks, default_env, redis_client,
     """Dramatiq lets a worker thread die on an unexpected error while the process heartbeats on."""
     key = f"{default_env['COMPAT_TEST_NS']}:thread:{uuid.uuid4().hex}"
     with open(tmp_path / "group.log", "wb") as log:
+        known = heartbeats(redis_client, default_env)
         group = supervised(default_env, log, processes=1)
         try:
-            time.sleep(3)
+            wait_booted(redis_client, default_env, known, processes=1)
             tasks.kill_worker_thread.apply_async((key,), queue="recovery")
             first = int(wait_for(lambda: redis_client.lindex(key, 0), 20, "the thread killer to run"))
             wait_for(lambda: not _alive(first), 20, "the process with the dead thread to exit")

@@ -14,6 +14,7 @@ import pytest
 from compat import states
 from compat.deadletters import store_for
 from tests.compat.conftest import ROOT, start_worker, stop_worker
+from tests.helpers import wait_for
 
 
 @pytest.fixture
@@ -58,18 +59,16 @@ def test_sigkill_mid_task_runs_again_elsewhere_once(tasks, fast_env, redis_clien
     first = start_worker(
         fast_env, "tests.compat.worker_app", threads=1, queues=["crash"], log=tmp_path / "a.log"
     )
-    result = tasks.slow_once.apply_async((key, 1.5), queue="crash")
-    deadline = time.monotonic() + 10
-    while not redis_client.llen(key + ":started") and time.monotonic() < deadline:
-        time.sleep(0.02)
-    victim = int(redis_client.lindex(key + ":started", 0))
+    # The first run outlasts the second worker's start on a loaded machine; the re-run is quick.
+    result = tasks.slow_once.apply_async((key, 30), queue="crash")
+    victim = int(wait_for(lambda: redis_client.lindex(key + ":started", 0), 60, "the task to start"))
     second = start_worker(
         fast_env, "tests.compat.worker_app", threads=1, queues=["crash"], log=tmp_path / "b.log"
     )
     try:
         killed_at = time.monotonic()
         os.kill(victim, signal.SIGKILL)
-        assert result.get(timeout=30) != victim
+        assert result.get(timeout=60) != victim
         recovered_in = time.monotonic() - killed_at
     finally:
         stop_worker(first)
@@ -91,11 +90,11 @@ def test_poison_message_is_dead_lettered_and_others_keep_running(
         try:
             poison = tasks.suicide.apply_async((key,), queue="crash")
             others = [tasks.add.apply_async((i, i), queue="crash") for i in range(5)]
-            assert [other.get(timeout=60) for other in others] == [0, 2, 4, 6, 8]
+            assert [other.get(timeout=120) for other in others] == [0, 2, 4, 6, 8]
             deadline = time.monotonic() + 60
             while store.get(poison.id) is None and time.monotonic() < deadline:
                 time.sleep(0.2)
-            after = tasks.add.apply_async((20, 1), queue="crash").get(timeout=30)
+            after = tasks.add.apply_async((20, 1), queue="crash").get(timeout=60)
         finally:
             supervisor.send_signal(signal.SIGTERM)
             supervisor.wait(timeout=30)
@@ -118,7 +117,7 @@ def test_garbage_message_is_dead_lettered_and_worker_lives(tasks, fast_env, stor
         redis_client.hset(f"{namespace}:crash.msgs", "garbage-1", b"\xff not a message")
         redis_client.rpush(f"{namespace}:crash", "garbage-1")
         redis_client.lpush(f"{namespace}:crash.wake", "-")
-        assert tasks.add.apply_async((2, 2), queue="crash").get(timeout=20) == 4
+        assert tasks.add.apply_async((2, 2), queue="crash").get(timeout=60) == 4
         assert worker.poll() is None
     finally:
         stop_worker(worker)
@@ -163,9 +162,7 @@ def test_sigterm_finishes_running_task_and_requeues_prefetched(tasks, fast_env, 
     )
     running = tasks.slow_once.apply_async((key, 1.5), queue="crash")
     waiting = [tasks.add.apply_async((i, 1), queue="crash") for i in range(3)]
-    deadline = time.monotonic() + 10
-    while not redis_client.llen(key + ":started") and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: redis_client.llen(key + ":started"), 60, "the slow task to start")
     worker.send_signal(signal.SIGTERM)
     worker.wait(timeout=30)
     assert running.state == states.SUCCESS  # finished before the worker exited
@@ -174,6 +171,6 @@ def test_sigterm_finishes_running_task_and_requeues_prefetched(tasks, fast_env, 
         fast_env, "tests.compat.worker_app", threads=1, queues=["crash"], log=tmp_path / "u.log"
     )
     try:
-        assert [result.get(timeout=20) for result in waiting] == [1, 2, 3]
+        assert [result.get(timeout=60) for result in waiting] == [1, 2, 3]
     finally:
         stop_worker(second)

@@ -40,10 +40,13 @@ def names(rows, skip=()):
 RACY = ("task_received",)
 
 
-def run(ns, task, *args, postruns=1, **kwargs):
+def run(ns, task, *args, postruns=1, stores_result=True, **kwargs):
+    """Call ``task``, wait for its result, then for its trail. A task that raises ``Ignore`` stores no
+    result (``stores_result=False``): its ``get()`` could only time out, so only the trail is awaited."""
     key = ns.key("sig")
     result = task.apply_async((key, *args), kwargs)
-    ns.get(result, propagate=False)
+    if stores_result:
+        ns.get(result, propagate=False)
     return key, result, trail(ns, key, postruns)
 
 
@@ -70,7 +73,7 @@ def signal_order_retry_exhausted(ns):
 
 @program("signals")
 def signal_order_ignore(ns):
-    return names(run(ns, ns.sig_ignore)[2], RACY)
+    return names(run(ns, ns.sig_ignore, stores_result=False)[2], RACY)
 
 
 @program("signals")
@@ -115,7 +118,7 @@ def postrun_kwargs_retry(ns):
 
 @program("signals")
 def postrun_kwargs_ignore(ns):
-    return rows_named(run(ns, ns.sig_ignore)[2], "task_postrun")
+    return rows_named(run(ns, ns.sig_ignore, stores_result=False)[2], "task_postrun")
 
 
 @program("signals")
@@ -166,29 +169,48 @@ def received_kwargs(ns):
 
 
 # -- handlers ----------------------------------------------------------------------------------------
+def handler_rows(rows):
+    """The publish and handler rows, each after_task_publish right after its before_task_publish.
+
+    The sender records after_task_publish once the broker took the message, while a worker may
+    already be running it and recording handlers (Celery too orders them either way); pairing the
+    publish rows keeps every row and what each carries, without that race.
+    """
+    rows = [row for row in rows if not row[0].startswith("task_")]
+    afters = [row for row in rows if row[0] == "after_task_publish"]
+    paired = []
+    for row in rows:
+        if row[0] == "after_task_publish":
+            continue
+        paired.append(row)
+        if row[0] == "before_task_publish" and afters:
+            paired.append(afters.pop(0))
+    return paired + afters
+
+
 @program("signals")
 def handlers_success(ns):
-    return [row for row in run(ns, ns.sig_add, 2, 3)[2] if not row[0].startswith("task_")]
+    return handler_rows(run(ns, ns.sig_add, 2, 3)[2])
 
 
 @program("signals")
 def handlers_failure_einfo(ns):
-    return [row for row in run(ns, ns.sig_fail, "bad")[2] if not row[0].startswith("task_")]
+    return handler_rows(run(ns, ns.sig_fail, "bad")[2])
 
 
 @program("signals")
 def handlers_retry_einfo(ns):
-    return [row for row in run(ns, ns.sig_retry, postruns=2)[2] if not row[0].startswith("task_")]
+    return handler_rows(run(ns, ns.sig_retry, postruns=2)[2])
 
 
 @program("signals")
 def handlers_retry_exhausted(ns):
-    return [row for row in run(ns, ns.sig_retry_exhaust, postruns=2)[2] if not row[0].startswith("task_")]
+    return handler_rows(run(ns, ns.sig_retry_exhaust, postruns=2)[2])
 
 
 @program("signals")
 def handlers_ignore(ns):
-    return [row for row in run(ns, ns.sig_ignore)[2] if not row[0].startswith("task_")]
+    return handler_rows(run(ns, ns.sig_ignore, stores_result=False)[2])
 
 
 @program("signals")
@@ -197,3 +219,44 @@ def outcome_with_handlers(ns):
     results = [ns.sig_add.delay(key, 1, 2), ns.sig_fail.delay(key, "x")]
     values = [str(ns.get(r, propagate=False)) for r in results]
     return [values, [r.state for r in results]]
+
+
+# -- task_sent: deprecated, still sent by Celery 5.7 (after after_task_publish, in the sending process) --
+def _sent_while(ns, send):
+    """What ``task_sent`` (and the publish signals, for order) carried while ``send()`` ran here."""
+    import importlib
+
+    signals = importlib.import_module(f"{ns.name}.signals")
+    seen: list = []
+
+    def sent(sender=None, **kwargs):
+        names = sorted(k for k in kwargs if k != "signal")
+        seen.append(["task_sent", sender, names, kwargs["task"], list(kwargs["args"]), kwargs["kwargs"],
+                     kwargs["eta"], kwargs["task_id"], kwargs["taskset"]])
+
+    def published(sender=None, **kwargs):
+        seen.append([kwargs["signal"].name, sender])
+
+    signals.task_sent.connect(sent, weak=False)
+    signals.after_task_publish.connect(published, weak=False)
+    try:
+        outcome = send()
+    finally:
+        signals.task_sent.disconnect(sent)
+        signals.after_task_publish.disconnect(published)
+    return seen, outcome
+
+
+@program("signals")
+def task_sent_kwargs_and_order(ns):
+    seen, result = _sent_while(ns, lambda: ns.add.apply_async((2, 3), {}))
+    ns.get(result)
+    return [[*row[:7], row[7] == result.id, row[8]] if row[0] == "task_sent" else row for row in seen]
+
+
+@program("signals")
+def task_sent_in_a_group_carries_the_group_id(ns):
+    seen, result = _sent_while(ns, lambda: ns.group(ns.add.s(1, 1), ns.add.s(2, 2)).apply_async())
+    ns.get(result)
+    rows = [row for row in seen if row[0] == "task_sent"]
+    return [[row[3], row[4], row[8] == result.id, row[7] in [r.id for r in result.results]] for row in rows]

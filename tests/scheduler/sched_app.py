@@ -17,3 +17,15 @@ app = Celery(
         "tick": {"task": "schedtest.tick", "schedule": 1.0, "kwargs": {"source": "beat"}},
     },
 )
+
+if os.environ.get("SCHEDTEST_BEAT_INIT_OUT"):  # test_beat_signals: record Celery's beat_init
+    import json
+
+    from compat import signals
+
+    @signals.beat_init.connect
+    def _record_beat_init(sender=None, **kwargs):
+        with open(os.environ["SCHEDTEST_BEAT_INIT_OUT"], "a") as out:
+            row = {"sender": type(sender).__name__, "app_is_app": getattr(sender, "app", None) is app,
+                   "kwargs": sorted(k for k in kwargs if k != "signal"), "pid": os.getpid()}
+            out.write(json.dumps(row) + "\n")

@@ -12,7 +12,7 @@ from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed, DecodeError
 from dramatiq.message import Message
 
-from ...inbound import problem
+from ...inbound import problem, rejected
 from ..base import FieldsProxy
 from ..outage import tracker
 from .lanes import lane_queue
@@ -122,14 +122,18 @@ class LaneConsumer(_RedisConsumer):
                 self.broker.do_requeue(list_name, *set(rids))
         previous.message_cache = []
 
-    def _discard(self, list_name: str, rid: str, data: bytes | None, reason: str) -> None:
-        """Drop a message that cannot be run: dead-letter its raw body with ``reason``, then ack it."""
+    def _discard(
+        self, list_name: str, rid: str, data: bytes | None, reason: str, message: Message | None = None
+    ) -> None:
+        """Drop a message that cannot be run: dead-letter its raw body with ``reason``, ack it, then send
+        Celery's ``task_rejected``."""
         self.logger.error(
             "Message %s on %r cannot be run (%s); moving it to the dead letters.", rid, list_name, reason
         )
         if data is not None and self.broker.unfit is not None:
             self.broker.unfit(rid, data, reason)
         self.broker.do_ack(list_name, rid)
+        rejected(self, list_name, rid, data, reason, message)
 
     def _checked(self, list_name: str, rid: str, data: bytes | None) -> Message | None:
         """The message stored under ``rid``, or None (after dead-lettering it) when it cannot be run.
@@ -148,7 +152,7 @@ class LaneConsumer(_RedisConsumer):
             return None
         reason = problem(message, self.queue_name, self.broker.actors)
         if reason is not None:
-            self._discard(list_name, rid, data, f"malformed: {reason}")
+            self._discard(list_name, rid, data, f"malformed: {reason}", message)
             return None
         message.options["redis_message_id"] = rid
         lane = self.lane_of_list.get(list_name, "")
