@@ -1,4 +1,11 @@
 # One image for every process of the system: web, workers, scheduler (see docker-compose.yml).
+# The dashboard's chart library, installed from the npm registry as ops/vendor/package-lock.json pins it
+# (npm ci checks each package's integrity); ops/vendor/install.py copies it into the static files.
+FROM node:20-slim AS vendor
+WORKDIR /vendor
+COPY ops/vendor/package.json ops/vendor/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim
 
 # Production settings by default (DEBUG off: no debug pages); set DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS.
@@ -13,7 +20,9 @@ COPY actors ./actors
 COPY threads ./threads
 COPY scheduler ./scheduler
 COPY manage.py ./
-RUN pip install --no-cache-dir ./runtime . gunicorn \
+COPY --from=vendor /vendor/node_modules ./ops/vendor/node_modules
+RUN python ops/vendor/install.py --copy-only \
+    && pip install --no-cache-dir ./runtime . gunicorn \
     && useradd --system --home /app threads \
     && mkdir -p /var/lib/threads \
     && python manage.py collectstatic --noinput \

@@ -7,8 +7,13 @@ PYTEST_ARGS ?=
 
 .PHONY: deps run test lint bench clean
 
-# (Re)create and install the venv when it is missing or pyproject.toml changed.
-deps: $(STAMP)
+# (Re)create and install the venv when it is missing or pyproject.toml changed; install the dashboard's
+# chart library (pinned in ops/vendor/package-lock.json, integrity-checked by npm ci) into its static files.
+VENDOR := ops/static/compat_ops/vendor/MANIFEST.json
+deps: $(STAMP) $(VENDOR)
+
+$(VENDOR): ops/vendor/package-lock.json ops/vendor/install.py
+	$(PYTHON) ops/vendor/install.py
 
 $(STAMP): pyproject.toml runtime/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,13 +21,13 @@ $(STAMP): pyproject.toml runtime/pyproject.toml
 	$(PY) -m pip install --quiet -e ./runtime -e '.[test]'
 	@touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) $(VENDOR)
 	$(PY) -m threads.launch
 
 # Bytecode caching on for the run even where PYTHONDONTWRITEBYTECODE is set: otherwise every worker, web
 # and scheduler process the tests start recompiles the project's sources, and pytest re-rewrites every
 # test module's asserts, each time (__pycache__/ is ignored by git).
-test: $(STAMP)
+test: $(STAMP) $(VENDOR)
 	env -u PYTHONDONTWRITEBYTECODE $(PY) bin/with-redis --dir var/test-redis -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -68,7 +68,7 @@ DEFAULTS: dict[str, Any] = {
     "worker_metrics": True,
     "worker_metrics_interval": 1.0,
     "worker_metrics_window": 3600,
-    "worker_metrics_recent": 1000,
+    "worker_metrics_recent": 10000,
     "metrics_token": None,
     "ops_scheduler_prefix": None,
     "ops_scheduler_entries": None,

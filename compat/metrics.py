@@ -8,11 +8,21 @@ pipelined round trip. The keys live in the stores' Redis (``compat.stores``: the
 * ``<ns>:metrics:b:<bucket>``: a hash per 10-second bucket, expiring after ``worker_metrics_window``;
   fields ``<task>|n|<STATE>`` (count), ``<task>|h|<i>`` (runtime histogram bucket ``i`` of
   ``RUNTIME_BUCKETS``) and ``<task>|s|ms`` (runtime sum in milliseconds).
+* ``<ns>:metrics:m:<bucket>``: the same fields per 5-minute bucket, kept ``COARSE_TTL`` (25 h), for
+  day-long charts.
+* ``<ns>:metrics:q:<bucket>`` and ``<ns>:metrics:qm:<bucket>``: queue depth samples (fields
+  ``<queue>|ready``, ``|delayed``, ``|in_progress``) per 10-second and 5-minute bucket. One worker
+  process per queue and bucket takes the sample (``SET NX`` in its flush pipeline decides which),
+  through the broker's queue inspector (``compat.brokers``), so the cost is per bucket, not per task.
 * ``<ns>:metrics:totals``: the same fields, cumulative (Prometheus counters); refreshed 30-day TTL.
-* ``<ns>:metrics:recent``: the latest ``worker_metrics_recent`` tasks as JSON (``LTRIM``), newest first.
+* ``<ns>:metrics:recent``: the latest ``worker_metrics_recent`` tasks as JSON (``LTRIM``), newest first;
+  each event carries its lineage (parent, root, group, the chain still to run) and a preview of its
+  arguments, so it is also the task search index (``compat.search``).
 * ``<ns>:metrics:worker:<id>``: one hash per worker process (host, pid, queues, started, heartbeat,
-  done, failed) expiring ``WORKER_TTL`` seconds after its last flush; ``<ns>:metrics:workers`` indexes
-  them by heartbeat and is pruned on every flush.
+  done, failed, and ``stopped`` after a clean shutdown) expiring ``SEEN_TTL`` seconds after its last
+  flush; ``<ns>:metrics:workers`` indexes them by heartbeat and is pruned of entries older than
+  ``SEEN_TTL`` on every flush. A worker is alive while its heartbeat is under ``WORKER_TTL`` seconds
+  old; after that the dashboard shows it as dead, with when it was last seen, for an hour.
 
 ``compat.monitoring`` reads it all back for dashboards and Prometheus.
 """
@@ -37,11 +47,18 @@ from .stores import redis_for
 logger = logging.getLogger("compat.metrics")
 
 BUCKET_SECONDS = 10
+#: The coarse buckets of day-long charts, and how long they are kept.
+COARSE_SECONDS = 300
+COARSE_TTL = 25 * 3600
 #: Upper bounds (seconds) of the runtime histogram; a last, open bucket catches everything slower.
 RUNTIME_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 TOTALS_TTL = 30 * 86400
 RECENT_TTL = 7 * 86400
 WORKER_TTL = 30
+#: How long a worker that stopped heartbeating stays listed (as dead or stopped).
+SEEN_TTL = 3600
+#: The depth fields sampled per queue.
+DEPTH_FIELDS = ("ready", "delayed", "in_progress")
 #: An idle worker refreshes its entry this often (seconds), well inside ``WORKER_TTL``.
 IDLE_HEARTBEAT = 10
 BUFFER_LIMIT = 50_000
@@ -60,6 +77,64 @@ def runtime_bucket(seconds: float) -> int:
 
 
 _encode_event = json.JSONEncoder(default=str).encode
+_encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
+
+#: Characters of a task's arguments kept in its event (the search index matches substrings of them).
+ARGS_PREVIEW_CHARS = 200
+#: Chain steps still to run kept in an event (the canvas graph draws them).
+CHAIN_STEPS_KEPT = 20
+
+
+def _bounded(value: Any, budget: int) -> str:
+    """JSON-ish text of ``value`` that stops early: a 20 MB argument costs no more than a short one."""
+    if isinstance(value, str):
+        return _encode(value[:budget])
+    if value is None or isinstance(value, bool | int | float):
+        return _encode(value)
+    if isinstance(value, list | tuple | dict):
+        items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+        parts, used = [], 0
+        for key, item in items:
+            if used >= budget:
+                parts.append("…")
+                break
+            text = _bounded(item, budget - used)
+            if key is not None:
+                text = f"{_bounded(key, 50)}: {text}"
+            parts.append(text)
+            used += len(text) + 2
+        inner = ", ".join(parts)
+        return "{" + inner + "}" if isinstance(value, dict) else "[" + inner + "]"
+    return _encode(str(value)[:budget])
+
+
+def args_preview(args: Any, kwargs: Any) -> str:
+    """The start of ``args`` and ``kwargs`` as JSON, at most ``ARGS_PREVIEW_CHARS`` characters."""
+    text = _bounded(list(args or ()), ARGS_PREVIEW_CHARS)
+    if kwargs:
+        text += " " + _bounded(dict(kwargs), ARGS_PREVIEW_CHARS)
+    return text[:ARGS_PREVIEW_CHARS]
+
+
+def _step(sig: Any) -> dict[str, Any]:
+    sig = sig if isinstance(sig, dict) else {}
+    options = sig.get("options") or {}
+    return {"id": options.get("task_id"), "task": sig.get("task"), "type": sig.get("subtask_type")}
+
+
+def lineage(options: dict[str, Any]) -> dict[str, Any]:
+    """An event's canvas fields: parent, root, group, and the chain steps / chord body still to come."""
+    found: dict[str, Any] = {}
+    for field, option in (("parent", "parent_id"), ("root", "root_id"), ("group", "group_id")):
+        if options.get(option):
+            found[field] = options[option]
+    chain = options.get("chain")
+    if isinstance(chain, list) and chain:
+        found["chain"] = [_step(step) for step in chain[:CHAIN_STEPS_KEPT]]
+    chord = options.get("chord")
+    if isinstance(chord, dict) and isinstance(chord.get("body"), dict):
+        found["chord"] = _step(chord["body"])
+    return found
 
 
 # -- recording ---------------------------------------------------------------------------------------
@@ -92,6 +167,9 @@ class MetricsRecorder:
         self.done = 0
         self.failed = 0
         self.queues: Any = lambda: []
+        #: The broker's queue inspector (``compat.brokers``), when it has one: depth samples for charts.
+        self.inspector: Any = None
+        self.sampled_bucket = 0
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
         self.broken = False
@@ -113,10 +191,8 @@ class MetricsRecorder:
             self.thread.join(timeout=5)
         try:
             self.flush()
-            with self.client.pipeline(transaction=False) as pipe:
-                pipe.delete(metrics_key(self.namespace, "worker", self.worker_id))
-                pipe.zrem(metrics_key(self.namespace, "workers"), self.worker_id)
-                pipe.execute()
+            # Kept (as stopped) for SEEN_TTL, so the dashboard can tell a clean stop from a death.
+            self.client.hset(metrics_key(self.namespace, "worker", self.worker_id), "stopped", time.time())
         except Exception:
             logger.debug("could not flush metrics at shutdown", exc_info=True)
 
@@ -146,8 +222,10 @@ class MetricsRecorder:
             except IndexError:
                 return events
 
-    def _aggregate(self, events: list[dict[str, Any]]) -> tuple[dict[int, Counter], Counter]:
-        """Per 10-second bucket and cumulative hash increments for ``events``; counts done and failed.
+    def _aggregate(
+        self, events: list[dict[str, Any]]
+    ) -> tuple[dict[int, Counter], dict[int, Counter], Counter]:
+        """Hash increments per 10-second bucket, per 5-minute bucket and cumulative; counts done and failed.
 
         Events are first counted by tuple keys, so each field name is formatted once per flush rather
         than once per event (a busy worker flushes thousands of events a second).
@@ -163,32 +241,44 @@ class MetricsRecorder:
                 histogram[key, runtime_bucket(runtime)] += 1
                 millis[key, "ms"] += round(runtime * 1000)
         buckets: dict[int, Counter] = {}
+        coarse: dict[int, Counter] = {}
         totals: Counter = Counter()
+        per_coarse = COARSE_SECONDS // BUCKET_SECONDS
         for fields, kind in ((states, "n"), (histogram, "h"), (millis, "s")):
             for ((bucket, task), label), count in fields.items():
                 field = f"{task}|{kind}|{label}"
                 buckets.setdefault(bucket, Counter())[field] += count
+                coarse.setdefault(bucket // per_coarse, Counter())[field] += count
                 totals[field] += count
         for ((_, _), state), count in states.items():
             if state == "FAILURE":
                 self.failed += count
             elif state != "RETRY":
                 self.done += count
-        return buckets, totals
+        return buckets, coarse, totals
 
     def flush(self) -> int:
-        """Write buffered events and this worker's heartbeat in one round trip; returns how many events."""
+        """Write buffered events and this worker's heartbeat in one round trip; returns how many events.
+
+        Once per 10-second bucket it also claims the queue depth sample of each queue it consumes; the
+        queues it won are sampled through the broker's inspector and written in a second round trip.
+        """
         events = self.drain()
         ns, now = self.namespace, time.time()
-        if not events and not self.broken and now - self.last_heartbeat < IDLE_HEARTBEAT:
+        bucket_now = int(now // BUCKET_SECONDS)
+        sample = self.inspector is not None and bucket_now != self.sampled_bucket
+        if not events and not self.broken and not sample and now - self.last_heartbeat < IDLE_HEARTBEAT:
             return 0  # idle: nothing to write, and the worker entry is still fresh
-        buckets, totals = self._aggregate(events)
+        buckets, coarse, totals = self._aggregate(events)
+        queues = sorted(self.queues())
         with self.client.pipeline(transaction=False) as pipe:
-            for bucket, fields in buckets.items():
-                key = metrics_key(ns, "b", bucket)
-                for field, value in fields.items():
-                    pipe.hincrby(key, field, value)
-                pipe.expire(key, self.window + BUCKET_SECONDS)
+            tables = (("b", self.window + BUCKET_SECONDS, buckets), ("m", COARSE_TTL, coarse))
+            for prefix, ttl, table in tables:
+                for bucket, fields in table.items():
+                    key = metrics_key(ns, prefix, bucket)
+                    for field, value in fields.items():
+                        pipe.hincrby(key, field, value)
+                    pipe.expire(key, ttl)
             if totals:
                 key = metrics_key(ns, "totals")
                 for field, value in totals.items():
@@ -203,21 +293,44 @@ class MetricsRecorder:
                 worker_key,
                 mapping={
                     **self.info,
-                    "queues": json.dumps(sorted(self.queues())),
+                    "queues": json.dumps(queues),
                     "heartbeat": now,
                     "done": self.done,
                     "failed": self.failed,
                 },
             )
-            pipe.expire(worker_key, WORKER_TTL)
+            pipe.expire(worker_key, SEEN_TTL)
             index = metrics_key(ns, "workers")
             pipe.zadd(index, {self.worker_id: now})
-            pipe.zremrangebyscore(index, "-inf", now - WORKER_TTL)
-            pipe.execute()
+            pipe.zremrangebyscore(index, "-inf", now - SEEN_TTL)
+            if sample:
+                for queue in queues:
+                    pipe.set(metrics_key(ns, "qs", bucket_now, queue), self.worker_id, nx=True, ex=60)
+            replies = pipe.execute()
         self.last_heartbeat = now  # only once written: after a failure, the next flush tries again
         if self.on_heartbeat is not None:
             self.on_heartbeat()
+        if sample:
+            self.sampled_bucket = bucket_now
+            claims = replies[len(replies) - len(queues) :]
+            won = [queue for queue, ok in zip(queues, claims, strict=True) if ok]
+            if won:
+                self.sample_depths(won, bucket_now)
         return len(events)
+
+    def sample_depths(self, queues: list[str], bucket: int) -> None:
+        """Write the depths of ``queues`` into this bucket's and this 5-minute bucket's sample hashes."""
+        depths = self.inspector.depths(queues)
+        fields = {f"{d.name}|{name}": getattr(d, name) for d in depths for name in DEPTH_FIELDS}
+        ns = self.namespace
+        with self.client.pipeline(transaction=False) as pipe:
+            for key, ttl in (
+                (metrics_key(ns, "q", bucket), self.window + BUCKET_SECONDS),
+                (metrics_key(ns, "qm", bucket * BUCKET_SECONDS // COARSE_SECONDS), COARSE_TTL),
+            ):
+                pipe.hset(key, mapping=fields)
+                pipe.expire(key, ttl)
+            pipe.execute()
 
 
 def recorder_for(app: Any, broker: Any) -> MetricsRecorder | None:
@@ -226,10 +339,15 @@ def recorder_for(app: Any, broker: Any) -> MetricsRecorder | None:
     if client is None:
         return None
     conf = app.conf
-    return MetricsRecorder(
+    recorder = MetricsRecorder(
         client,
         conf.broker_namespace,
         getattr(broker, "broker_id", None) or str(uuid.uuid4()),
         window=float(conf.worker_metrics_window),
         recent=int(conf.worker_metrics_recent),
     )
+    try:
+        recorder.inspector = broker.inspector()
+    except (AttributeError, NotImplementedError):
+        pass  # a broker without an inspector (a test stub): no depth charts
+    return recorder

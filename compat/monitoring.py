@@ -17,6 +17,7 @@ from .metrics import (
     BUCKET_SECONDS,
     DEAD_LETTER_SCAN_LIMIT,
     RUNTIME_BUCKETS,
+    SEEN_TTL,
     WORKER_TTL,
     metrics_key,
 )
@@ -65,10 +66,16 @@ def queue_stats(app: Any) -> list[dict[str, Any]]:
     return [depth.as_dict() for depth in app.broker.inspector().depths(queues, dead=dead)]
 
 
-def workers(app: Any) -> list[dict[str, Any]]:
-    """Worker processes seen in the last ``WORKER_TTL`` seconds, newest heartbeat first."""
+def workers(app: Any, include_dead: bool = False) -> list[dict[str, Any]]:
+    """Worker processes seen in the last ``WORKER_TTL`` seconds, newest heartbeat first.
+
+    With ``include_dead``, also those seen in the last ``SEEN_TTL`` seconds that have stopped
+    heartbeating: ``alive`` tells them apart, ``stopped`` is when one shut down cleanly (None: it died).
+    """
     client, ns = _client_and_namespace(app)
-    ids = client.zrevrangebyscore(metrics_key(ns, "workers"), "+inf", time.time() - WORKER_TTL)
+    now = time.time()
+    since = now - (SEEN_TTL if include_dead else WORKER_TTL)
+    ids = client.zrevrangebyscore(metrics_key(ns, "workers"), "+inf", since)
     if not ids:
         return []
     with client.pipeline(transaction=False) as pipe:
@@ -80,6 +87,11 @@ def workers(app: Any) -> list[dict[str, Any]]:
         if not raw:
             continue
         row = {key.decode(): value.decode() for key, value in raw.items()}
+        heartbeat = float(row.get("heartbeat", 0))
+        stopped = float(row["stopped"]) if row.get("stopped") else None
+        alive = stopped is None and heartbeat >= now - WORKER_TTL
+        if not alive and not include_dead:
+            continue
         found.append(
             {
                 "id": row.get("id"),
@@ -87,9 +99,11 @@ def workers(app: Any) -> list[dict[str, Any]]:
                 "pid": int(row.get("pid", 0)),
                 "queues": json.loads(row.get("queues") or "[]"),
                 "started": float(row.get("started", 0)),
-                "heartbeat": float(row.get("heartbeat", 0)),
+                "heartbeat": heartbeat,
                 "done": int(row.get("done", 0)),
                 "failed": int(row.get("failed", 0)),
+                "alive": alive,
+                "stopped": stopped,
             }
         )
     return found
@@ -169,10 +183,10 @@ def recent_tasks(
     app: Any, state: str | None = None, task: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """The newest finished tasks (up to ``worker_metrics_recent`` are kept), optionally by state/task."""
-    client, ns = _client_and_namespace(app)
+    from .search import events
+
     found = []
-    for raw in client.lrange(metrics_key(ns, "recent"), 0, -1):
-        event = json.loads(raw)
+    for event in events(app):  # a page at a time: stops once ``limit`` are found
         if state and event.get("state") != state.upper():
             continue
         if task and event.get("task") != task:

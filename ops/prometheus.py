@@ -110,13 +110,19 @@ class CompatCollector:
         upcoming = GaugeMetricFamily(
             "compat_scheduler_next_run_timestamp_seconds", "Next scheduled run, per entry.", labels=["entry"]
         )
+        lag = GaugeMetricFamily(
+            "compat_scheduler_lag_seconds",
+            "Seconds since an entry's next run fell due without being enqueued (0: none overdue).",
+            labels=["entry"],
+        )
         for entry in info["entries"]:
+            lag.add_metric([entry["name"]], entry["lag"])
             if entry["last_run"]:
                 last.add_metric([entry["name"]], datetime.fromisoformat(entry["last_run"]).timestamp())
             if entry["next_runs"]:
                 moment = datetime.fromisoformat(entry["next_runs"][0])
                 upcoming.add_metric([entry["name"]], moment.timestamp())
-        yield from (last, upcoming)
+        yield from (last, upcoming, lag)
 
 
 def _buckets(histogram: list[int]) -> list[tuple[str, int]]:

@@ -5,16 +5,23 @@ Prometheus' ``/metrics`` is mounted separately: ``path("metrics", ops.metrics.me
 
 from django.urls import path, re_path
 
-from . import api, deadletters, views
+from . import actions, api, charts, deadletters, tasks, views, workers
 
 urlpatterns = [
     path("", views.dashboard, name="compat-ops"),
     path("api/overview", views.api_overview, name="compat-ops-overview"),
     path("api/queues", views.api_queues, name="compat-ops-queues"),
-    path("api/workers", views.api_workers, name="compat-ops-workers"),
+    path("api/workers", workers.api_workers, name="compat-ops-workers"),
+    path("api/series", charts.api_series, name="compat-ops-series"),
+    path("api/search", tasks.api_search, name="compat-ops-search"),
+    path("api/audit", actions.api_audit, name="compat-ops-audit"),
     path("api/stats", views.api_stats, name="compat-ops-stats"),
     path("api/tasks", views.api_tasks, name="compat-ops-tasks"),
-    path("api/tasks/<str:task_id>", views.api_task, name="compat-ops-task"),
+    path("api/tasks/<str:task_id>", tasks.api_task, name="compat-ops-task"),
+    path("api/tasks/<str:task_id>/graph", tasks.api_graph, name="compat-ops-task-graph"),
+    path("api/tasks/<str:task_id>/revoke", actions.revoke, name="compat-ops-task-revoke"),
+    path("api/tasks/<str:task_id>/retry", actions.retry, name="compat-ops-task-retry"),
+    path("api/schedules/<str:name>/<str:action>", actions.schedule_action, name="compat-ops-schedule-action"),
     path("api/scheduler", views.api_scheduler, name="compat-ops-scheduler"),
     path("api/deadletters/", deadletters.dead_letter_list, name="compat-deadletters"),
     path("api/deadletters/bulk/", deadletters.dead_letter_bulk, name="compat-deadletters-bulk"),

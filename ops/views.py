@@ -14,10 +14,12 @@ from compat.deadletters import store_for
 
 from .access import staff_page
 from .api import ApiError, endpoint
+from .audit import recent as recent_actions
 from .deadletters import public_record
-from .previews import trimmed, wants_full
+from .previews import trimmed
 from .schedule import scheduler_info
 from .security import with_security_headers
+from .tasks import page_of
 
 POLL_SECONDS = 3
 RECENT_LIMIT = 50
@@ -41,18 +43,22 @@ def dead_letters(app: Any, limit: int = DEAD_LETTER_LIMIT) -> dict[str, Any]:
 
 
 def overview(request: HttpRequest) -> dict[str, Any]:
-    """Everything the page shows, honouring ``minutes``, ``state``, ``task`` and ``limit`` filters."""
+    """Everything the page shows; the recent list honours the search filters (``ops.tasks.query_from``),
+    ``hide_periodic``, ``offset`` and ``limit``. Workers come from heartbeats only (inspect is
+    ``api/workers``, polled more slowly)."""
     app = get_current_app()
     minutes = _int(request, "minutes", 15, 1, 60)
-    state, task = request.GET.get("state") or None, request.GET.get("task") or None
+    recent = page_of(request, app, RECENT_LIMIT)
     return {
         "queues": metrics.queue_stats(app),
-        "workers": metrics.workers(app),
+        "workers": metrics.workers(app, include_dead=True),
         "minutes": minutes,
         "tasks": metrics.task_stats(app, minutes),
-        "recent": metrics.recent_tasks(app, state, task, _int(request, "limit", RECENT_LIMIT, 1, 1000)),
+        "recent": recent["results"],
+        "recent_page": {key: recent[key] for key in ("offset", "limit", "more", "scanned")},
         "dead_letters": dead_letters(app),
         "scheduler": scheduler_info(app),
+        "actions": recent_actions(app, 10),
     }
 
 
@@ -65,6 +71,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         data, error = overview(request), None
     except LookupError as exc:
         data, error = {}, str(exc)
+    except ApiError as exc:  # a bad filter in the address: the page says so
+        data, error = {}, exc.message
     return render(
         request,
         "compat_ops/dashboard.html",
@@ -87,11 +95,6 @@ def api_queues(request: HttpRequest) -> list:
 
 
 @endpoint("GET")
-def api_workers(request: HttpRequest) -> list:
-    return metrics.workers(get_current_app())
-
-
-@endpoint("GET")
 def api_stats(request: HttpRequest) -> dict:
     """``GET ?minutes=``: throughput, mean, p50 and p95 per task."""
     minutes = _int(request, "minutes", 15, 1, 60)
@@ -103,19 +106,6 @@ def api_tasks(request: HttpRequest) -> list:
     """``GET ?state=&task=&limit=``: recent finished tasks, newest first."""
     limit = _int(request, "limit", 100, 1, 1000)
     return metrics.recent_tasks(get_current_app(), request.GET.get("state"), request.GET.get("task"), limit)
-
-
-@endpoint("GET")
-def api_task(request: HttpRequest, task_id: str) -> dict:
-    """One task: state, args, kwargs, result or traceback, runs seen, dead letter (``?full=1``: uncut)."""
-    detail = metrics.task_detail(get_current_app(), task_id)
-    if detail is None:
-        raise ApiError(404, f"no task with id {task_id}")
-    if wants_full(request):
-        return detail
-    if "dead_letter" in detail:
-        detail["dead_letter"] = trimmed(detail["dead_letter"])
-    return trimmed(detail)
 
 
 @endpoint("GET")

@@ -245,6 +245,8 @@ CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
 CELERY_ALERT_WEBHOOK_URL = os.environ.get("CELERY_ALERT_WEBHOOK_URL") or None
 CELERY_METRICS_TOKEN = os.environ.get("CELERY_METRICS_TOKEN") or None
 CELERY_OPS_SCHEDULER_ENTRIES = "threads.management.commands.scheduler:default_entries"
+# The scheduler daemon's Redis key prefix when it runs with --key-prefix (default scheduler:<app name>).
+CELERY_OPS_SCHEDULER_PREFIX = os.environ.get("CELERY_OPS_SCHEDULER_PREFIX") or None
 # Periodic tasks come from the database (edited in the admin) plus CELERY_BEAT_SCHEDULE, synced into it.
 CELERY_BEAT_SCHEDULER = (
     os.environ.get("CELERY_BEAT_SCHEDULER") or "django_celery_beat.schedulers:DatabaseScheduler"

@@ -16,7 +16,7 @@ from dramatiq.middleware import Middleware
 
 from .. import signals
 from ..exceptions import Ignore, Reject, Retry
-from ..metrics import MetricsRecorder, recorder_for
+from ..metrics import MetricsRecorder, args_preview, lineage, recorder_for
 
 
 def outcome(exception: BaseException | None) -> str:
@@ -76,15 +76,18 @@ class WorkerMetrics(Middleware):
         recorder = self.recorder
         if recorder is None:
             return
+        options = message.options
         recorder.record(
             {
                 "id": message.message_id,
                 "task": message.actor_name,
                 "state": state,
                 "runtime": None if started is None else round(time.perf_counter() - started, 6),
-                "retries": message.options.get("retries", 0),
+                "retries": options.get("retries", 0),
                 "queue": message.queue_name.removesuffix(".DQ"),
                 "finished": time.time(),
                 "worker": recorder.worker_id,
+                "args": args_preview(message.args, message.kwargs),
+                **lineage(options),
             }
         )

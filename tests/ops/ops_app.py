@@ -54,5 +54,20 @@ def flaky(key):
 
 @app.task
 def slow(seconds):
-    time.sleep(seconds)
+    """Sleeps in short steps, so a terminate (delivered between Python bytecodes) stops it promptly."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
     return seconds
+
+
+@app.task
+def fail_step(value):
+    """A pipeline step that fails (the canvas graph test's chain stops here)."""
+    raise RuntimeError(f"step fails on {value}")
+
+
+@app.task
+def total(values):
+    """A chord body: the sum of its header's results."""
+    return sum(values)

@@ -63,8 +63,8 @@ def test_idle_flush_only_refreshes_the_heartbeat(redis_client, redis_namespace):
     assert recorder.flush() == 0
     assert not redis_client.exists(metrics_key(ns, "recent"), metrics_key(ns, "totals"))
     assert redis_client.exists(metrics_key(ns, "worker", "w2"))
-    recorder.stop()  # never started: flushes and leaves the registry
-    assert not redis_client.exists(metrics_key(ns, "worker", "w2"))
+    recorder.stop()  # never started: flushes and marks itself stopped (listed as such for an hour)
+    assert float(redis_client.hget(metrics_key(ns, "worker", "w2"), "stopped")) > 0
 
 
 def test_buffer_is_capped():
