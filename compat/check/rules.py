@@ -124,11 +124,10 @@ ROWS: tuple[Row, ...] = (
         ("import:django_celery_beat", "django-app:django_celery_beat"),
         "use compat.contrib.django.beat: the same tables and models; replace the app and the imports"),
     Row(S_MODULES, "`django_celery_results` (app, models, `django-db`/`django-cache` backends)",
-        "unsupported",
+        "differs",
         ("import:django_celery_results", "django-app:django_celery_results",
          "setting:result_backend=django", "setting:cache_backend"),
-        "results live in Redis (the result backend URL)",
-        raises=("setting:result_backend=django",)),
+        "use compat.contrib.django.results: the same tables and models; replace the app and the imports"),
     # -- app and configuration -------------------------------------------------------------------
     Row(S_APP, "`Celery(main, broker=, backend=, include=)`", "supported", ("app:Celery",),
         "works without Django too"),

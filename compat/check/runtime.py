@@ -80,6 +80,8 @@ def check_settings(app: Any) -> None:
             raise ImproperlyConfigured(f"setting {name}={value!r}: {_explain(kind)}")
         if what == "warn":
             _warn_once(app, kind, f"setting {name}")
+        if kind == "setting:result_backend=django":
+            _ = app.backend  # its store refuses a missing app now, not on the worker's first write
         if name == "broker_transport_options" and isinstance(value, Mapping):
             for key in sorted(set(value) - set(TRANSPORT_OPTIONS.values())):
                 _warn_once(app, "setting:*", f"broker_transport_options key {key!r}", key=f"transport:{key}")

@@ -157,8 +157,6 @@ def test_unused_task_and_call_options_warn_once_per_process_never_per_call(warni
     "backend",
     [
         "rpc://",
-        "django-db",
-        "django-cache",
         "amqp://guest@localhost//",
         "db+sqlite:///results.db",
         "mongodb://localhost",
