@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from threads.dburl import parse_database_url
+import dj_database_url  # not threads.dburl: importing the threads package would make its app current
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 SECRET_KEY = "results-test"
@@ -11,7 +11,15 @@ DEBUG = False
 ALLOWED_HOSTS = ["*"]
 USE_TZ = True
 TIME_ZONE = "UTC"
-DATABASES = {"default": parse_database_url(os.environ["LAYOUT_DATABASE_URL"], BASE_DIR)}
+DATABASES = {"default": dj_database_url.parse(os.environ["LAYOUT_DATABASE_URL"])}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Several worker processes write on one SQLite file: WAL lets readers go on while one writes, and
+    # IMMEDIATE transactions take the write lock up front (docs/compat.md, "Results on Django").
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 INSTALLED_APPS = [
     "django.contrib.admin",

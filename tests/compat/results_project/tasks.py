@@ -5,9 +5,7 @@ import time
 
 from compat import shared_task
 
-
-class Broken(Exception):
-    """A project's own exception, rebuilt on the reader's side."""
+from .errors import Broken
 
 
 @shared_task(name="results.add")

@@ -85,7 +85,7 @@ class DatabaseStore:
         fields = row_fields(meta, result_json)
         written = False
         with transaction.atomic():
-            for _attempt in range(2):
+            for attempt in range(2):
                 rows = TaskResult.objects.filter(task_id=task_id)
                 if not force:
                     rows = rows.exclude(status__in=READY)
@@ -100,7 +100,8 @@ class DatabaseStore:
                     written = True
                     break
                 except IntegrityError:  # another writer inserted it first: update that row instead
-                    continue
+                    if attempt:
+                        raise  # not a race: the table refuses the row
         if written and meta["status"] in READY:
             self._maybe_cleanup()
         return written
@@ -126,14 +127,23 @@ class DatabaseStore:
 
     # -- groups ------------------------------------------------------------------------------------
     def save_group(self, group_id: str, value: Any) -> None:
-        _models().GroupResult.objects.update_or_create(
-            group_id=group_id,
-            defaults={
-                "result": serialization.dumps(value),
-                "content_type": CONTENT_TYPE,
-                "content_encoding": CONTENT_ENCODING,
-            },
-        )
+        """Write first (an ``UPDATE``, then an ``INSERT`` if there was no row): on SQLite a transaction that
+        read first could not take the write lock while workers write states."""
+        GroupResult = _models().GroupResult
+        fields = {
+            "result": serialization.dumps(value),
+            "content_type": CONTENT_TYPE,
+            "content_encoding": CONTENT_ENCODING,
+            "date_done": timezone.now(),
+        }
+        with transaction.atomic():
+            if GroupResult.objects.filter(group_id=group_id).update(**fields):
+                return
+            try:
+                with transaction.atomic():
+                    GroupResult.objects.create(group_id=group_id, **fields)
+            except IntegrityError:  # saved meanwhile by another process
+                GroupResult.objects.filter(group_id=group_id).update(**fields)
 
     def restore_group(self, group_id: str) -> Any:
         row = _models().GroupResult.objects.filter(group_id=group_id).first()

@@ -4,8 +4,10 @@ A project that ran django-celery-results' own migrations already has these table
 this migration declares the models to Django's migration state (``state_operations``) but, in the
 database, only creates what is not there yet (``database_operations``): each missing table, in a table
 that exists each missing column (a database last migrated by an older django-celery-results gets the
-columns added since, with their defaults), and each missing index. Existing tables, columns and rows are
-never altered or dropped, and unapplying this migration leaves the tables alone. The result, on a new or
+columns added since, with their defaults), and each missing index. Existing tables and rows are never
+altered or dropped, and no column either, but one: ``hidden``, a NOT NULL column of django-celery-results
+before 1.1 that its own migration 0007 drops (with it no row could be added). Unapplying this migration
+leaves the tables alone. The result, on a new or
 an existing database, is django-celery-results 2.6's layout: ``tests/compat/test_django_results_tables.py``
 compares the two column by column.
 """
@@ -31,9 +33,24 @@ def create_missing(apps, schema_editor):
         for field in model._meta.local_fields:
             if field.column not in columns:
                 add_column(schema_editor, model, field)
+        if name == "TaskResult" and "hidden" in columns:  # django-celery-results < 1.1's NOT NULL column,
+            drop_column(schema_editor, table, "hidden")  # which its own 0007 drops: rows could not be added
+            with connection.cursor() as cursor:
+                constraints = set(connection.introspection.get_constraints(cursor, table))
         for index in model._meta.indexes:
             if index.name not in constraints:
                 schema_editor.add_index(model, index)
+
+
+def drop_column(schema_editor, table, column):
+    """Drop ``column`` and, first, its indexes (SQLite does not drop them with it)."""
+    connection, quote = schema_editor.connection, schema_editor.quote_name
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, table)
+    for index, info in found.items():
+        if info["columns"] == [column] and info["index"] and not info["primary_key"]:
+            schema_editor.execute(f"DROP INDEX IF EXISTS {quote(index)}")
+    schema_editor.execute(f"ALTER TABLE {quote(table)} DROP COLUMN {quote(column)}")
 
 
 def add_column(schema_editor, model, field):
