@@ -186,7 +186,9 @@ def celery_write() -> dict:
     except Broken as exc:
         import traceback
 
-        failing = Context(id="theirs-fail", task="results.fail", args=["x"], kwargs={}, hostname="celery@host")
+        failing = Context(
+            id="theirs-fail", task="results.fail", args=["x"], kwargs={}, hostname="celery@host"
+        )
         app.backend.store_result(
             "theirs-fail", exc, "FAILURE", traceback=traceback.format_exc(), request=failing
         )
