@@ -73,7 +73,7 @@ def url_family(url: str) -> str:
         return "redis" if scheme != "sentinel" else "other"
     if scheme in ("memory", "cache+memory"):
         return "memory"
-    if scheme.startswith("django-"):
+    if scheme in ("django-db", "django-cache"):
         return "django"
     return "other"
 

@@ -94,3 +94,13 @@ def test_an_old_django_celery_results_database_gets_the_missing_tables_and_colum
     drive(db, "write")  # and our store works on it
     read = drive(db, "read", json.dumps(["ours-ok"]))
     assert read["ours-ok"]["state"] == "SUCCESS" and read["ours-ok"]["worker"] == "w@host"
+
+
+def test_the_admin_lists_filters_and_shows_results_read_only(db):
+    drive(db, "migrate")
+    out = drive(db, "admin")
+    assert out["store"] == "DatabaseStore"
+    assert out["list"] == [200, True, True]
+    assert out["filtered"] == [False, True] and out["searched"] == [True, False]
+    assert out["detail"] == [200, True, False]  # the traceback is shown; there is no save button
+    assert out["add"] == 403 and out["post"] == 403 and out["status_after"] == "FAILURE"

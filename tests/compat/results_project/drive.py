@@ -161,6 +161,35 @@ def read(ids: str) -> dict:
     return out
 
 
+def admin() -> dict:
+    """The admin's task-result pages for a superuser: list, filter, search, read-only detail."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    write()
+    client = Client()
+    client.force_login(User.objects.create_superuser("admin", "admin@example.com", "pw"))
+    base = "/admin/compat_results/taskresult/"
+    row = _app()[0].backend
+    from compat.contrib.django.results.models import TaskResult
+
+    pk = TaskResult.objects.get(task_id="ours-fail").pk
+    listed = client.get(base)
+    failed_only = client.get(base + "?status__exact=FAILURE")
+    searched = client.get(base + "?q=ours-ok")
+    detail = client.get(f"{base}{pk}/change/")
+    return {
+        "store": type(row).__name__,
+        "list": [listed.status_code, "ours-ok" in listed.text, "ours-fail" in listed.text],
+        "filtered": ["ours-ok" in failed_only.text, "ours-fail" in failed_only.text],
+        "searched": ["ours-ok" in searched.text, "ours-fail" in searched.text],
+        "detail": [detail.status_code, "Broken: ours broke" in detail.text, 'name="_save"' in detail.text],
+        "add": client.get(base + "add/").status_code,
+        "post": client.post(f"{base}{pk}/change/", {"status": "SUCCESS"}).status_code,
+        "status_after": TaskResult.objects.get(pk=pk).status,
+    }
+
+
 # -- django-celery-results + Celery side ---------------------------------------------------------------
 def _celery():
     from celery import Celery
@@ -225,6 +254,7 @@ ACTIONS = {
     "chords": chords,
     "chord-fail": chord_fail,
     "write": write,
+    "admin": admin,
     "read": read,
     "celery-write": celery_write,
     "celery-read": celery_read,
