@@ -150,7 +150,8 @@ ROWS: tuple[Row, ...] = (
         ("setting:broker_url=memory", "setting:result_backend=memory"), "in-process, for tests"),
     Row(S_APP, "`amqp://` broker, other result backends", "unsupported",
         ("setting:broker_url=other", "setting:result_backend=other"),
-        "ImproperlyConfigured when the app is finalized: only redis://, rediss://, unix://, memory:// work",
+        "ImproperlyConfigured when the app is finalized: only redis://, rediss://, unix://, memory:// work "
+        "(and django-db, django-cache results)",
         runtime="error"),
     Row(S_APP, "`json` serialization (`task_serializer`, `result_serializer`, `accept_content`)", "supported",
         ("setting:task_serializer=json", "setting:result_serializer=json", "setting:accept_content=json",
