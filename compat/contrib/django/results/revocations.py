@@ -32,9 +32,9 @@ class Revocations:
         if client is None:
             return None
         cached = self.__dict__.get("_store")
-        if cached is None or cached.client is not client:
-            cached = self._store = RedisStore(client=client, namespace=self.app.conf.result_namespace)
-        return cached
+        if cached is None or cached[0] is not client:
+            cached = self._store = (client, RedisStore(client=client, namespace=self.app.conf.result_namespace))
+        return cached[1]
 
     def revoke(self, task_ids: Iterable[str]) -> None:
         ids = list(task_ids)
