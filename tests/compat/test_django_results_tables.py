@@ -104,3 +104,18 @@ def test_the_admin_lists_filters_and_shows_results_read_only(db):
     assert out["filtered"] == [False, True] and out["searched"] == [True, False]
     assert out["detail"] == [200, True, False]  # the traceback is shown; there is no save button
     assert out["add"] == 403 and out["post"] == 403 and out["status_after"] == "FAILURE"
+
+
+def test_a_chord_fires_once_when_its_members_finish_at_the_same_instant(db):
+    drive(db, "migrate")
+    out = drive(db, "race", "15", "8")
+    assert out["fired"] == [1] * 15  # one member per chord got the header, however they interleaved
+    assert out["refired"] == 0  # a redelivered member does not fire it again
+    assert out["late_claims"] == 0  # nor does a failure that comes after it fired
+
+
+def test_rows_older_than_result_expires_are_deleted(db):
+    drive(db, "migrate")
+    out = drive(db, "expiry")
+    assert out["tasks"] == ["new"] and out["groups"] == ["group-new"] and out["counters"] == ["group-new"]
+    assert out["deleted"] == 2 and out["old_reads"] == "PENDING"

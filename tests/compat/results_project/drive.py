@@ -190,6 +190,81 @@ def admin() -> dict:
     }
 
 
+def _member(store, start, fired: list, group_id: str, ids: list, index: int) -> None:
+    """One header member's success, written when every member's thread is ready."""
+    from django.db import connections
+
+    from compat import states
+
+    try:
+        start.wait()
+        meta = states.record(ids[index], "SUCCESS", index, date_done=states._now())
+        chord = {"id": group_id, "size": len(ids), "index": index}
+        if store.set_state_joining(ids[index], meta, chord) is not None:
+            fired.append(index)
+    finally:
+        connections.close_all()
+
+
+def race(rounds: str, members: str) -> dict:
+    """Header members of one chord finishing at the same instant on threads of their own, ``rounds`` times
+    over; then each member delivered once more, and a late failure's claim. The store alone, no worker."""
+    import threading
+
+    from compat import states
+    from compat.result import GroupResult
+
+    app, _ = _app()
+    store, size = app.backend, int(members)
+    fired_per_round, refired, late_claims = [], 0, 0
+    for n in range(int(rounds)):
+        group_id = f"race-{n}"
+        ids = [f"race-{n}-{i}" for i in range(size)]
+        GroupResult(group_id, [app.AsyncResult(i) for i in ids], app=app).save()
+        start, fired = threading.Barrier(size), []
+        work = [(store, start, fired, group_id, ids, i) for i in range(size)]
+        threads = [threading.Thread(target=_member, args=args) for args in work]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        fired_per_round.append(len(fired))
+        for index in range(size):  # redelivered members count once
+            meta = states.record(ids[index], "SUCCESS", index, date_done=states._now())
+            if store.set_state_joining(ids[index], meta, {"id": group_id, "size": size, "index": index}):
+                refired += 1
+        late_claims += store.claim(group_id, "late-failure")
+    return {"fired": fired_per_round, "refired": refired, "late_claims": late_claims}
+
+
+def expiry() -> dict:
+    """Rows older than ``result_expires`` go (with their group and chord counter); newer ones stay."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from compat import states
+    from compat.contrib.django.results.models import ChordCounter, GroupResult, TaskResult
+
+    app, _ = _app()
+    store = app.backend
+    for task_id in ("old", "new"):
+        store.set_state(task_id, states.record(task_id, "SUCCESS", 1, date_done=states._now()))
+        store.save_group(f"group-{task_id}", [[f"group-{task_id}", None], [[[task_id, None], None]]])
+        store.claim(f"group-{task_id}", task_id)
+    two_days_ago = timezone.now() - timedelta(days=2)
+    TaskResult.objects.filter(task_id="old").update(date_done=two_days_ago)
+    GroupResult.objects.filter(group_id="group-old").update(date_done=two_days_ago)
+    deleted = store.cleanup()
+    return {
+        "deleted": deleted,
+        "tasks": sorted(TaskResult.objects.values_list("task_id", flat=True)),
+        "groups": sorted(GroupResult.objects.values_list("group_id", flat=True)),
+        "counters": sorted(ChordCounter.objects.values_list("group_id", flat=True)),
+        "old_reads": app.AsyncResult("old").state,
+    }
+
+
 # -- django-celery-results + Celery side ---------------------------------------------------------------
 def _celery():
     from celery import Celery
@@ -255,6 +330,8 @@ ACTIONS = {
     "chord-fail": chord_fail,
     "write": write,
     "admin": admin,
+    "race": race,
+    "expiry": expiry,
     "read": read,
     "celery-write": celery_write,
     "celery-read": celery_read,

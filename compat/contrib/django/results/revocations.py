@@ -33,7 +33,8 @@ class Revocations:
             return None
         cached = self.__dict__.get("_store")
         if cached is None or cached[0] is not client:
-            cached = self._store = (client, RedisStore(client=client, namespace=self.app.conf.result_namespace))
+            store = RedisStore(client=client, namespace=self.app.conf.result_namespace)
+            cached = self._store = (client, store)
         return cached[1]
 
     def revoke(self, task_ids: Iterable[str]) -> None:
