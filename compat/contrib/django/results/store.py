@@ -13,9 +13,10 @@ A ready state is final: the write is one conditional ``UPDATE ... WHERE status N
 ``INSERT`` that the unique ``task_id`` decides), so a late or duplicate write never moves a task back.
 A chord's body is sent exactly once: each header member's state write and its count in the chord's
 ``ChordCounter`` row happen in one transaction that holds that row locked (an ``UPDATE`` first, which
-takes PostgreSQL's row lock and SQLite's write lock); under the lock the member counts the header's
-SUCCESS rows, and the one that finds them all sets ``count`` to 0 and sends the body. ``count`` is the
-number of members still to succeed, as django-celery-results keeps it; a claimed or fired chord is 0.
+takes PostgreSQL's row lock and SQLite's write lock). ``count`` is the number of members still to
+succeed, as django-celery-results keeps it: the member whose write stored its SUCCESS (once per task id:
+a ready state is final) counts one down, and the one that reaches 0 sends the body; a claimed chord is 0
+too. ``barrier()`` alone (a member whose result is not stored) counts the header's SUCCESS rows instead.
 ``AsyncResult.get()`` polls (``poll_until_ready``: 50 ms, backing off to 1 s). Rows older than
 ``result_expires`` are deleted by the process that writes states, at most once an hour (``cleanup``).
 """
@@ -35,7 +36,7 @@ from django.utils import timezone
 
 from compat import serialization
 from compat.exceptions import ImproperlyConfigured
-from compat.results.chord import ChordHeader, header_ids, member_key
+from compat.results.chord import ChordHeader, header_ids
 from compat.results.store import READY, poll_until_ready
 
 from .revocations import Revocations
@@ -43,6 +44,8 @@ from .revocations import Revocations
 CONTENT_TYPE, CONTENT_ENCODING = "application/json", "utf-8"
 #: How often (seconds) a process deletes rows older than ``result_expires``.
 CLEANUP_EVERY = 3600.0
+#: Task ids per ``IN (...)`` query.
+CHUNK = 500
 APP_LABEL = "compat.contrib.django.results"
 
 
@@ -111,9 +114,11 @@ class DatabaseStore:
         return record_of(row) if row is not None else None
 
     def get_many(self, task_ids: list[str]) -> list[dict[str, Any] | None]:
-        if not task_ids:
-            return []
-        rows = {row.task_id: row for row in _models().TaskResult.objects.filter(task_id__in=task_ids)}
+        TaskResult = _models().TaskResult
+        rows = {}
+        for start in range(0, len(task_ids), CHUNK):  # SQLite bounds the parameters of one query
+            chunk = task_ids[start : start + CHUNK]
+            rows.update((row.task_id, row) for row in TaskResult.objects.filter(task_id__in=chunk))
         return [record_of(rows[task_id]) if task_id in rows else None for task_id in task_ids]
 
     def forget(self, task_id: str) -> None:
@@ -183,25 +188,34 @@ class DatabaseStore:
                 return False  # fired or claimed already
             ids = [node[0][0] for node in json.loads(counter.sub_tasks or "[]")]
             if ids:
-                done = set(
-                    _models()
-                    .TaskResult.objects.filter(task_id__in=ids, status="SUCCESS")
-                    .values_list("task_id", flat=True)
-                )
+                TaskResult, done = _models().TaskResult, set()
+                for start in range(0, len(ids), CHUNK):
+                    rows = TaskResult.objects.filter(task_id__in=ids[start : start + CHUNK], status="SUCCESS")
+                    done.update(rows.values_list("task_id", flat=True))
                 remaining = len(set(ids) - done - {claimant})
             else:  # no saved header (an older writer): count down as django-celery-results does
                 remaining = counter.count - 1
-            counter.count = max(remaining, 0)
-            counter.save(update_fields=["count"])
-            return counter.count == 0
+            return self._count(counter, remaining)
+
+    @staticmethod
+    def _count(counter: Any, remaining: int) -> bool:
+        """Store the members still to succeed; True when that makes the chord complete."""
+        counter.count = max(remaining, 0)
+        counter.save(update_fields=["count"])
+        return counter.count == 0
 
     def set_state_joining(
         self, task_id: str, meta: dict[str, Any], chord: dict[str, Any], *, result_json: str | None = None
     ) -> ChordHeader | None:
-        """``set_state`` for a chord header member and its count in the barrier, in one transaction."""
+        """``set_state`` for a chord header member and its count in the barrier, in one transaction.
+
+        A ready state is written once per task id, so the member whose SUCCESS this write is counts one
+        down; a redelivered member (its SUCCESS already stored) counts nothing.
+        """
         with transaction.atomic():
-            self.set_state(task_id, meta, result_json=result_json)
-            fired = self.barrier(chord["id"], member_key(chord, task_id), chord["size"], task_id)
+            written = self.set_state(task_id, meta, result_json=result_json)
+            counter = self._locked_counter(chord["id"], chord["size"])
+            fired = counter.count > 0 and written and self._count(counter, counter.count - 1)
         if not fired:
             return None
         member_ids = header_ids(self.restore_group(chord["id"]))
