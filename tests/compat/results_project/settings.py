@@ -12,6 +12,7 @@ ALLOWED_HOSTS = ["*"]
 USE_TZ = True
 TIME_ZONE = "UTC"
 DATABASES = {"default": dj_database_url.parse(os.environ["LAYOUT_DATABASE_URL"])}
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("RESULTS_TEST_CONN_MAX_AGE", "0"))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several worker processes write on one SQLite file: WAL lets readers go on while one writes, and
     # IMMEDIATE transactions take the write lock up front (docs/compat.md, "Results on Django").
