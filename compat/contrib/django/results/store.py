@@ -263,7 +263,10 @@ class DatabaseStore:
         return deleted
 
     def _maybe_cleanup(self) -> None:
-        if time.monotonic() < self._next_cleanup or not self._cleanup_lock.acquire(blocking=False):
+        """``cleanup`` at most once an hour, never inside a caller's transaction (a chord member's)."""
+        if time.monotonic() < self._next_cleanup or transaction.get_connection().in_atomic_block:
+            return
+        if not self._cleanup_lock.acquire(blocking=False):
             return
         try:
             self._next_cleanup = time.monotonic() + CLEANUP_EVERY
