@@ -56,3 +56,13 @@ def test_polling_returns_once_every_task_is_ready_and_times_out_otherwise():
     records["c"] = {"status": "STARTED"}
     with pytest.raises(TimeoutError, match="The operation timed out."):
         poll_until_ready(get_many, ["c"], timeout=0.2, interval=1.0)
+
+
+def test_the_system_check_refuses_both_apps_owning_the_same_tables(settings):
+    from compat.contrib.django.results.apps import check_setup
+
+    assert check_setup() == []
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django_celery_results"]
+    problems = check_setup()
+    assert [p.id for p in problems] == ["compat_results.E001"]
+    assert "Remove 'django_celery_results'" in problems[0].hint
