@@ -182,7 +182,7 @@ class Celery:
             if isinstance(expires, timedelta):
                 expires = expires.total_seconds()
             self._backend = store_from_url(
-                self.conf.result_backend, namespace=self.conf.result_namespace, expires=expires
+                self.conf.result_backend, namespace=self.conf.result_namespace, expires=expires, app=self
             )
         return self._backend
 

@@ -49,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
     "result_extended": False,
     "beat_schedule": {},
     "worker_prefetch_multiplier": 4,
+    "broker_connection_timeout": 4.0,
+    "broker_connection_retry": True,
+    "broker_connection_retry_on_startup": None,
+    "broker_connection_max_retries": 100,
     "imports": (),
     "include": (),
     # Facade-only settings (no Celery equivalent); documented in docs/compat.md.

@@ -31,6 +31,8 @@ def setting_kind(name: str, value: Any) -> str:
         return "setting:facade"
     if name in ("broker_url", "result_backend") and isinstance(value, str) and value:
         return f"setting:{name}={url_family(value)}"
+    if name == "task_reject_on_worker_lost" and value is False:
+        return "setting:task_reject_on_worker_lost=false"
     if name in _SERIALIZER_SETTINGS and value:
         values = [value] if isinstance(value, str) else list(value)
         return f"setting:{name}={'json' if set(values) <= _JSON else 'other'}"
@@ -80,9 +82,14 @@ def check_settings(app: Any) -> None:
             raise ImproperlyConfigured(f"setting {name}={value!r}: {_explain(kind)}")
         if what == "warn":
             _warn_once(app, kind, f"setting {name}")
+        if kind == "setting:result_backend=django":
+            _ = app.backend  # its store refuses a missing app now, not on the worker's first write
         if name == "broker_transport_options" and isinstance(value, Mapping):
             for key in sorted(set(value) - set(TRANSPORT_OPTIONS.values())):
-                _warn_once(app, "setting:*", f"broker_transport_options key {key!r}", key=f"transport:{key}")
+                kind = f"setting:broker_transport_options.{key}"
+                kind = kind if rules.explicit(kind) else "setting:*"
+                if rules.runtime(kind) == "warn":
+                    _warn_once(app, kind, f"broker_transport_options key {key!r}", key=f"transport:{key}")
 
 
 def check_options(app: Any, category: str, options: Iterable[str], values: Mapping[str, Any]) -> None:

@@ -53,6 +53,8 @@ def setting_kind(name: str, value: ast.expr | None) -> str:
             return f"setting:{name}={'json' if set(values) <= _JSON else 'other'}"
         if set(hints) & _OTHER_SERIALIZERS:
             return f"setting:{name}=other"
+    if name == "task_reject_on_worker_lost" and literal is False:
+        return "setting:task_reject_on_worker_lost=false"
     if name == "beat_scheduler" and isinstance(literal, str) and "django_celery_beat" not in literal:
         return "setting:beat_scheduler=other"
     return f"setting:{name}"
@@ -73,7 +75,7 @@ def url_family(url: str) -> str:
         return "redis" if scheme != "sentinel" else "other"
     if scheme in ("memory", "cache+memory"):
         return "memory"
-    if scheme.startswith("django-"):
+    if scheme in ("django-db", "django-cache"):
         return "django"
     return "other"
 

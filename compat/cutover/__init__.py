@@ -59,12 +59,16 @@ def add_arguments(parser: argparse.ArgumentParser, app_required: bool = True) ->
     parser.add_argument("--dry-run", action="store_true", help="report what would move, move nothing")
     parser.add_argument("--force", action="store_true", help="import even if Celery workers seem connected")
     parser.add_argument("--batch", type=int, default=100, help="messages taken per script call (100)")
-    parser.add_argument("--key-prefix", default="", help="kombu's global_keyprefix transport option")
-    parser.add_argument("--sep", default=SEP, help="kombu's priority separator (sep transport option)")
+    parser.add_argument(
+        "--key-prefix", default=None, help="kombu's global_keyprefix transport option (default: the app's)"
+    )
+    parser.add_argument(
+        "--sep", default=None, help="kombu's priority separator (default: the app's sep transport option)"
+    )
     parser.add_argument(
         "--priority-steps",
-        default=",".join(map(str, PRIORITY_STEPS)),
-        help="kombu's priority_steps transport option (0,3,6,9)",
+        default=None,
+        help="kombu's priority_steps transport option (default: the app's, else 0,3,6,9)",
     )
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -76,10 +80,10 @@ def run(options: argparse.Namespace, app: Any | None = None, out=None, err=None)
     try:
         app = app or _load_app(options.app)
         rename = dict(_pair(item) for item in options.rename_queue)
-        steps = tuple(int(step) for step in options.priority_steps.split(","))
+        prefix, sep, steps = transport_layout(app, options)
         if options.batch < 1:
             raise ValueError("--batch must be at least 1")
-        source = CeleryRedis(options.source, prefix=options.key_prefix, sep=options.sep, priority_steps=steps)
+        source = CeleryRedis(options.source, prefix=prefix, sep=sep, priority_steps=steps)
         source.ping()
     except Exception as exc:  # bad input of any kind: say what, change nothing
         err.write(f"import-celery: error: {exc}\n")
@@ -115,6 +119,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_arguments(parser)
     return run(parser.parse_args(argv))
+
+
+def transport_layout(app: Any, options: argparse.Namespace) -> tuple[str, str, tuple[int, ...]]:
+    """Celery's key prefix, priority separator and steps: the flags, else the app's
+    ``broker_transport_options`` (``global_keyprefix``, ``sep``, ``priority_steps``), else kombu's."""
+    transport = app.conf.get("broker_transport_options") or {}
+    prefix = options.key_prefix if options.key_prefix is not None else transport.get("global_keyprefix", "")
+    sep = options.sep if options.sep is not None else transport.get("sep", SEP)
+    if options.priority_steps is not None:
+        steps = tuple(int(step) for step in options.priority_steps.split(","))
+    else:
+        steps = tuple(int(step) for step in transport.get("priority_steps", PRIORITY_STEPS))
+    return str(prefix or ""), str(sep), steps
 
 
 def _load_app(path: str) -> Any:

@@ -7,16 +7,19 @@ duplicate write never moves a task backwards. Completion is published so that ``
 wakes at once instead of polling. Every store offers ``set_state``, ``get_meta``, ``get_many``, ``wait``,
 ``forget``, the group records and chord barrier (``save_group``, ``restore_group``, ``barrier``,
 ``set_state_joining``, ``claim``) and revocations (``revoke``, ``revoked_since``, ``follow_revocations``).
-``RedisStore`` and ``MemoryStore``, beside this module, implement it.
+``RedisStore`` and ``MemoryStore``, beside this module, implement it; ``django-db`` and ``django-cache``
+are ``compat.contrib.django.results``' stores, which wake waiters by polling (``poll_until_ready``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import serialization
-from ..exceptions import ImproperlyConfigured
+from ..config import load_object
+from ..exceptions import ImproperlyConfigured, TimeoutError
 
 READY = ("SUCCESS", "FAILURE", "REVOKED")
 
@@ -57,10 +60,44 @@ class DisabledStore:
         return None
 
 
-def store_from_url(url: str | None, *, namespace: str, expires: float | None) -> Any:
+#: ``result_backend`` values served by Django (django-celery-results' names), and their stores.
+DJANGO_STORES = {
+    "django-db": "compat.contrib.django.results.store:DatabaseStore",
+    "django-cache": "compat.contrib.django.results.cache:CacheStore",
+}
+
+#: The first pause of ``poll_until_ready``; each next one is 1.5 times longer, up to the caller's interval.
+FIRST_POLL = 0.05
+
+
+def poll_until_ready(
+    get_many: Callable[[list[str]], list[dict[str, Any] | None]],
+    task_ids: list[str],
+    timeout: float | None,
+    interval: float,
+) -> list[dict[str, Any]]:
+    """``wait`` for a store that cannot publish completions: read every 50 ms at first, backing off to
+    ``interval`` (1 s from ``AsyncResult.get()``), so a short task is seen at once and a long one costs
+    one read a second."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pause = FIRST_POLL
+    while True:
+        metas = get_many(task_ids)
+        if all(meta and meta["status"] in READY for meta in metas):
+            return metas  # type: ignore[return-value]
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise TimeoutError("The operation timed out.")
+        time.sleep(pause if left is None else min(pause, left))
+        pause = min(pause * 1.5, max(interval, FIRST_POLL))
+
+
+def store_from_url(url: str | None, *, namespace: str, expires: float | None, app: Any = None) -> Any:
     """Pick the store for a ``result_backend`` URL."""
     if not url:
         return DisabledStore()
+    if url in DJANGO_STORES:
+        return load_object(DJANGO_STORES[url])(app=app, expires=expires)
     if url.startswith(("cache+memory://", "memory://")):
         from .memory import MemoryStore
 
@@ -70,5 +107,6 @@ def store_from_url(url: str | None, *, namespace: str, expires: float | None) ->
 
         return RedisStore(url, namespace=namespace, expires=expires)
     raise ImproperlyConfigured(
-        f"Unsupported result backend {url!r}: use redis://, rediss:// or cache+memory://"
+        f"Unsupported result backend {url!r}: use redis://, rediss://, django-db, django-cache or "
+        "cache+memory://"
     )

@@ -371,3 +371,45 @@ def test_a_message_that_cannot_be_sent_is_dead_lettered_and_the_next_run_is_not_
     assert client.llen("celery") == 0 and client.llen("compat.import-celery.staging") == 0
     again = import_celery(env)
     assert again.returncode == 0 and again.stdout.startswith("moved 0 messages"), again.stdout + again.stderr
+
+
+def test_the_apps_transport_options_say_where_celerys_messages_are(server):
+    """A project whose Celery used ``sep``, ``global_keyprefix`` and ``priority_steps`` of its own: the import
+    reads them from the app's ``broker_transport_options`` (flags still win)."""
+    import argparse
+    import io
+
+    from celery import Celery as RealCelery
+
+    from compat import Celery, cutover
+
+    url = f"{server}/6"
+    transport = {"sep": ":", "global_keyprefix": "pfx_", "priority_steps": [0, 5]}
+    producer = RealCelery("cutover-transport", broker=url, set_as_current=False)
+    producer.conf.broker_transport_options = transport
+    producer.send_task("threads.tasks.notify_followers", args=[1], priority=5)
+    producer.send_task("threads.tasks.notify_followers", args=[2])
+    client = redis.Redis.from_url(url)
+    assert {key.decode() for key in client.keys("pfx_celery*")} == {"pfx_celery", "pfx_celery:5"}
+
+    def dry_run(app, *flags):
+        parser = argparse.ArgumentParser()
+        cutover.add_arguments(parser, app_required=False)
+        out, err = io.StringIO(), io.StringIO()
+        status = cutover.run(
+            parser.parse_args(["--from", url, "--dry-run", "--no-progress", "--send-unregistered", *flags]),
+            app=app,
+            out=out,
+            err=err,
+        )
+        return status, out.getvalue() + err.getvalue()
+
+    configured = Celery("with-transport", broker=f"{server}/7", set_as_current=False)
+    configured.conf.broker_transport_options = transport
+    status, text = dry_run(configured)
+    assert status == 0 and text.startswith("would move 2 messages (celery 2;"), text
+    plain = Celery("without-transport", broker=f"{server}/7", set_as_current=False)
+    status, text = dry_run(plain)
+    assert text.startswith("would move 0 messages"), text  # kombu's defaults find none of them
+    status, text = dry_run(plain, "--key-prefix", "pfx_", "--sep", ":", "--priority-steps", "0,5")
+    assert text.startswith("would move 2 messages"), text

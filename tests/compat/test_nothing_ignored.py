@@ -101,8 +101,8 @@ def test_unused_settings_warn_once_each_naming_the_docs_row(warnings_log):
     assert len(logged) == 3, logged
     assert any(
         "setting broker_pool_limit" in line
-        and "docs/compat.md#app-and-configuration" in line
-        and "any other Celery setting" in line
+        and "docs/compat.md#worker-settings" in line
+        and "`broker_pool_limit`" in line
         for line in logged
     )
     assert any("setting accept_content" in line and "pickle" in line for line in logged)
@@ -157,8 +157,6 @@ def test_unused_task_and_call_options_warn_once_per_process_never_per_call(warni
     "backend",
     [
         "rpc://",
-        "django-db",
-        "django-cache",
         "amqp://guest@localhost//",
         "db+sqlite:///results.db",
         "mongodb://localhost",
@@ -203,3 +201,33 @@ def test_task_apply_async_shadow_and_producer_warn_once_not_silently(caplog):
         "compat does not use apply_async option producer",
         "compat does not use apply_async option shadow",
     ], warned
+
+
+def test_task_reject_on_worker_lost_false_warns_once_true_is_what_compat_does(warnings_log):
+    for value, expected in ((True, 0), (None, 0), (False, 1)):
+        warnings_log.clear()
+        app = Celery("lost", broker="memory://", set_as_current=False, task_reject_on_worker_lost=value)
+        _ = app.broker
+        logged = lines(warnings_log)
+        assert len(logged) == expected, (value, logged)
+    assert "WorkerLostError" in logged[0] and "task_reject_on_worker_lost = False" in logged[0]
+
+
+def test_transport_option_keys_warn_by_their_own_row_or_are_honoured(warnings_log):
+    app = Celery(
+        "transport",
+        broker="memory://",
+        set_as_current=False,
+        broker_transport_options={
+            "visibility_timeout": 30,
+            "sep": ":",
+            "global_keyprefix": "p_",
+            "queue_order_strategy": "priority",
+            "fanout_prefix": True,
+        },
+    )
+    _ = app.broker
+    logged = lines(warnings_log)
+    assert len(logged) == 2, logged
+    assert any("'queue_order_strategy'" in line and "round_robin" in line for line in logged)
+    assert any("'fanout_prefix'" in line and "any other Celery setting" in line for line in logged)

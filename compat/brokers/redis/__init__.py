@@ -1,25 +1,34 @@
 """The Redis broker (``redis://``, ``rediss://``, ``unix://``): the one place that knows its key layout.
 
 ``broker`` (enqueue, lanes), ``consumer`` (fetch, wake-up, acks), ``lanes`` (priority to lane),
-``maintenance`` (dead workers' messages back, poison messages out), ``inspector`` (queue depths) and the
-``.lua`` scripts they run.
+``maintenance`` (dead workers' messages back, poison messages out), ``startup`` (a worker's first
+connection, Celery's retry policy), ``inspector`` (queue depths) and the ``.lua`` scripts they run.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import redis
+
 from .broker import CompatRedisBroker
 from .maintenance import Maintenance
+from .startup import StartupConnection
 
 
 def make(app: Any, url: str, middleware: list) -> CompatRedisBroker:
-    """The broker for a Redis URL, with the maintenance that recovers dead workers' messages."""
+    """The broker for a Redis URL, with the maintenance that recovers dead workers' messages.
+
+    ``broker_connection_timeout`` bounds each connection attempt; a worker's first connection is retried
+    as ``broker_connection_retry_on_startup``/``broker_connection_max_retries`` say (``startup.py``).
+    """
     from ...deadletters import bury_raw
 
+    timeout = app.conf.get("broker_connection_timeout")
+    pool = redis.ConnectionPool.from_url(url, socket_connect_timeout=float(timeout) if timeout else None)
     return CompatRedisBroker(
-        url=url,
-        middleware=[*middleware, Maintenance(app)],
+        connection_pool=pool,
+        middleware=[*middleware, StartupConnection(app, url), Maintenance(app)],
         namespace=app.conf.broker_namespace,
         idle_wait=float(app.conf.worker_idle_wait),
         heartbeat_timeout=int(float(app.conf.broker_heartbeat_timeout) * 1000),

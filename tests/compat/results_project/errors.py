@@ -1,0 +1,5 @@
+"""The project's exception (its own module, so a Celery process can rebuild it without the tasks)."""
+
+
+class Broken(Exception):
+    """Raised by ``results.fail``."""
