@@ -9,6 +9,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import dramatiq
@@ -39,6 +40,7 @@ from .registry import (  # noqa: F401 - find_task and TaskRegistry are imported 
     gen_task_name,
 )
 from .results import AsyncResult, GroupResult, store_from_url
+from .results.bound import bound_to
 from .retries import expected_exceptions
 from .routing import build_routers, route
 from .task import Task
@@ -383,11 +385,13 @@ class Celery:
         return build_message(self, name, args, kwargs, **options)
 
     # -- results and canvas ------------------------------------------------------------------------
-    def AsyncResult(self, task_id: str, **kwargs: Any) -> Any:  # noqa: N802 - Celery's name
-        return AsyncResult(task_id, app=self, **kwargs)
+    @cached_property
+    def AsyncResult(self) -> type:  # noqa: N802 - Celery's name: a class bound to this app
+        return bound_to(AsyncResult, self)
 
-    def GroupResult(self, group_id: str, results: Any = None, **kwargs: Any) -> Any:  # noqa: N802
-        return GroupResult(group_id, results, app=self, **kwargs)
+    @cached_property
+    def GroupResult(self) -> type:  # noqa: N802 - Celery's name: a class bound to this app
+        return bound_to(GroupResult, self)
 
     def signature(self, *args: Any, **kwargs: Any) -> Any:
         from .canvas import signature

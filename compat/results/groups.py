@@ -120,7 +120,7 @@ class ResultSet:
     ) -> list:
         if disable_sync_subtasks:
             assert_will_not_block()
-        simple = [result for result in self.results if type(result) is AsyncResult and not result.ignored]
+        simple = [result for result in self.results if _plain(result) and not result.ignored]
         if simple:
             backend = simple[0].backend
             metas = backend.wait(
@@ -146,6 +146,12 @@ class ResultSet:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: [{', '.join(r.id for r in self.results)}]>"
+
+
+def _plain(result: Any) -> bool:
+    """An AsyncResult (or an app's bound AsyncResult class), not an eager or group result."""
+    kind = type(result)
+    return kind is AsyncResult or getattr(kind, "bound_base", None) is AsyncResult
 
 
 class GroupResult(ResultSet):

@@ -424,6 +424,23 @@ def group_result_save_and_restore(ns):
     return [c.id for c in restored.results] == [c.id for c in r.results], values
 
 
+@program("canvas", expect=[True, True, True, [2, 4], "SUCCESS"], modes=("worker",))
+def app_bound_result_classes(ns):
+    """``app.GroupResult.restore(id)``, ``app.AsyncResult(id)`` as in Celery's docs (eager results are not stored)."""
+    r = ns.group(ns.add.s(1, 1), ns.add.s(2, 2)).apply_async()
+    r.get(timeout=T)
+    r.save()
+    restored = ns.app.GroupResult.restore(r.id)
+    one = ns.app.AsyncResult(r.results[0].id)
+    return [
+        isinstance(restored, ns.GroupResult),
+        isinstance(one, ns.app.AsyncResult),
+        [c.id for c in restored.results] == [c.id for c in r.results],
+        restored.get(timeout=T),
+        one.state,
+    ]
+
+
 @program("canvas", expect=9)
 def signature_by_name(ns):
     return ns.signature(f"{ns.tasks_module}.add", args=(4, 5), app=ns.app).delay().get(timeout=T)
