@@ -426,7 +426,7 @@ def group_result_save_and_restore(ns):
 
 @program("canvas", expect=[True, True, True, [2, 4], "SUCCESS"], modes=("worker",))
 def app_bound_result_classes(ns):
-    """``app.GroupResult.restore(id)``, ``app.AsyncResult(id)`` as in Celery's docs (eager results are not stored)."""
+    """``app.GroupResult.restore(id)`` and ``app.AsyncResult(id)`` as Celery's docs use them."""
     r = ns.group(ns.add.s(1, 1), ns.add.s(2, 2)).apply_async()
     r.get(timeout=T)
     r.save()
