@@ -14,7 +14,6 @@ import json
 import os
 import re
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import redis
 
 import compat.app
 from compat.exceptions import SoftTimeLimitExceeded
+from tests.helpers import wait_for
 
 from .conftest import assert_no_swallowed_errors, start_worker, stop_worker
 
@@ -35,16 +35,6 @@ _RENAME = re.compile(r"^(\s*)from celery(?=[.\s])", re.MULTILINE)
 def rename_imports(source: str) -> str:
     """The migration: ``from celery...`` becomes ``from compat...``; nothing else changes."""
     return _RENAME.sub(r"\1from compat", source)
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +104,7 @@ def test_saleor_export_failure_is_recorded_from_einfo(projects):
     result = saleor.export_products_task.delay(export_id, {"ids": None}, "csv")
     with pytest.raises(ValueError, match="names no products"):
         result.get(timeout=20)
-    row = wait_for(lambda: _export(saleor, export_id))
+    row = wait_for(lambda: _export(saleor, export_id), 20, "the export row")
     assert row["status"] == "failed"
     assert row["error_type"] == "<class 'ValueError'>"
     assert row["message"] == f"export {export_id}: the scope names no products"
@@ -128,7 +118,7 @@ def test_saleor_export_success_is_recorded(projects):
     export_id = uuid.uuid4().hex
     result = saleor.export_products_task.delay(export_id, {"ids": [1, 2, 3]}, "xlsx")
     assert result.get(timeout=20) == 3
-    row = wait_for(lambda: _export(saleor, export_id))
+    row = wait_for(lambda: _export(saleor, export_id), 20, "the export row")
     assert row == {"status": "success", "rows": 3, "task_id": result.id}
 
 
@@ -168,13 +158,14 @@ def test_kpi_soft_time_limit_is_cleaned_up(projects):
     result = kpi.export_soft.delay(export_uid)
     with pytest.raises(SoftTimeLimitExceeded):
         result.get(timeout=20)
-    assert wait_for(lambda: _marks(kpi, export_uid)) == ["cleaned up after SoftTimeLimitExceeded"]
+    marks = wait_for(lambda: _marks(kpi, export_uid), 20, "the cleanup marks")
+    assert marks == ["cleaned up after SoftTimeLimitExceeded"]
 
 
 def test_kpi_hard_time_limit_is_caught_by_celerys_name(projects):
     kpi = projects["kpi_limits"]
     export_uid = uuid.uuid4().hex
     result = kpi.export_hard.delay(export_uid)
-    assert wait_for(lambda: result.state == "FAILURE", timeout=30)
+    assert wait_for(lambda: result.state == "FAILURE", 30, "the hard-limited task to fail")
     assert type(result.result).__name__ == "TimeLimitExceeded"
     assert _marks(kpi, export_uid) == ["cleaned up after TimeLimitExceeded"]
