@@ -31,8 +31,10 @@ def start_worker(
     argv = [sys.executable, "-m", "dramatiq", module, "-p", str(processes), "-t", str(threads)]
     if queues:
         argv += ["-Q", *queues]
-    client = redis.Redis.from_url(env["COMPAT_TEST_BROKER"])
+    client = redis.Redis.from_url(env.get("COMPAT_TEST_BACKEND") or env["COMPAT_TEST_BROKER"])
     key = f"{env['COMPAT_TEST_NS']}:__heartbeats__"
+    if env["COMPAT_TEST_BROKER"].startswith("amqp"):  # no heartbeats in Redis: the metrics' worker index
+        key = f"{env['COMPAT_TEST_NS']}:metrics:workers"
     known = set(client.zrange(key, 0, -1))
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

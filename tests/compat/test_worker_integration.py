@@ -1,4 +1,6 @@
-"""Celery semantics on a real Dramatiq worker process and a real Redis (no eager mode, no mocks)."""
+"""Celery semantics on a real Dramatiq worker process, on Redis and on RabbitMQ (no eager mode, no mocks)."""
+
+# ruff: noqa: F811  (the fixtures imported from tests.compat.brokers are the test parameters' names)
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 
 from compat import chain, chord, group, states
 from compat.exceptions import MaxRetriesExceededError, NotRegistered, TaskRevokedError, TimeoutError
+from tests.compat.brokers import on_rabbitmq, tasks, worker, worker_env  # noqa: F401 - both brokers
 from tests.compat.conftest import start_worker, stop_worker
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -200,7 +203,11 @@ def test_chain_group_chord_on_worker(tasks):
 
 
 def test_priority_jumps_the_backlog(tasks, worker_env, redis_client, tmp_path):
-    """300 low-priority messages wait behind a busy worker; a priority-0 one sent last starts first."""
+    """300 low-priority messages wait behind a busy worker; an urgent one sent last starts first.
+
+    Celery's order per transport: on Redis 0 is the most urgent, on RabbitMQ the highest number.
+    """
+    urgent, lax = (9, 0) if on_rabbitmq(tasks) else (0, 9)
     key = f"{worker_env['COMPAT_TEST_NS']}:order:{uuid.uuid4().hex}"
     env = {**worker_env, "COMPAT_TEST_EXTRA_QUEUES": "prio"}
     proc = start_worker(
@@ -212,19 +219,20 @@ def test_priority_jumps_the_backlog(tasks, worker_env, redis_client, tmp_path):
         log=tmp_path / "prio-worker.log",
     )
     try:
-        blocker = tasks.sleeper.apply_async((1.0,), queue="prio")
+        blocker = tasks.gate.apply_async((key + ":open",), queue="prio")
         time.sleep(0.3)
         lows = [
-            tasks.record_order.apply_async((f"low{i}", key), queue="prio", priority=9) for i in range(300)
+            tasks.record_order.apply_async((f"low{i}", key), queue="prio", priority=lax) for i in range(300)
         ]
-        high = tasks.record_order.apply_async(("high", key), queue="prio", priority=0)
+        high = tasks.record_order.apply_async(("high", key), queue="prio", priority=urgent)
+        redis_client.set(key + ":open", 1, ex=600)
         high.get(timeout=20)
         lows[-1].get(timeout=60)
         blocker.get(timeout=5)
     finally:
         stop_worker(proc)
     order = [item.decode() for item in redis_client.lrange(key, 0, -1)]
-    redis_client.delete(key)
+    redis_client.delete(key, key + ":open")
     assert len(order) == 301
     assert order.index("high") <= 2, order[:10]
 
