@@ -58,8 +58,9 @@ class Node:
     management_port: int | None = None
 
     def ctl(self, *args: str) -> str:
-        ctl = shutil.which("rabbitmqctl") or CTL
-        done = subprocess.run([ctl, *args], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [*self._ctl_argv(), *args], capture_output=True, text=True, timeout=60, env=self._ctl_env()
+        )
         if done.returncode != 0:
             raise RuntimeError(
                 f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}"
@@ -69,17 +70,53 @@ class Node:
     def url(self, vhost: str) -> str:
         return f"amqp://guest:guest@{self.host}:{self.port}/{vhost}"
 
+    #: Vhosts made ahead in one ``rabbitmqctl eval`` (each rabbitmqctl call costs seconds of CLI start-up).
+    POOL = 6
+
     def add_vhost(self, prefix: str = "compat-test") -> str:
-        name = f"{prefix}-{uuid.uuid4().hex[:10]}"
-        self.ctl("add_vhost", name)
-        self.ctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-        return name
+        """A new vhost (unique name) with all permissions for guest."""
+        pool = self.__dict__.setdefault("_pool", [])
+        if not pool:
+            names = [f"{prefix}-{uuid.uuid4().hex[:10]}" for _ in range(self.POOL)]
+            listed = ", ".join(f'<<"{name}">>' for name in names)
+            self.ctl(
+                "eval",
+                'lists:foreach(fun(V) -> rabbit_vhost:add(V, <<"compat-tests">>), '
+                'rabbit_auth_backend_internal:set_permissions(<<"guest">>, V, <<".*">>, <<".*">>, '
+                f'<<".*">>, <<"compat-tests">>) end, [{listed}]), ok.',
+            )
+            if not self.__dict__.get("_cleanup"):
+                self._cleanup = True
+                atexit.register(self._drop_unused)
+            pool.extend(names)
+        return pool.pop()
 
     def delete_vhost(self, name: str) -> None:
-        try:
-            self.ctl("delete_vhost", name)
-        except RuntimeError:
-            pass
+        """Delete ``name`` in the background (the next tests need not wait for the CLI)."""
+        proc = subprocess.Popen(
+            [*self._ctl_argv(), "delete_vhost", name],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=self._ctl_env(),
+        )
+        self.__dict__.setdefault("_deleting", []).append(proc)
+
+    def _drop_unused(self) -> None:
+        """At exit: delete the vhosts made ahead and not used, and wait for every deletion."""
+        unused, self._pool = self.__dict__.get("_pool", []), []
+        for name in unused:
+            self.delete_vhost(name)
+        for proc in self.__dict__.get("_deleting", []):
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def _ctl_argv(self) -> list[str]:
+        return [shutil.which("rabbitmqctl") or CTL]
+
+    def _ctl_env(self) -> dict[str, str] | None:
+        return None
 
 
 class SharedNode(Node):
@@ -167,15 +204,11 @@ class PrivateRabbit(Node):
         self.stop()
         self.start()
 
-    def ctl(self, *args: str) -> str:
-        done = subprocess.run(
-            [CTL, "-n", self.name, *args], capture_output=True, text=True, timeout=60, env=self.env
-        )
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}"
-            )
-        return done.stdout
+    def _ctl_argv(self) -> list[str]:
+        return [CTL, "-n", self.name]
+
+    def _ctl_env(self) -> dict[str, str] | None:
+        return self.env
 
 
 def _http_answers(port: int) -> bool:

@@ -31,6 +31,9 @@ def make(app: Any, url: str, middleware: list) -> CompatRabbitmqBroker:
     from ...stores import redis_for
     from .upkeep import Upkeep
 
+    pika_logger = logging.getLogger("pika")
+    if pika_logger.level == logging.NOTSET:  # pika says INFO for every channel opened and closed
+        pika_logger.setLevel(logging.WARNING)
     conf = app.conf
     limit = int(conf.worker_max_redeliveries)
     max_priority = conf.task_queue_max_priority

@@ -1,9 +1,11 @@
 """The RabbitMQ consumer: pushed deliveries, checked before a worker thread sees them, poison messages out.
 
 RabbitMQ pushes messages to the consumer (``basic.consume``), so an idle worker makes no broker calls but
-AMQP heartbeats, and a message sent to it starts at once. Messages are acknowledged after the task ran
-(manual acks); when a worker process dies, RabbitMQ sees its connection close and hands what it held to
-another consumer at once, flagged ``redelivered``.
+AMQP heartbeats, and a message sent to it starts at once. The consumer waits for deliveries at most the
+worker's idle timeout, or less when a delayed message it handed out is due sooner (the worker moves it
+to its queue between two waits): a countdown is kept to within milliseconds, without polling RabbitMQ.
+Messages are acknowledged after the task ran (manual acks); when a worker process dies, RabbitMQ sees its
+connection close and hands what it held to another consumer at once, flagged ``redelivered``.
 
 Each delivery is checked like any other broker's (``compat.inbound``): one that cannot be run is kept in
 the dead-letter store with the reason and acknowledged. A message that keeps coming back (its worker
@@ -14,9 +16,15 @@ dead-letter store instead of running again. Quorum queues count returns themselv
 
 from __future__ import annotations
 
+import heapq
+from collections import deque
+
+import pika
 import pika.exceptions
 from dramatiq.brokers.rabbitmq import _RabbitmqConsumer
+from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed, DecodeError
+from dramatiq.logging import get_logger
 from dramatiq.message import Message
 
 from ...inbound import problem
@@ -36,20 +44,50 @@ class RabbitmqMessage(FieldsProxy):
 class FacadeRabbitmqConsumer(_RabbitmqConsumer):
     """Dramatiq's RabbitMQ consumer with the facade's message checks and poison-message cap."""
 
-    def __init__(self, broker, queue_name, prefetch, timeout):
-        super().__init__(broker, queue_name, prefetch, timeout)
+    def __init__(self, broker, queue_name, prefetch, timeout):  # noqa: D107 - replaces Dramatiq's
+        self.broker = broker
+        self.queue_name = queue_name
+        self.logger = get_logger(__name__, type(self))
+        self.timeout = timeout / 1000
+        self.known_tags: set[int] = set()
+        self.deliveries: deque = deque()
+        self.etas: list[tuple[int, int]] = []  # (eta ms, tag) of delayed messages the worker holds
+        try:
+            self.connection = pika.BlockingConnection(parameters=broker.parameters)
+            self.channel = self.connection.channel()
+            self.channel.basic_qos(prefetch_count=prefetch)
+            self.channel.basic_consume(queue_name, self._delivered)
+        except (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError) as e:
+            tracker.failed()
+            raise ConnectionClosed(e) from None
         tracker.recovered()
+
+    def _delivered(self, channel, method, properties, body) -> None:
+        self.deliveries.append((method, properties, body))
+
+    def _wait(self) -> float:
+        """Seconds to wait for a delivery: the idle timeout, or less when a held delayed message is due
+        sooner (the worker moves due messages between two calls of ``__next__``)."""
+        while self.etas and self.etas[0][1] not in self.known_tags:
+            heapq.heappop(self.etas)
+        if not self.etas:
+            return self.timeout
+        return max(0.0, min(self.timeout, (self.etas[0][0] - current_millis()) / 1000))
 
     def __next__(self):
         try:
-            method, properties, body = next(self.iterator)
+            if not self.deliveries:
+                wait = self._wait()
+                if wait > 0:
+                    self.connection.process_data_events(time_limit=wait)
+            if not self.deliveries:
+                return None
+            method, properties, body = self.deliveries.popleft()
         except (AssertionError, pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError) as e:
             if getattr(e, "reply_code", None) == 404:
                 self.broker.queues_pending.add(self.queue_name.removesuffix(".DQ"))
             tracker.failed()
             raise ConnectionClosed(e) from None
-        if method is None:
-            return None
         tag = method.delivery_tag
         try:
             message = Message.decode(body)
@@ -63,6 +101,9 @@ class FacadeRabbitmqConsumer(_RabbitmqConsumer):
             if returns is not None and returns > self.broker.max_redeliveries:
                 return self._poison(tag, body, message, returns)
         self.known_tags.add(tag)
+        eta = message.options.get("eta")
+        if isinstance(eta, (int, float)):
+            heapq.heappush(self.etas, (int(eta), tag))
         return RabbitmqMessage(message, tag, method.redelivered)
 
     def _returns(self, message: Message, properties) -> int | None:
