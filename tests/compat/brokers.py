@@ -23,6 +23,23 @@ APP_MODULE = "tests.compat.worker_app"
 BROKERS = ("redis", "rabbitmq")
 
 
+def rabbit_env(worker_env: dict, url: str, **extra: str) -> dict:
+    """``worker_env`` for a worker app on the RabbitMQ ``url``, results in the session's Redis."""
+    return {
+        **worker_env,
+        "COMPAT_TEST_BROKER": url,
+        "COMPAT_TEST_BACKEND": worker_env.get("COMPAT_TEST_BACKEND") or worker_env["COMPAT_TEST_BROKER"],
+        "COMPAT_TEST_NS": f"test:{uuid.uuid4().hex[:10]}",
+        **extra,
+    }
+
+
+def app_copy(env: dict):
+    """``tests.compat.worker_app`` imported again with ``env``'s broker (a context manager)."""
+    keys = [key for key in env if key.startswith("COMPAT_TEST_")]
+    return module_copy(APP_MODULE, {key: env[key] for key in keys})
+
+
 @pytest.fixture(scope="module", params=BROKERS)
 def worker_env(request, worker_env, tmp_path_factory):  # noqa: F811 - extends the session's
     if request.param == "redis":
@@ -30,13 +47,7 @@ def worker_env(request, worker_env, tmp_path_factory):  # noqa: F811 - extends t
         return
     rabbit = node(tmp_path_factory.getbasetemp())
     vhost = rabbit.add_vhost()
-    namespace = f"test:{uuid.uuid4().hex[:10]}"
-    env = {
-        **worker_env,
-        "COMPAT_TEST_BROKER": rabbit.url(vhost),
-        "COMPAT_TEST_BACKEND": worker_env["COMPAT_TEST_BROKER"],
-        "COMPAT_TEST_NS": namespace,
-    }
+    env = rabbit_env(worker_env, rabbit.url(vhost))
     try:
         yield env
     finally:
@@ -48,8 +59,7 @@ def tasks(worker_env):  # noqa: F811
     if not worker_env["COMPAT_TEST_BROKER"].startswith("amqp"):
         yield importlib.import_module(APP_MODULE)
         return
-    keep = ("COMPAT_TEST_BROKER", "COMPAT_TEST_BACKEND", "COMPAT_TEST_NS")
-    with module_copy(APP_MODULE, {key: worker_env[key] for key in keep}) as module:
+    with app_copy(worker_env) as module:
         yield module
         module.app.broker.close()
 

@@ -26,6 +26,7 @@ app.conf.update(
     broker_heartbeat_timeout=float(os.environ.get("COMPAT_TEST_HEARTBEAT_TIMEOUT", 60)),
     broker_maintenance_interval=float(os.environ.get("COMPAT_TEST_MAINTENANCE_INTERVAL", 10)),
     worker_max_redeliveries=int(os.environ.get("COMPAT_TEST_MAX_REDELIVERIES", 3)),
+    task_default_queue_type=os.environ.get("COMPAT_TEST_QUEUE_TYPE", "classic"),
     alert_webhook_url=os.environ.get("COMPAT_TEST_ALERT_WEBHOOK") or None,
     alert_digest_seconds=int(os.environ.get("COMPAT_TEST_ALERT_WINDOW", 60)),
 )

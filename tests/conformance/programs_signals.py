@@ -171,7 +171,7 @@ def received_kwargs(ns):
 # -- handlers ----------------------------------------------------------------------------------------
 @program("signals")
 def handlers_success(ns):
-    return [row for row in run(ns, ns.sig_add, 2, 3)[2] if not row[0].startswith("task_")]
+    return [row for row in run(ns, ns.sig_add, 2, 3)[2] if not row[0].startswith(UNORDERED)]
 
 
 @program("signals")
@@ -181,12 +181,12 @@ def handlers_failure_einfo(ns):
 
 @program("signals")
 def handlers_retry_einfo(ns):
-    return [row for row in run(ns, ns.sig_retry, postruns=2)[2] if not row[0].startswith("task_")]
+    return [row for row in run(ns, ns.sig_retry, postruns=2)[2] if not row[0].startswith(UNORDERED)]
 
 
 @program("signals")
 def handlers_retry_exhausted(ns):
-    return [row for row in run(ns, ns.sig_retry_exhaust, postruns=2)[2] if not row[0].startswith("task_")]
+    return [row for row in run(ns, ns.sig_retry_exhaust, postruns=2)[2] if not row[0].startswith(UNORDERED)]
 
 
 @program("signals")

@@ -32,8 +32,10 @@ def make(app: Any, url: str, middleware: list) -> CompatRabbitmqBroker:
     from .upkeep import Upkeep
 
     pika_logger = logging.getLogger("pika")
-    if pika_logger.level == logging.NOTSET:  # pika says INFO for every channel opened and closed
-        pika_logger.setLevel(logging.WARNING)
+    if pika_logger.level == logging.NOTSET:
+        # pika logs each channel opened (INFO) and each failed connection attempt (a dozen ERROR lines);
+        # a producer gets OperationalError and a worker logs one line per outage (brokers/outage.py).
+        pika_logger.setLevel(logging.CRITICAL)
     conf = app.conf
     limit = int(conf.worker_max_redeliveries)
     max_priority = conf.task_queue_max_priority
