@@ -1,4 +1,7 @@
-"""200 chords of 20 trivial headers on 2 worker processes x 8 threads: every body runs exactly once."""
+"""200 chords of 20 trivial headers on 2 worker processes x 8 threads: every body runs exactly once, on
+Redis and on RabbitMQ."""
+
+# ruff: noqa: F811  (the fixtures imported from tests.compat.brokers are the test parameters' names)
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import time
 import uuid
 
 from compat import chord
+from tests.compat.brokers import tasks, worker_env  # noqa: F401 - both brokers
 from tests.compat.conftest import start_worker, stop_worker
 
 

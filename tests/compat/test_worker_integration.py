@@ -205,9 +205,11 @@ def test_chain_group_chord_on_worker(tasks):
 def test_priority_jumps_the_backlog(tasks, worker_env, redis_client, tmp_path):
     """300 low-priority messages wait behind a busy worker; an urgent one sent last starts first.
 
-    Celery's order per transport: on Redis 0 is the most urgent, on RabbitMQ the highest number.
+    Celery's order on Redis: 0 is the most urgent (on RabbitMQ the highest number is, tested there).
     """
-    urgent, lax = (9, 0) if on_rabbitmq(tasks) else (0, 9)
+    if on_rabbitmq(tasks):
+        pytest.skip("on RabbitMQ: test_rabbitmq_reliability.py::test_high_priority_jumps_a_backlog_of_thousands")
+    urgent, lax = 0, 9
     key = f"{worker_env['COMPAT_TEST_NS']}:order:{uuid.uuid4().hex}"
     env = {**worker_env, "COMPAT_TEST_EXTRA_QUEUES": "prio"}
     proc = start_worker(
