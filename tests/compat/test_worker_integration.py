@@ -208,7 +208,7 @@ def test_priority_jumps_the_backlog(tasks, worker_env, redis_client, tmp_path):
     Celery's order on Redis: 0 is the most urgent (on RabbitMQ the highest number is, tested there).
     """
     if on_rabbitmq(tasks):
-        pytest.skip("on RabbitMQ: test_rabbitmq_reliability.py::test_high_priority_jumps_a_backlog_of_thousands")
+        pytest.skip("on RabbitMQ: test_rabbitmq_reliability.py::test_high_priority_jumps_a_backlog_of_thousands")  # noqa: E501
     urgent, lax = 0, 9
     key = f"{worker_env['COMPAT_TEST_NS']}:order:{uuid.uuid4().hex}"
     env = {**worker_env, "COMPAT_TEST_EXTRA_QUEUES": "prio"}
