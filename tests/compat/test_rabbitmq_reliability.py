@@ -3,6 +3,7 @@ thousands, broker faults (issue 19). Each test works in a vhost of its own; resu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -91,44 +92,45 @@ def start_supervised(env: dict, log) -> subprocess.Popen:
     )
 
 
-@pytest.mark.parametrize("queue_type", ["quorum", "classic"])
-def test_poison_message_is_dead_lettered_after_its_redeliveries(
-    worker_env, vhost, redis_client, tmp_path, queue_type
-):
-    """A message that kills its worker each time: quorum queues count the deliveries (``x-delivery-count``,
-    with ``x-delivery-limit`` behind), classic queues count redeliveries in Redis; either way it lands in
-    our dead-letter store, not in Dramatiq's .XQ, and the queue keeps working."""
-    env = rabbit_env(
-        worker_env,
-        vhost,
-        COMPAT_TEST_EXTRA_QUEUES="crash",
-        COMPAT_TEST_MAX_REDELIVERIES="1",
-        COMPAT_TEST_QUEUE_TYPE=queue_type,
-        dramatiq_queue_prefetch="1",
-    )
-    key = f"{env['COMPAT_TEST_NS']}:poison:{uuid.uuid4().hex}"
-    with app_copy(env) as tasks, open(tmp_path / "supervised.log", "wb") as log:
-        store = store_for(tasks.app)
-        supervisor = start_supervised(env, log)
-        try:
-            poison = tasks.suicide.apply_async((key,), queue="crash")
+def test_poison_message_is_dead_lettered_after_its_redeliveries(worker_env, rabbit, redis_client, tmp_path):
+    """A message that kills its worker each time, on a quorum queue and on a classic one at once: quorum
+    queues count the deliveries (``x-delivery-count``, with ``x-delivery-limit`` behind), classic queues count
+    redeliveries in Redis; either way it lands in our dead-letter store, not in Dramatiq's .XQ, and the
+    queue keeps working."""
+    runs = {}
+    with contextlib.ExitStack() as stack:
+        for queue_type in ("quorum", "classic"):
+            vhost = rabbit.add_vhost()
+            stack.callback(rabbit.delete_vhost, vhost)
+            env = rabbit_env(
+                worker_env,
+                rabbit.url(vhost),
+                COMPAT_TEST_EXTRA_QUEUES="crash",
+                COMPAT_TEST_MAX_REDELIVERIES="1",
+                COMPAT_TEST_QUEUE_TYPE=queue_type,
+                dramatiq_queue_prefetch="1",
+            )
+            tasks = stack.enter_context(app_copy(env))
+            stack.callback(tasks.app.broker.close)
+            log = stack.enter_context(open(tmp_path / f"{queue_type}.log", "wb"))
+            supervisor = start_supervised(env, log)
+            stack.callback(supervisor.wait, 60)
+            stack.callback(supervisor.send_signal, signal.SIGTERM)
+            key = f"{env['COMPAT_TEST_NS']}:poison:{uuid.uuid4().hex}"
+            runs[queue_type] = (tasks, key, tasks.suicide.apply_async((key,), queue="crash"))
+        for queue_type, (tasks, key, poison) in runs.items():
+            store = store_for(tasks.app)
             deadline = time.monotonic() + 90
             while store.get(poison.id) is None and time.monotonic() < deadline:
                 time.sleep(0.2)
-            after = tasks.add.apply_async((20, 1), queue="crash").get(timeout=60)
-            _, _, dramatiq_xq = tasks.app.broker.get_queue_message_counts("crash")
-        finally:
-            supervisor.send_signal(signal.SIGTERM)
-            supervisor.wait(timeout=60)
-            tasks.app.broker.close()
-    record = store.get(poison.id)
-    assert record is not None, f"the poison message was not dead-lettered; see {tmp_path}/supervised.log"
-    assert record["reason"] == "poison: its worker died on each of 2 deliveries"
-    assert record["task"] == tasks.suicide.name and record["args"] == [key]
-    assert redis_client.llen(key) == 2  # the first delivery and 1 redelivery ran, then it was buried
-    assert poison.state == states.FAILURE
-    assert after == 21
-    assert dramatiq_xq == 0
+            record = store.get(poison.id)
+            assert record is not None, f"{queue_type}: not dead-lettered; see {tmp_path}/{queue_type}.log"
+            assert record["reason"] == "poison: its worker died on each of 2 deliveries"
+            assert record["task"] == tasks.suicide.name and record["args"] == [key]
+            assert redis_client.llen(key) == 2  # the first delivery and 1 redelivery ran, then it was buried
+            assert poison.state == states.FAILURE
+            assert tasks.add.apply_async((20, 1), queue="crash").get(timeout=60) == 21
+            assert tasks.app.broker.get_queue_message_counts("crash")[2] == 0  # nothing in Dramatiq's .XQ
 
 
 def test_high_priority_jumps_a_backlog_of_thousands(worker_env, vhost, redis_client, tmp_path):
