@@ -17,9 +17,6 @@ from .urls import from_conf
 
 logger = logging.getLogger("compat.broker")
 
-#: How long the stores' Redis remembers that a message came back (classic queues' redelivery count).
-REDELIVERY_MEMORY_SECONDS = 86400
-
 
 def make(app: Any, url: str, middleware: list) -> CompatRabbitmqBroker:
     """The broker for a RabbitMQ URL (or a ``;``-separated failover list)."""
@@ -27,7 +24,7 @@ def make(app: Any, url: str, middleware: list) -> CompatRabbitmqBroker:
         import pika  # noqa: F401
     except ImportError:  # pragma: no cover - pika is a runtime dependency
         raise ImproperlyConfigured("amqp:// brokers need pika: pip install 'pika>=1.3,<2'") from None
-    from ...deadletters import bury_raw
+    from ...deadletters import bury_raw, count_redelivery
     from ...stores import redis_for
     from .upkeep import Upkeep
 
@@ -45,18 +42,9 @@ def make(app: Any, url: str, middleware: list) -> CompatRabbitmqBroker:
         raise ImproperlyConfigured(
             f"task_queue_max_priority must be a number from 0 to 255, not {max_priority!r}"
         )
-    namespace = conf.broker_namespace
 
     def redelivered(message_id: str, queue_name: str) -> int:
-        client = redis_for(app)
-        if client is None:
-            raise LookupError("no Redis to count redeliveries in")
-        key = f"{namespace}:__redeliveries__:{message_id}"
-        with client.pipeline(transaction=False) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, REDELIVERY_MEMORY_SECONDS)
-            count, _ = pipe.execute()
-        return int(count)
+        return count_redelivery(app, message_id)
 
     def unfit(body: bytes, reason: str, runnable: bool) -> None:
         if redis_for(app) is None:

@@ -10,14 +10,26 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
+
+from dramatiq.middleware import Middleware
 
 from ...deadletters import store_for
 from ..outage import install_filter
-from ..redis.maintenance import PRUNE_SECONDS, Maintenance, logger
+from ..threadwatch import PRUNE_SECONDS, logger, stop_if_threads_died
 
 
-class Upkeep(Maintenance):
+class Upkeep(Middleware):
     """The thread watch and dead-letter pruning in each worker process."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.stopping = threading.Event()
+        self.worker: Any = None
+        self.thread: threading.Thread | None = None
+
+    def before_worker_shutdown(self, broker, worker):
+        self.stopping.set()
 
     def after_worker_boot(self, broker, worker):
         install_filter()
@@ -26,13 +38,10 @@ class Upkeep(Maintenance):
         self.thread = threading.Thread(target=self._watch, name="compat-upkeep", daemon=True)
         self.thread.start()
 
-    def after_worker_shutdown(self, broker, worker):
-        return None
-
     def _watch(self) -> None:
         interval = float(self.app.conf.broker_maintenance_interval)
         pruned_at = 0.0
-        while not self._threads_died():
+        while not stop_if_threads_died(self.worker, self.stopping):
             if time.monotonic() - pruned_at >= PRUNE_SECONDS:
                 pruned_at = time.monotonic()
                 try:
