@@ -264,3 +264,23 @@ def test_pickle_serializer_is_refused_at_declaration(tasks):
 
     with pytest.raises(ImproperlyConfigured, match="only 'json'"):
         tasks.app.task(serializer="pickle", name="tests.pickled")(lambda: None)
+
+
+def test_control_and_inspect_answered_by_the_worker(tasks):
+    """The mailbox is the result backend's Redis on both brokers: a RabbitMQ worker answers as a Redis one."""
+    replies = tasks.app.control.ping(timeout=3.0)
+    assert len(replies) == 1
+    ((node, reply),) = replies[0].items()
+    assert reply == {"ok": "pong"}
+    inspect = tasks.app.control.inspect(timeout=3.0)
+    assert sorted(queue["name"] for queue in inspect.active_queues()[node]) == ["default", "remote", "routed"]
+    transport = inspect.stats()[node]["broker"]["transport"]
+    assert transport == ("amqp" if on_rabbitmq(tasks) else "redis")
+    result = tasks.sleeper.delay(30)
+    deadline = time.monotonic() + 10
+    while result.state != states.STARTED and time.monotonic() < deadline:
+        time.sleep(0.02)
+    result.revoke(terminate=True)
+    with pytest.raises(TaskRevokedError):
+        result.get(timeout=15)
+    assert tasks.add.delay(1, 1).get(timeout=10) == 2  # the worker lives on
