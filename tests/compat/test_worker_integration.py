@@ -276,11 +276,4 @@ def test_control_and_inspect_answered_by_the_worker(tasks):
     assert sorted(queue["name"] for queue in inspect.active_queues()[node]) == ["default", "remote", "routed"]
     transport = inspect.stats()[node]["broker"]["transport"]
     assert transport == ("amqp" if on_rabbitmq(tasks) else "redis")
-    result = tasks.sleeper.delay(30)
-    deadline = time.monotonic() + 10
-    while result.state != states.STARTED and time.monotonic() < deadline:
-        time.sleep(0.02)
-    result.revoke(terminate=True)
-    with pytest.raises(TaskRevokedError):
-        result.get(timeout=15)
-    assert tasks.add.delay(1, 1).get(timeout=10) == 2  # the worker lives on
+    assert tasks.add.delay(1, 1).get(timeout=10) == 2
