@@ -65,7 +65,10 @@ def tasks(worker_env):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def worker(worker_env, tasks, tmp_path_factory):  # noqa: F811
+def worker(worker_env, tasks, tmp_path_factory, request):  # noqa: F811
+    if not worker_env["COMPAT_TEST_BROKER"].startswith("amqp"):
+        yield request.getfixturevalue("shared_worker")  # the session's Redis worker, as other modules use
+        return
     yield from session_worker(worker_env, APP_MODULE, tmp_path_factory)
 
 

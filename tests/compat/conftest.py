@@ -105,6 +105,7 @@ def worker_env(redis_url):
     }
     os.environ["COMPAT_TEST_BROKER"] = redis_url
     os.environ["COMPAT_TEST_NS"] = namespace
+    _SESSION["env"] = env
     yield env
     client = redis.Redis.from_url(redis_url)
     for prefix in (namespace + ":", namespace + "-res:"):
@@ -119,7 +120,18 @@ def tasks(worker_env):
     return importlib.import_module("tests.compat.worker_app")
 
 
+#: The session's worker env (``worker_env``), for ``shared_worker`` (which must not name ``worker_env``: a
+#: module may override that name, tests/compat/brokers.py).
+_SESSION: dict = {}
+
+
 @pytest.fixture(scope="session")
-def worker(worker_env, tasks, tmp_path_factory):
+def shared_worker(tmp_path_factory):
+    """One worker process (4 threads) on the session's Redis, for every module that wants it."""
+    yield from session_worker(_SESSION["env"], "tests.compat.worker_app", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def worker(worker_env, tasks, shared_worker):
     """One worker process (4 threads) for the session's integration tests."""
-    yield from session_worker(worker_env, "tests.compat.worker_app", tmp_path_factory)
+    yield shared_worker
