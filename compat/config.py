@@ -54,6 +54,12 @@ DEFAULTS: dict[str, Any] = {
     "broker_connection_retry_on_startup": None,
     "broker_connection_max_retries": 100,
     "imports": (),
+    # RabbitMQ (amqp://) brokers: Celery's settings and defaults.
+    "broker_use_ssl": False,
+    "broker_heartbeat": 120,
+    "broker_failover_strategy": None,
+    "task_queue_max_priority": None,
+    "task_default_queue_type": "classic",
     "include": (),
     # Facade-only settings (no Celery equivalent); documented in docs/compat.md.
     "broker_namespace": "dramatiq",
@@ -65,6 +71,7 @@ DEFAULTS: dict[str, Any] = {
     "task_message_max_bytes": 4 * 1024 * 1024,
     "worker_max_redeliveries": 3,
     "dead_letter_retention": 7 * 86400,
+    "broker_management_url": None,
     "alert_webhook_url": None,
     "alert_mailer": None,
     "alert_digest_seconds": 60,

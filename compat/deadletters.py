@@ -271,3 +271,24 @@ def bury_raw(app: Any, data: bytes, reason: str, *, raw_id: str | None = None, r
         meta = states.failure(message.message_id, WorkerLostError(reason), traceback=None)
         app.backend.set_state(message.message_id, meta)
     alert_dead_letter(app, record)
+
+
+#: How long the store remembers that a message came back unacknowledged (a broker's redelivery count).
+REDELIVERY_MEMORY_SECONDS = 86400
+
+
+def count_redelivery(app: Any, message_id: str) -> int:
+    """Count one more redelivery of ``message_id`` (its worker died holding it); the count so far.
+
+    For brokers that flag a redelivery but do not count them (RabbitMQ's classic queues): the count lives
+    beside the dead letters, under ``broker_namespace``, for a day. Raises ``LookupError`` without a store.
+    """
+    client = redis_for(app)
+    if client is None:
+        raise LookupError("no Redis to count redeliveries in")
+    key = f"{app.conf.broker_namespace}:__redeliveries__:{message_id}"
+    with client.pipeline(transaction=False) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, REDELIVERY_MEMORY_SECONDS)
+        count, _ = pipe.execute()
+    return int(count)

@@ -73,15 +73,26 @@ def build_daemon(
     enqueue: Any = None,
     sources: Sequence[Any] = (),
 ) -> Daemon:
-    """A ``Daemon`` for ``app`` (redis from ``redis_url`` or the app's ``broker_url``)."""
+    """A ``Daemon`` for ``app``: its lease in the Redis of ``redis_url``, else of the app's ``broker_url``
+    when that is Redis, else of its result backend (an ``amqp://`` broker keeps no Redis)."""
     url = redis_url or getattr(app.conf, "broker_url", None)
-    if not url:
+    client = None
+    if url and not str(url).startswith(("redis://", "rediss://", "unix://")) and not redis_url:
+        from compat.stores import redis_for
+
+        client = redis_for(app)
+        if client is None:
+            raise ScheduleError(
+                f"no Redis for the leader lease: the broker is {str(url).split('://')[0]}://; "
+                "pass --redis-url or set a redis:// result backend"
+            )
+    elif not url:
         raise ScheduleError("no Redis URL: pass --redis-url or set the app's broker_url")
     prefix = key_prefix or f"scheduler:{getattr(app, 'main', None) or 'default'}"
     return Daemon(
         entries,
         enqueue or app.send_task,
-        redis.Redis.from_url(url),
+        client if client is not None else redis.Redis.from_url(url),
         tz or app_timezone(app),
         prefix,
         lease_ttl=lease_ttl,

@@ -24,6 +24,9 @@ FACTORIES: dict[str, str] = {
     "rediss": "compat.brokers.redis:make",
     "unix": "compat.brokers.redis:make",
     "memory": "compat.brokers.stub:make",
+    "amqp": "compat.brokers.rabbitmq:make",
+    "pyamqp": "compat.brokers.rabbitmq:make",
+    "amqps": "compat.brokers.rabbitmq:make",
 }
 
 
@@ -31,6 +34,8 @@ def make_broker(app: Any) -> dramatiq.Broker:
     """The broker for ``app.conf.broker_url`` with the facade's middleware (Redis when none is set)."""
     dramatiq.set_encoder(serialization.MessageEncoder())
     url = app.conf.broker_url or DEFAULT_BROKER_URL
+    if isinstance(url, (list, tuple)):  # Celery's list of failover brokers
+        url = ";".join(url)
     scheme = url.partition("://")[0] if "://" in url else ""
     factory = FACTORIES.get(scheme)
     if factory is None:

@@ -94,6 +94,7 @@ INSPECT_METHODS = (
 FACADE_SETTINGS = frozenset(
     "broker_namespace result_namespace priority_steps worker_idle_wait broker_heartbeat_timeout "
     "broker_maintenance_interval task_message_max_bytes worker_max_redeliveries dead_letter_retention "
+    "broker_management_url "
     "alert_webhook_url alert_mailer alert_digest_seconds worker_metrics worker_metrics_interval "
     "worker_metrics_window worker_metrics_recent metrics_token ops_scheduler_prefix "
     "ops_scheduler_entries".split()
@@ -145,10 +146,17 @@ ROWS: tuple[Row, ...] = (
          "setting:result_backend=redis"), ""),
     Row(S_APP, "`memory://` broker, `cache+memory://` backend", "supported",
         ("setting:broker_url=memory", "setting:result_backend=memory"), "in-process, for tests"),
-    Row(S_APP, "`amqp://` broker, other result backends", "unsupported",
-        ("setting:broker_url=other", "setting:result_backend=other"),
-        "ImproperlyConfigured when the app is finalized: only redis://, rediss://, unix://, memory:// work "
-        "(and django-db, django-cache results)",
+    Row(S_APP, "`amqp://`, `pyamqp://`, `amqps://` broker (RabbitMQ", "supported",
+        ("setting:broker_url=amqp",), "results, dead letters and control stay in the Redis result backend"),
+    Row(S_APP, "RabbitMQ settings: `task_queue_max_priority`", "differs",
+        _kinds("setting", "task_queue_max_priority task_default_queue_type broker_use_ssl broker_heartbeat "
+               "broker_failover_strategy"),
+        "priorities are native on classic queues (x-max-priority, 10 when unset); quorum queues have none"),
+    Row(S_APP, "other brokers and result backends (`amqp://` or `rpc://` results, `sqs://`, `db+...`)",
+        "unsupported",
+        ("setting:broker_url=other", "setting:result_backend=other", "setting:result_backend=amqp"),
+        "ImproperlyConfigured when the app is finalized: brokers are redis://, rediss://, unix://, amqp://, "
+        "pyamqp://, amqps://, memory://; result backends redis://, cache+memory://, django-db, django-cache",
         runtime="error"),
     Row(S_APP, "`json` serialization (`task_serializer`, `result_serializer`, `accept_content`)", "supported",
         ("setting:task_serializer=json", "setting:result_serializer=json", "setting:accept_content=json",

@@ -69,8 +69,10 @@ def serializer_kind(category: str, value: ast.expr) -> str:
 
 
 def url_family(url: str) -> str:
-    """``redis``, ``memory``, ``django`` or ``other`` for a broker or result backend URL."""
+    """``redis``, ``amqp``, ``memory``, ``django`` or ``other`` for a broker or result backend URL."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else url.lower()
+    if scheme in ("amqp", "pyamqp", "amqps"):
+        return "amqp"
     if scheme in ("redis", "rediss", "unix", "redis+socket", "sentinel"):
         return "redis" if scheme != "sentinel" else "other"
     if scheme in ("memory", "cache+memory"):

@@ -31,8 +31,10 @@ def start_worker(
     argv = [sys.executable, "-m", "dramatiq", module, "-p", str(processes), "-t", str(threads)]
     if queues:
         argv += ["-Q", *queues]
-    client = redis.Redis.from_url(env["COMPAT_TEST_BROKER"])
+    client = redis.Redis.from_url(env.get("COMPAT_TEST_BACKEND") or env["COMPAT_TEST_BROKER"])
     key = f"{env['COMPAT_TEST_NS']}:__heartbeats__"
+    if env["COMPAT_TEST_BROKER"].startswith("amqp"):  # no heartbeats in Redis: the metrics' worker index
+        key = f"{env['COMPAT_TEST_NS']}:metrics:workers"
     known = set(client.zrange(key, 0, -1))
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -104,6 +106,7 @@ def worker_env(redis_url):
     }
     os.environ["COMPAT_TEST_BROKER"] = redis_url
     os.environ["COMPAT_TEST_NS"] = namespace
+    _SESSION["env"] = env
     yield env
     client = redis.Redis.from_url(redis_url)
     for prefix in (namespace + ":", namespace + "-res:"):
@@ -118,7 +121,18 @@ def tasks(worker_env):
     return importlib.import_module("tests.compat.worker_app")
 
 
+#: The session's worker env (``worker_env``), for ``shared_worker`` (which must not name ``worker_env``: a
+#: module may override that name, tests/compat/brokers.py).
+_SESSION: dict = {}
+
+
 @pytest.fixture(scope="session")
-def worker(worker_env, tasks, tmp_path_factory):
+def shared_worker(tmp_path_factory):
+    """One worker process (4 threads) on the session's Redis, for every module that wants it."""
+    yield from session_worker(_SESSION["env"], "tests.compat.worker_app", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def worker(worker_env, tasks, shared_worker):
     """One worker process (4 threads) for the session's integration tests."""
-    yield from session_worker(worker_env, "tests.compat.worker_app", tmp_path_factory)
+    yield shared_worker

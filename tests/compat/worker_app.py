@@ -14,7 +14,7 @@ from compat import Celery
 app = Celery(
     "workerapp",
     broker=os.environ.get("COMPAT_TEST_BROKER", "redis://127.0.0.1:6379/0"),
-    backend=os.environ.get("COMPAT_TEST_BROKER", "redis://127.0.0.1:6379/0"),
+    backend=os.environ.get("COMPAT_TEST_BACKEND") or os.environ.get("COMPAT_TEST_BROKER", "redis://127.0.0.1:6379/0"),
     set_as_current=False,
 )
 app.conf.update(
@@ -26,6 +26,7 @@ app.conf.update(
     broker_heartbeat_timeout=float(os.environ.get("COMPAT_TEST_HEARTBEAT_TIMEOUT", 60)),
     broker_maintenance_interval=float(os.environ.get("COMPAT_TEST_MAINTENANCE_INTERVAL", 10)),
     worker_max_redeliveries=int(os.environ.get("COMPAT_TEST_MAX_REDELIVERIES", 3)),
+    task_default_queue_type=os.environ.get("COMPAT_TEST_QUEUE_TYPE", "classic"),
     alert_webhook_url=os.environ.get("COMPAT_TEST_ALERT_WEBHOOK") or None,
     alert_digest_seconds=int(os.environ.get("COMPAT_TEST_ALERT_WINDOW", 60)),
 )
@@ -217,3 +218,13 @@ def kill_worker_thread(key):
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(SystemExit))
 
     threading.Timer(0.2, inject).start()
+
+
+@app.task
+def gate(key, timeout=60.0):
+    """Hold a worker thread until ``key`` exists in Redis (a backlog piles up behind it meanwhile)."""
+    client = app.backend.client
+    deadline = time.monotonic() + timeout
+    while not client.exists(key) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return bool(client.exists(key))

@@ -6,6 +6,7 @@ compat DBs 3-4, the side channel DB 5. Workers start once per session and are st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pprint
 import signal
@@ -130,3 +131,43 @@ def stacks(conformance_redis, tmp_path_factory):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextlib.contextmanager
+def as_imported(module):
+    """``module`` as its name's entry in ``sys.modules`` for the block (two copies of one tasks module)."""
+    saved = sys.modules.get(module.__name__)
+    sys.modules[module.__name__] = module
+    try:
+        yield module
+    finally:
+        if saved is not None:
+            sys.modules[module.__name__] = saved
+
+
+@pytest.fixture(scope="session")
+def rabbit_stack(stacks, conformance_redis, tmp_path_factory):
+    """compat again, on RabbitMQ (a vhost of this session's own), with its real worker: the worker-mode
+    programs run on it too (test ids ``...-compat-rabbitmq-worker``). Results stay in Redis (DB 6)."""
+    from tests.rabbitmq_support import module_copy, node
+
+    rabbit = node(tmp_path_factory.getbasetemp())
+    vhost = rabbit.add_vhost("conformance")
+    settings = {
+        "CONFORMANCE_COMPAT_BROKER": rabbit.url(vhost),
+        "CONFORMANCE_COMPAT_BACKEND": f"{conformance_redis}/6",
+        "CONFORMANCE_COMPAT_NAMESPACE": f"conf-rmq-{uuid.uuid4().hex[:8]}",
+    }
+    side = redis.Redis.from_url(os.environ["CONFORMANCE_SIDE"])
+    with module_copy("tests.conformance.stacks.compat_tasks", settings):
+        stack = Stack.load("compat", side)
+    env = {**os.environ, **settings, "PYTHONPATH": str(ROOT), "dramatiq_restart_delay": "500"}
+    worker = Worker("compat", env, tmp_path_factory.mktemp("conformance-rabbitmq") / "compat.log")
+    try:
+        worker.wait_ready(stack)
+        yield stack
+    finally:
+        worker.stop()
+        stack.app.broker.close()
+        side.close()
+        rabbit.delete_vhost(vhost)

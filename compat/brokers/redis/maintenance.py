@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import socket
 import threading
 import time
@@ -38,10 +37,10 @@ from dramatiq.middleware import Middleware
 
 from ...deadletters import bury_raw, store_for
 from ..outage import install_filter, tracker
+from ..threadwatch import PRUNE_SECONDS, stop_if_threads_died
 
 logger = logging.getLogger("compat.maintenance")
 
-PRUNE_SECONDS = 60.0
 
 def host_identity() -> str:
     """This host and PID namespace: processes with the same identity can check each other's PIDs.
@@ -120,22 +119,7 @@ class Maintenance(Middleware):
 
     def _threads_died(self) -> bool:
         """Stop this process (once) if one of its worker or consumer threads has died."""
-        worker = self.worker
-        if worker is None or self.stopping.is_set():
-            return False
-        threads = [*getattr(worker, "workers", ()), *getattr(worker, "consumers", {}).values()]
-        # A thread that stopped on request has running=False; one that died on an exception has not.
-        dead = [t.name for t in threads if getattr(t, "running", True) and not t.is_alive()]
-        if not dead:
-            return False
-        logger.critical(
-            "worker thread(s) %s died; stopping this process so that it is replaced and its messages "
-            "are recovered",
-            ", ".join(dead),
-        )
-        self.stopping.set()
-        os.kill(os.getpid(), signal.SIGTERM)
-        return True
+        return stop_if_threads_died(self.worker, self.stopping)
 
 
 class PassState:

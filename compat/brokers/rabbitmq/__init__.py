@@ -1,0 +1,75 @@
+"""The RabbitMQ broker (``amqp://``, ``pyamqp://``, ``amqps://``): Dramatiq's RabbitmqBroker behind the seam.
+
+``urls`` (Celery's URL spellings, failover lists, TLS), ``broker`` (confirmed publishes, batches, native
+priorities, quorum queues), ``consumer`` (pushed deliveries, message checks, poison messages),
+``inspector`` (queue depths) and ``upkeep`` (the worker's thread watch and dead-letter pruning). Results,
+dead letters, revocations, control and metrics stay in the result backend's Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ...exceptions import ImproperlyConfigured
+from .broker import DEFAULT_MAX_PRIORITY, CompatRabbitmqBroker
+from .urls import from_conf
+
+logger = logging.getLogger("compat.broker")
+
+
+def make(app: Any, url: str, middleware: list) -> CompatRabbitmqBroker:
+    """The broker for a RabbitMQ URL (or a ``;``-separated failover list)."""
+    try:
+        import pika  # noqa: F401
+    except ImportError:  # pragma: no cover - pika is a runtime dependency
+        raise ImproperlyConfigured("amqp:// brokers need pika: pip install 'pika>=1.3,<2'") from None
+    from ...deadletters import bury_raw, count_redelivery
+    from ...stores import redis_for
+    from .upkeep import Upkeep
+
+    pika_logger = logging.getLogger("pika")
+    if pika_logger.level == logging.NOTSET:
+        # pika logs each channel opened (INFO) and each failed connection attempt (a dozen ERROR lines);
+        # a producer gets OperationalError and a worker logs one line per outage (brokers/outage.py).
+        pika_logger.setLevel(logging.CRITICAL)
+    conf = app.conf
+    limit = int(conf.worker_max_redeliveries)
+    max_priority = conf.task_queue_max_priority
+    if max_priority is None:
+        max_priority = DEFAULT_MAX_PRIORITY
+    if not isinstance(max_priority, int) or not 0 <= max_priority <= 255:
+        raise ImproperlyConfigured(
+            f"task_queue_max_priority must be a number from 0 to 255, not {max_priority!r}"
+        )
+
+    def redelivered(message_id: str, queue_name: str) -> int:
+        return count_redelivery(app, message_id)
+
+    def unfit(body: bytes, reason: str, runnable: bool) -> None:
+        if redis_for(app) is None:
+            raise LookupError("no dead-letter store")
+        bury_raw(app, body, reason, runnable=runnable)
+
+    if redis_for(app) is None:
+        logger.warning(
+            "broker %s without a Redis result backend: dead letters, revocations, metrics and the "
+            "redelivery cap of classic queues are off (set CELERY_RESULT_BACKEND to a redis:// URL)",
+            url.split("://", 1)[0] + "://",
+        )
+    broker = CompatRabbitmqBroker(
+        parameters=from_conf(conf, url),
+        middleware=[*middleware, Upkeep(app)],
+        queue_type=str(conf.task_default_queue_type or "classic"),
+        max_priority=max_priority,
+        delivery_limit=limit,
+        max_message_bytes=int(conf.task_message_max_bytes or 0),
+        unfit=unfit,
+        redelivered=redelivered,
+        max_redeliveries=limit,
+    )
+    broker.management_url = conf.broker_management_url
+    return broker
+
+
+__all__ = ["CompatRabbitmqBroker", "make"]

@@ -1,0 +1,258 @@
+"""The RabbitMQ broker: Dramatiq's RabbitmqBroker with confirms, batches, native priorities, quorum queues.
+
+What it adds to Dramatiq's:
+
+* every publish is confirmed (``confirm_delivery``): ``enqueue`` returns once RabbitMQ has the message;
+  a batch (a group, a chord header) is one AMQP transaction, committed in one round trip, all or nothing;
+* a message's Celery ``priority`` is its AMQP priority (higher is more urgent, Celery's order on RabbitMQ)
+  on queues declared with ``x-max-priority`` (``task_queue_max_priority``, 10 when unset);
+* ``task_default_queue_type = "quorum"`` declares quorum queues with a delivery limit, so a message that
+  kills its worker every time stops being delivered (see ``consumer``: it lands in our dead-letter store);
+* a queue that already exists with other arguments is a clear configuration error, not a retry loop;
+* queue depths for dashboards (``inspector``), a purge that leaves dead letters alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pika
+import pika.exceptions
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.common import current_millis, dq_name, q_name, xq_name
+from dramatiq.errors import ConnectionClosed
+from dramatiq.message import Message
+
+from ...exceptions import EncodeError, ImproperlyConfigured
+from ..base import FacadeBroker, QueueInspector, check_size
+from ..outage import tracker
+
+#: ``x-max-priority`` of classic queues when ``task_queue_max_priority`` is unset (Celery's docs advise 10).
+DEFAULT_MAX_PRIORITY = 10
+#: Attempts per publish when the connection breaks (the first reconnects a connection the server closed).
+PUBLISH_ATTEMPTS = 3
+QUEUE_TYPES = ("classic", "quorum")
+
+
+class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
+    """RabbitmqBroker behind the facade's seam.
+
+    Parameters:
+      parameters: pika connection parameters, failover brokers in try order (``urls.from_conf``).
+      queue_type: ``"classic"`` or ``"quorum"`` (Celery's ``task_default_queue_type``).
+      max_priority: ``x-max-priority`` of classic queues (0: no priorities).
+      delivery_limit: deliveries of one message a quorum queue allows before it dead-letters it itself.
+      max_message_bytes: the largest encoded message ``enqueue`` sends (0: no limit).
+      unfit: called with a raw body, the reason and whether it is a runnable task (a poison message)
+        when the consumer will not run it: keeps it in the dead-letter store.
+      redelivered: called with a redelivered message's id and queue; returns how often it came back
+        (classic queues count in the stores' Redis; None: no count is kept).
+      max_redeliveries: returns of one message past which it is a poison message.
+    """
+
+    connection_errors = (ConnectionClosed, pika.exceptions.AMQPConnectionError)
+    #: The management API for queue depths (``broker_management_url``), when there is one.
+    management_url: str | None = None
+    delivery_options = ("eta",)
+
+    def __init__(
+        self,
+        *,
+        parameters: list[pika.ConnectionParameters],
+        middleware: list | None = None,
+        queue_type: str = "classic",
+        max_priority: int = DEFAULT_MAX_PRIORITY,
+        delivery_limit: int = 3,
+        max_message_bytes: int = 0,
+        unfit: Callable[[bytes, str, bool], None] | None = None,
+        redelivered: Callable[[str, str], int] | None = None,
+        max_redeliveries: int = 3,
+    ) -> None:
+        if queue_type not in QUEUE_TYPES:
+            raise ImproperlyConfigured(f"task_default_queue_type {queue_type!r}: use 'classic' or 'quorum'")
+        super().__init__(middleware=middleware, confirm_delivery=True)
+        self.parameters = parameters
+        self.queue_type = queue_type
+        self.max_priority = max_priority if queue_type == "classic" and max_priority else None
+        self.delivery_limit = delivery_limit
+        self.max_message_bytes = max_message_bytes
+        self.unfit = unfit
+        self.redelivered = redelivered
+        self.max_redeliveries = max_redeliveries
+
+    @property
+    def consumer_class(self):
+        from .consumer import FacadeRabbitmqConsumer
+
+        return FacadeRabbitmqConsumer
+
+    def inspector(self) -> QueueInspector:
+        from .inspector import RabbitmqQueueInspector
+
+        return RabbitmqQueueInspector(self)
+
+    # -- queues ------------------------------------------------------------------------------------
+    def _build_queue_arguments(self, queue_name: str) -> dict[str, Any]:
+        arguments: dict[str, Any] = {
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": xq_name(queue_name),
+        }
+        if self.queue_type == "quorum":
+            arguments["x-queue-type"] = "quorum"
+            # One more than the consumer's own cap: the consumer buries the message in our store first;
+            # RabbitMQ's own limit only acts when that cannot happen (the store is down).
+            arguments["x-delivery-limit"] = self.delivery_limit + 1
+        elif self.max_priority:
+            arguments["x-max-priority"] = self.max_priority
+        return arguments
+
+    def _ensure_queue(self, canonical_queue_name: str) -> None:
+        """Declare the queue, its delay queue and Dramatiq's ``.XQ``; a queue that exists with other
+        arguments (another ``x-max-priority`` or queue type) is a configuration error, said once."""
+        try:
+            super()._ensure_queue(canonical_queue_name)
+        except ConnectionClosed as exc:
+            cause = getattr(exc, "__cause__", None) or (exc.args[0] if exc.args else None)
+            if getattr(cause, "reply_code", None) == 406:
+                raise ImproperlyConfigured(
+                    f"RabbitMQ queue {canonical_queue_name!r} exists with other arguments than this app "
+                    f"declares ({self._build_queue_arguments(canonical_queue_name)}): {cause.reply_text}. "
+                    "Match task_queue_max_priority / task_default_queue_type to it, or delete the queue "
+                    "once it is drained."
+                ) from None
+            tracker.failed()
+            raise
+
+    # -- enqueue -----------------------------------------------------------------------------------
+    def _priority(self, message: Message) -> int | None:
+        """The AMQP priority of ``message``: its Celery priority, capped to the queue's maximum."""
+        if self.max_priority is None:
+            return None
+        value = message.options.get("priority")
+        if value is None:
+            value = message.options.get("broker_priority")
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        return max(0, min(value, self.max_priority))
+
+    def _prepare(self, message: Message, delay: int | None) -> tuple[Message, str, bytes, Any]:
+        if delay is not None:
+            message = message.copy(
+                queue_name=dq_name(message.queue_name), options={"eta": current_millis() + delay}
+            )
+        try:
+            body = message.encode()
+        except TypeError as exc:
+            raise EncodeError(f"{message.actor_name}: message cannot be encoded as JSON: {exc}") from exc
+        if self.max_message_bytes:
+            check_size(message.actor_name, len(body), self.max_message_bytes)
+        properties = pika.BasicProperties(
+            delivery_mode=2, priority=self._priority(message), message_id=message.message_id
+        )
+        return message, message.queue_name, body, properties
+
+    def enqueue(self, message: Message, *, delay: int | None = None) -> Message:
+        return self.enqueue_many([(message, delay)])[0]
+
+    def enqueue_many(
+        self, items: Iterable[tuple[Message, int | None]], *, owned: bool = False
+    ) -> list[Message]:
+        """Publish the messages, confirmed by RabbitMQ; nothing is sent if one of them cannot be encoded.
+
+        One message is a confirmed publish. Several are one transaction on a channel of their own:
+        ``tx.commit`` returns once every message is routed to its durable queue (the guarantee a confirm
+        gives), in one round trip, and a failure publishes none of them.
+        """
+        items = list(items)
+        prepared = [self._prepare(message, delay) for message, delay in items]
+        if not prepared:
+            return []
+        for message, _, _, _ in prepared:
+            self.declare_queue(q_name(message.queue_name))
+        for (message, *_), (_, delay) in zip(prepared, items, strict=False):
+            self.emit_before("enqueue", message, delay)
+        for attempt in range(PUBLISH_ATTEMPTS):
+            try:
+                for message, _, _, _ in prepared:
+                    self._ensure_queue(q_name(message.queue_name))
+                if len(prepared) == 1:
+                    _, routing_key, body, properties = prepared[0]
+                    self.channel.basic_publish(
+                        exchange="", routing_key=routing_key, body=body, properties=properties, mandatory=True
+                    )
+                else:
+                    channel = self.batch_channel
+                    for _, routing_key, body, properties in prepared:
+                        channel.basic_publish(
+                            exchange="", routing_key=routing_key, body=body, properties=properties
+                        )
+                    channel.tx_commit()
+                break
+            except (
+                pika.exceptions.AMQPConnectionError,
+                pika.exceptions.AMQPChannelError,
+                ConnectionClosed,
+            ) as exc:
+                del self.connection
+                if isinstance(exc, pika.exceptions.UnroutableError):
+                    for message, _, _, _ in prepared:
+                        self.queues_pending.add(q_name(message.queue_name))
+                if attempt + 1 >= PUBLISH_ATTEMPTS:
+                    tracker.failed()
+                    raise ConnectionClosed(exc) from None
+        for (message, *_), (_, delay) in zip(prepared, items, strict=False):
+            self.emit_after("enqueue", message, delay)
+        return [message for message, *_ in prepared]
+
+    @property
+    def batch_channel(self):
+        """This thread's channel in transaction mode, for batches."""
+        channel = getattr(self.state, "batch_channel", None)
+        if channel is None or not channel.is_open:
+            channel = self.connection.channel()
+            channel.tx_select()
+            self.state.batch_channel = channel
+            self.channels.add(channel)
+        return channel
+
+    @RabbitmqBroker.connection.deleter
+    def connection(self):
+        batch = getattr(self.state, "batch_channel", None)
+        if batch is not None:
+            del self.state.batch_channel
+            self.channels.discard(batch)
+        RabbitmqBroker.connection.fdel(self)
+
+    # -- queues, for control and dashboards --------------------------------------------------------
+    def queue_counts(self, queue_name: str) -> tuple[int, int] | None:
+        """``(messages ready, consumers)`` of a queue by a passive declare; None when it does not exist."""
+        try:
+            frame = self.channel.queue_declare(queue=queue_name, passive=True)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            del self.channel
+            if exc.reply_code == 404:
+                return None
+            raise
+        except (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError) as exc:
+            del self.connection
+            raise ConnectionClosed(exc) from None
+        return frame.method.message_count, frame.method.consumer_count
+
+    def purge(self, queue_names: Iterable[str]) -> int:
+        """Discard the ready messages of these queues and their delay queues (Dramatiq's ``.XQ`` and what
+        workers hold stay)."""
+        total = 0
+        for base in sorted({q_name(name) for name in queue_names}):
+            for name in (base, dq_name(base)):
+                if self.queue_counts(name) is None:
+                    continue
+                total += self.channel.queue_purge(name).method.message_count
+        return total
+
+    def flush(self, queue_name: str) -> None:
+        for name in (q_name(queue_name), dq_name(q_name(queue_name)), xq_name(q_name(queue_name))):
+            try:
+                self.channel.queue_purge(name)
+            except pika.exceptions.AMQPChannelError:
+                del self.channel

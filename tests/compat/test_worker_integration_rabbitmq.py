@@ -1,0 +1,37 @@
+"""The worker integration suite (test_worker_integration.py) again, on RabbitMQ: a vhost of this module's
+own, results in the session's Redis, a real worker process (issue 19)."""
+
+# ruff: noqa: F401, F403, F811  (the suite's tests are collected here a second time, on these fixtures)
+from __future__ import annotations
+
+import pytest
+
+from tests.compat.brokers import app_copy, rabbit_env
+from tests.compat.conftest import session_worker
+from tests.compat.test_worker_integration import *
+from tests.rabbitmq_support import node
+
+# On RabbitMQ the highest number is the most urgent: test_rabbitmq_reliability.py tests that order.
+globals().pop("test_priority_jumps_the_backlog")
+
+
+@pytest.fixture(scope="module")
+def worker_env(worker_env, tmp_path_factory):
+    rabbit = node(tmp_path_factory.getbasetemp())
+    vhost = rabbit.add_vhost()
+    try:
+        yield rabbit_env(worker_env, rabbit.url(vhost))
+    finally:
+        rabbit.delete_vhost(vhost)
+
+
+@pytest.fixture(scope="module")
+def tasks(worker_env):
+    with app_copy(worker_env) as module:
+        yield module
+        module.app.broker.close()
+
+
+@pytest.fixture(scope="module")
+def worker(worker_env, tasks, tmp_path_factory):
+    yield from session_worker(worker_env, "tests.compat.worker_app", tmp_path_factory)
