@@ -11,7 +11,6 @@ import importlib.util
 import json
 import os
 import re
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -20,6 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.compat.conftest import stop_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = Path(__file__).parent / "paperless_project"
@@ -105,8 +106,7 @@ def test_paperless_style_tracker_logging_and_process_init_on_rundramatiq(
                 break
             time.sleep(0.2)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+        stop_worker(worker, timeout=60)  # SIGTERM, then SIGKILL to whatever is left of its group
     done, failed = tracked[ok], tracked[missing]
     assert (done["status"], done["result"]) == ("SUCCESS", "Success. invoice.txt has 5 words")
     assert (failed["status"], failed["result"]) == (

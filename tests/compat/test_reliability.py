@@ -96,8 +96,7 @@ def test_poison_message_is_dead_lettered_and_others_keep_running(
                 time.sleep(0.2)
             after = tasks.add.apply_async((20, 1), queue="crash").get(timeout=60)
         finally:
-            supervisor.send_signal(signal.SIGTERM)
-            supervisor.wait(timeout=30)
+            stop_worker(supervisor, timeout=30)  # SIGTERM, then SIGKILL to whatever is left of its group
     record = store.get(poison.id)
     assert record is not None, "poison message was not dead-lettered"
     assert record["reason"].startswith("poison")

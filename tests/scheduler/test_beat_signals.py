@@ -33,4 +33,8 @@ def test_the_scheduler_daemon_sends_beat_init_once_with_itself_as_sender(
         assert rows == [{"sender": "Daemon", "app_is_app": True, "kwargs": [], "pid": proc.pid}]
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # never leave a daemon behind
+            proc.wait()
