@@ -19,6 +19,26 @@ app.conf.update(
 )
 
 
+def _connect_signal_receivers() -> None:
+    """BENCH_COMPAT_SIGNALS=1: a no-op receiver on every task and publish signal, in the client and the
+    workers, to measure what a project with signal handlers (paperless-style tracking) pays (issue 16)."""
+    from compat import signals
+
+    def receiver(*args, **kwargs):
+        return None
+
+    for signal in (
+        signals.before_task_publish, signals.after_task_publish, signals.task_received,
+        signals.task_prerun, signals.task_postrun, signals.task_success, signals.task_failure,
+        signals.task_retry,
+    ):
+        signal.connect(receiver, weak=False)
+
+
+if os.environ.get("BENCH_COMPAT_SIGNALS") == "1":
+    _connect_signal_receivers()
+
+
 @app.task(name="bench.trivial", ignore_result=True)
 def trivial(num):
     marks.mark()
