@@ -259,12 +259,15 @@ def rabbitmq_url(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def module_copy(name: str, env: dict[str, str]) -> Iterator[ModuleType]:
+def module_copy(name: str, env: dict[str, str], dependents: tuple[str, ...] = ()) -> Iterator[ModuleType]:
     """A fresh copy of module ``name`` imported with ``env`` set, standing in for it in ``sys.modules``
-    until the block ends (a second app on another broker, with the same task names)."""
+    until the block ends (a second app on another broker, with the same task names). ``dependents`` are
+    modules that ``name`` imports and that declare tasks on its app: they are imported afresh too, so
+    their tasks are the copy's, and the originals are back after the block."""
     hidden = ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")  # they would win over the app's own URLs
     saved_env = {key: os.environ.get(key) for key in (*env, *hidden)}
     saved_module = sys.modules.get(name)
+    saved_dependents = {dep: sys.modules.pop(dep) for dep in dependents if dep in sys.modules}
     for key in hidden:
         os.environ.pop(key, None)
     os.environ.update(env)
@@ -279,6 +282,9 @@ def module_copy(name: str, env: dict[str, str]) -> Iterator[ModuleType]:
             sys.modules[name] = saved_module
         else:
             sys.modules.pop(name, None)
+        for dep in dependents:
+            sys.modules.pop(dep, None)
+        sys.modules.update(saved_dependents)
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -159,7 +159,9 @@ def rabbit_stack(stacks, conformance_redis, tmp_path_factory):
         "CONFORMANCE_COMPAT_NAMESPACE": f"conf-rmq-{uuid.uuid4().hex[:8]}",
     }
     side = redis.Redis.from_url(os.environ["CONFORMANCE_SIDE"])
-    with module_copy("tests.conformance.stacks.compat_tasks", settings):
+    # compat_classes declares tasks on compat_tasks' app: the copy needs its own, on the copy's app.
+    classes = "tests.conformance.stacks.compat_classes"
+    with module_copy("tests.conformance.stacks.compat_tasks", settings, dependents=(classes,)):
         stack = Stack.load("compat", side)
     env = {**os.environ, **settings, "PYTHONPATH": str(ROOT), "dramatiq_restart_delay": "500"}
     worker = Worker("compat", env, tmp_path_factory.mktemp("conformance-rabbitmq") / "compat.log")
