@@ -51,6 +51,16 @@ def start_worker(
     raise RuntimeError("worker did not start within 30 s")
 
 
+def start_supervised(env: dict, log) -> subprocess.Popen:
+    """``compat.supervisor`` over one 1-thread worker process on the ``crash`` queue (replaced when it
+    dies), in its own session; stop it with :func:`stop_worker`."""
+    argv = [sys.executable, "-m", "compat.supervisor", "--restart-delay", "0.5", "tests.compat.worker_app",
+            "-p", "1", "-t", "1", "-Q", "crash"]
+    return subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
 def stop_worker(proc: subprocess.Popen, timeout: float = 20) -> None:
     """Stop a worker group gracefully (SIGTERM to its master), then SIGKILL whatever is left of the group."""
     if proc.poll() is None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 
@@ -18,7 +16,7 @@ from compat import group, states
 from compat.deadletters import store_for
 from compat.exceptions import OperationalError
 from tests.compat.brokers import app_copy, rabbit_env
-from tests.compat.conftest import ROOT, start_worker, stop_worker
+from tests.compat.conftest import start_supervised, start_worker, stop_worker
 from tests.rabbitmq_support import PrivateRabbit, can_start_private, node
 
 
@@ -72,24 +70,6 @@ def test_sigkill_mid_task_is_redelivered_at_once_to_another_worker(worker_env, v
     assert redelivered_in < 5, f"redelivered {redelivered_in:.1f} s after SIGKILL"
 
 
-def start_supervised(env: dict, log) -> subprocess.Popen:
-    argv = [
-        sys.executable,
-        "-m",
-        "compat.supervisor",
-        "--restart-delay",
-        "0.5",
-        "tests.compat.worker_app",
-        "-p",
-        "1",
-        "-t",
-        "1",
-        "-Q",
-        "crash",
-    ]
-    return subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
 
 
 def test_poison_message_is_dead_lettered_after_its_redeliveries(worker_env, rabbit, redis_client, tmp_path):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 
@@ -13,7 +11,7 @@ import pytest
 
 from compat import states
 from compat.deadletters import store_for
-from tests.compat.conftest import ROOT, start_worker, stop_worker
+from tests.compat.conftest import start_supervised, start_worker, stop_worker
 from tests.helpers import wait_for
 
 
@@ -34,24 +32,6 @@ def store(tasks):
     return store_for(tasks.app)
 
 
-def start_supervised(env: dict, log) -> subprocess.Popen:
-    argv = [
-        sys.executable,
-        "-m",
-        "compat.supervisor",
-        "--restart-delay",
-        "0.5",
-        "tests.compat.worker_app",
-        "-p",
-        "1",
-        "-t",
-        "1",
-        "-Q",
-        "crash",
-    ]
-    return subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
 
 
 def test_sigkill_mid_task_runs_again_elsewhere_once(tasks, fast_env, redis_client, tmp_path):
