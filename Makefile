@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist; 0 runs in this one). Most of the suite waits on the workers, daemons and
+# servers it starts, so two processes keep a 2-core machine busy; a module always runs whole on one.
+TEST_WORKERS ?= 2
 
 .PHONY: deps run test lint bench clean
 
@@ -28,7 +31,7 @@ run: $(STAMP) $(VENDOR)
 # and scheduler process the tests start recompiles the project's sources, and pytest re-rewrites every
 # test module's asserts, each time (__pycache__/ is ignored by git).
 test: $(STAMP) $(VENDOR)
-	env -u PYTHONDONTWRITEBYTECODE $(PY) bin/with-redis --dir var/test-redis -- $(PY) -m pytest $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(PY) bin/with-redis --dir var/test-redis -- $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

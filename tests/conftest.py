@@ -38,3 +38,19 @@ def redis_namespace(redis_client):
     keys = list(redis_client.scan_iter(match=f"{prefix}*", count=500))
     if keys:
         redis_client.delete(*keys)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), a test module runs whole on one
+    process, so its module-scoped workers and servers start once; the conformance suite is one group, so
+    its session stacks (a Celery and a compat worker, RabbitMQ's) start once. Tests of one module keep
+    their order."""
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        group = "conformance" if module.startswith("tests/conformance/") else module
+        item.add_marker(pytest.mark.xdist_group(group))
+    seen: set[str] = set()
+    repeated = sorted({item.nodeid for item in items if item.nodeid in seen or seen.add(item.nodeid)})
+    if repeated:  # pytest-xdist schedules by node id: a repeated one would run once, the others never
+        raise pytest.UsageError(f"tests share a node id (give each its own): {repeated[:5]}")

@@ -186,10 +186,11 @@ def test_scheduled_and_reserved(capp, group):
     assert capp.app.control.inspect().query_task(later.id)[node][later.id][0] == "scheduled"
     capp.app.control.revoke(later.id)
 
-    # Fill both processes' threads, then the next ones wait in a process's work queue: reserved.
+    # Eight tasks for four threads: those a process prefetched beyond its free threads wait in its work
+    # queue, reserved (which ones depends on how the two processes shared them out).
     blockers = [capp.spin.delay(3) for _ in range(4)]
     waiting = [capp.spin.delay(0.1) for _ in range(4)]
-    reserved = wait_until(lambda: reserved_ids(capp.app) & {r.id for r in waiting})
+    reserved = wait_until(lambda: reserved_ids(capp.app) & {r.id for r in blockers + waiting})
     assert reserved
     entries = [task for tasks in capp.app.control.inspect().reserved().values() for task in tasks]
     assert all(set(task) == INFO_KEYS and task["time_start"] is None for task in entries)

@@ -211,7 +211,9 @@ def test_every_action_needs_staff_csrf_and_confirmation(client, current_app, ran
     assert current_app.AsyncResult(task_id).state == "FAILURE"  # unconfirmed: nothing happened
 
 
-def test_revoke_run_now_and_schedule_rows_are_logged_with_the_user(client, staff, current_app, ops_tasks):
+def test_revoke_run_now_and_schedule_rows_are_logged_with_the_user(
+    client, staff, current_app, ops_tasks, ops_worker
+):
     pending = f"never-sent-{uuid.uuid4().hex}"
     response = client.post(
         f"/ops/api/tasks/{pending}/revoke", {"confirm": True}, content_type="application/json"

@@ -79,13 +79,27 @@ BOUNDED = hypothesis.settings(
 )
 
 
-@schema.parametrize()
-@BOUNDED
-def test_no_anonymous_request_gets_a_server_error(case, world, live_server):
-    call(case, world, live_server, {})
+# One test per operation, with the operation in its id: schemathesis's own ``schema.parametrize()`` gives
+# every operation's test the same node id, which pytest-xdist (``make test``) folds into one test.
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
 
 
-@schema.parametrize()
-@BOUNDED
-def test_no_authenticated_request_gets_a_server_error(case, world, live_server):
-    call(case, world, live_server, {"Authorization": f"Token {world['user'].auth_token.key}"})
+def explore(operation, world, live_server, headers: dict) -> None:
+    """Send ``EXAMPLES`` generated requests to ``operation``; hypothesis shrinks and reports a failure."""
+
+    @BOUNDED
+    @hypothesis.given(case=operation.as_strategy())
+    def check(case):
+        call(case, world, live_server, headers)
+
+    check()
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_no_anonymous_request_gets_a_server_error(operation, world, live_server):
+    explore(operation, world, live_server, {})
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_no_authenticated_request_gets_a_server_error(operation, world, live_server):
+    explore(operation, world, live_server, {"Authorization": f"Token {world['user'].auth_token.key}"})

@@ -447,14 +447,19 @@ def sig_fail(key, message="boom"):
     raise ValueError(message)
 
 
-@app.task(base=Tracked, bind=True, max_retries=1, default_retry_delay=0.05)
+# The signal programs' retries wait half a second: a retry that ran at once could record its task_prerun
+# before the first run's task_postrun on a loaded machine (on either stack), and the order is what they test.
+SIGNAL_RETRY_DELAY = 0.5
+
+
+@app.task(base=Tracked, bind=True, max_retries=1, default_retry_delay=SIGNAL_RETRY_DELAY)
 def sig_retry(self, key):
     if self.request.retries < 1:
         raise self.retry(exc=KeyError("again"))
     return "done"
 
 
-@app.task(base=Tracked, bind=True, max_retries=1, default_retry_delay=0.05)
+@app.task(base=Tracked, bind=True, max_retries=1, default_retry_delay=SIGNAL_RETRY_DELAY)
 def sig_retry_exhaust(self, key):
     raise self.retry(exc=KeyError("never"))
 
@@ -480,7 +485,8 @@ def sig_plain(key, value):
     return value
 
 
-@app.task(autoretry_for=(KeyError,), max_retries=1, default_retry_delay=0.05, retry_jitter=False)
+@app.task(autoretry_for=(KeyError,), max_retries=1, default_retry_delay=SIGNAL_RETRY_DELAY,
+          retry_jitter=False)
 def sig_autoretry(key):
     raise KeyError("auto")
 
