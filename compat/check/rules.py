@@ -253,10 +253,10 @@ ROWS: tuple[Row, ...] = (
         _kinds("setting", "broker_connection_retry_on_startup broker_connection_retry "
                "broker_connection_max_retries broker_connection_timeout"),
         "a worker's first connection is retried as Celery's is; after a loss compat always reconnects"),
-    Row(S_WORKER, "`broker_pool_limit`, `broker_pool_acquire_timeout`", "differs",
+    Row(S_WORKER, "`broker_pool_limit`, `broker_pool_acquire_timeout`", "supported",
         _kinds("setting", "broker_pool_limit broker_pool_acquire_timeout"),
-        "honoured on Redis (at most N publishing connections per process; None: one per publish); "
-        "RabbitMQ publishes on one connection per thread"),
+        "at most N publishing connections per process, waiting at most the timeout for one; "
+        "None or 0: a connection per publish"),
     Row(S_WORKER, "`task_reject_on_worker_lost` (`True`, or not set)", "differs",
         ("setting:task_reject_on_worker_lost",), "always: a dead worker's messages run again"),
     Row(S_WORKER, "`task_reject_on_worker_lost = False`", "differs",

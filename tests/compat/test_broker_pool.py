@@ -179,3 +179,22 @@ def test_a_pool_setting_that_means_nothing_is_an_error_when_the_app_is_finalized
     app = make_app(server, **settings)
     with pytest.raises(ImproperlyConfigured, match=next(iter(settings))):
         _ = app.broker
+
+
+def test_threads_that_first_send_at_once_share_one_broker_and_its_pool(server):
+    """The broker is made once per app: threads racing to first use it must not each make their own (each
+    would have its own publishing pool, and the limit would not hold per process)."""
+    app = make_app(server, broker_pool_limit=2)
+    start = threading.Barrier(8)
+    seen = []
+
+    def first_use() -> None:
+        start.wait()
+        seen.append(app.broker)
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(seen) == 8 and len({id(broker) for broker in seen}) == 1
