@@ -245,9 +245,10 @@ ROWS: tuple[Row, ...] = (
     Row(S_WORKER, "`broker_transport_options`: `sep`, `global_keyprefix`", "differs",
         _kinds("setting", "broker_transport_options.sep broker_transport_options.global_keyprefix"),
         "read by import-celery to find Celery's keys; compat's own queues do not use them"),
-    Row(S_WORKER, "`broker_transport_options`: `queue_order_strategy`", "unsupported",
+    Row(S_WORKER, "`broker_transport_options`: `queue_order_strategy`", "differs",
         ("setting:broker_transport_options.queue_order_strategy",),
-        "each queue has its own consumer: queues are served side by side (as round_robin)"),
+        "priority/sorted: a worker takes a queue's messages only while earlier queues have none at that "
+        "priority step or above; an earlier queue's prefetched batch is not reordered"),
     Row(S_WORKER, "`broker_connection_retry_on_startup`, `broker_connection_retry`, "
         "`broker_connection_max_retries`, `broker_connection_timeout`", "differs",
         _kinds("setting", "broker_connection_retry_on_startup broker_connection_retry "

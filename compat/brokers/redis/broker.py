@@ -29,6 +29,7 @@ from ..outage import tracker
 from ..producers import ProducerSlots, in_consumer_thread
 from .consumer import LaneConsumer
 from .lanes import lane_for, lane_queue
+from .queue_order import QueueOrder
 from .scripts import lua
 
 WAKE_TOKENS_KEPT = 16
@@ -48,6 +49,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
       priority_steps: the priority steps that become lanes (``lanes.py``).
       producers: the publishing slots (``broker_pool_limit``); every enqueue outside a consumer thread
         holds one while it talks to Redis. None: no limit.
+      queue_order: the gate of ``queue_order_strategy`` (``queue_order.py``); None: queues side by side.
       producer_client: the client publishes use (``producers.py``), apart from the consumers' ``client``;
         None: the same client.
       **kwargs: ``RedisBroker``'s (``url``, ``namespace``, ``middleware``, ``heartbeat_timeout``, ...).
@@ -65,6 +67,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         priority_steps: Sequence[int] = DEFAULT_PRIORITY_STEPS,
         producers: ProducerSlots | None = None,
         producer_client: redis.Redis | None = None,
+        queue_order: QueueOrder | None = None,
         **kwargs,
     ) -> None:
         kwargs.setdefault("maintenance_chance", 0)  # .maintenance runs it on a clock instead
@@ -75,6 +78,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         self.priority_steps = tuple(priority_steps)
         self.producers = producers or ProducerSlots(0)
         self.producer_client = producer_client or self.client
+        self.queue_order = queue_order
         self.known_lanes: set[tuple[str, str]] = set()
         self.consumers_by_queue: dict[str, LaneConsumer] = {}
         self._enqueue_script = self.client.register_script(lua("enqueue"))
