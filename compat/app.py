@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import socket
+import threading
 import uuid
 import warnings
 from collections.abc import Callable, Iterable
@@ -91,6 +92,8 @@ class Celery:
         self.strict_typing = strict_typing
         self.tasks = TaskRegistry()
         self._broker: dramatiq.Broker | None = None
+        self._broker_ready = False
+        self._finalizing = threading.RLock()
         self._backend: Any = None
         self._routers: tuple[Any, list] | None = None
         self._autodiscover: list[tuple[Any, str]] = []
@@ -166,15 +169,23 @@ class Celery:
     # -- infrastructure ----------------------------------------------------------------------------
     @property
     def broker(self) -> dramatiq.Broker:
-        """The Dramatiq broker (created on first use from ``broker_url``, and made Dramatiq's global)."""
-        if self._broker is None:
-            check_settings(self)  # finalize: refuse what compat cannot do, warn once about what it ignores
-            self._broker = make_broker(self)
-            dramatiq.set_broker(self._broker)
-            for queue_name in self.routed_queues():
-                self._broker.declare_queue(queue_name)
-            register_builtins(self)
-        return self._broker
+        """The Dramatiq broker (created on first use from ``broker_url``, and made Dramatiq's global).
+
+        Threads that first send at the same moment wait for one broker: two would each keep their own
+        connections and publishing pool (``broker_pool_limit`` is per process).
+        """
+        if self._broker_ready:
+            return self._broker  # type: ignore[return-value]
+        with self._finalizing:  # re-entrant: finalizing may read app.broker again
+            if self._broker is None:
+                check_settings(self)  # finalize: refuse what compat cannot do, warn once about the rest
+                self._broker = make_broker(self)
+                dramatiq.set_broker(self._broker)
+                for queue_name in self.routed_queues():
+                    self._broker.declare_queue(queue_name)
+                register_builtins(self)
+                self._broker_ready = True
+            return self._broker
 
     @property
     def backend(self) -> Any:

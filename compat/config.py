@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "broker_connection_retry": True,
     "broker_connection_retry_on_startup": None,
     "broker_connection_max_retries": 100,
+    "broker_pool_limit": 10,
+    "broker_pool_acquire_timeout": None,
     "imports": (),
     # RabbitMQ (amqp://) brokers: Celery's settings and defaults.
     "broker_use_ssl": False,

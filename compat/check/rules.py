@@ -245,16 +245,19 @@ ROWS: tuple[Row, ...] = (
     Row(S_WORKER, "`broker_transport_options`: `sep`, `global_keyprefix`", "differs",
         _kinds("setting", "broker_transport_options.sep broker_transport_options.global_keyprefix"),
         "read by import-celery to find Celery's keys; compat's own queues do not use them"),
-    Row(S_WORKER, "`broker_transport_options`: `queue_order_strategy`", "unsupported",
+    Row(S_WORKER, "`broker_transport_options`: `queue_order_strategy`", "differs",
         ("setting:broker_transport_options.queue_order_strategy",),
-        "each queue has its own consumer: queues are served side by side (as round_robin)"),
+        "priority/sorted: a worker takes a queue's messages only while earlier queues have none at that "
+        "priority step or above; an earlier queue's prefetched batch is not reordered"),
     Row(S_WORKER, "`broker_connection_retry_on_startup`, `broker_connection_retry`, "
         "`broker_connection_max_retries`, `broker_connection_timeout`", "differs",
         _kinds("setting", "broker_connection_retry_on_startup broker_connection_retry "
                "broker_connection_max_retries broker_connection_timeout"),
         "a worker's first connection is retried as Celery's is; after a loss compat always reconnects"),
-    Row(S_WORKER, "`broker_pool_limit`", "unsupported", ("setting:broker_pool_limit",),
-        "the Redis client keeps a connection per thread that uses one; no limit is applied"),
+    Row(S_WORKER, "`broker_pool_limit`, `broker_pool_acquire_timeout`", "supported",
+        _kinds("setting", "broker_pool_limit broker_pool_acquire_timeout"),
+        "at most N publishing connections per process, waiting at most the timeout for one; "
+        "None or 0: a connection per publish"),
     Row(S_WORKER, "`task_reject_on_worker_lost` (`True`, or not set)", "differs",
         ("setting:task_reject_on_worker_lost",), "always: a dead worker's messages run again"),
     Row(S_WORKER, "`task_reject_on_worker_lost = False`", "differs",

@@ -98,8 +98,10 @@ def test_other_transport_options_warn_once_each(caplog):
         "visibility_timeout": 30,
         "queue_order_strategy": "priority",
         "sep": ":",
+        "fanout_patterns": True,
     }
     assert app.broker is not None
     logged = [r.getMessage() for r in caplog.records if r.name == "compat.settings"]
-    # sep is read by import-celery (its own row); queue_order_strategy is not applied: one warning
-    assert len(logged) == 1 and "broker_transport_options key 'queue_order_strategy'" in logged[0]
+    # sep is read by import-celery (its own row), queue_order_strategy orders the worker's queues;
+    # fanout_patterns is not used: one warning
+    assert len(logged) == 1 and "broker_transport_options key 'fanout_patterns'" in logged[0]

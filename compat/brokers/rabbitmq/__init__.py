@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from ...exceptions import ImproperlyConfigured
+from ..producers import ProducerSlots
 from .broker import DEFAULT_MAX_PRIORITY, CompatRabbitmqBroker
 from .urls import from_conf
 
@@ -19,7 +20,8 @@ logger = logging.getLogger("compat.broker")
 
 
 def make(app: Any, url: str, middleware: list) -> CompatRabbitmqBroker:
-    """The broker for a RabbitMQ URL (or a ``;``-separated failover list)."""
+    """The broker for a RabbitMQ URL (or a ``;``-separated failover list); publishes on at most
+    ``broker_pool_limit`` connections (``producers.py``)."""
     try:
         import pika  # noqa: F401
     except ImportError:  # pragma: no cover - pika is a runtime dependency
@@ -67,6 +69,7 @@ def make(app: Any, url: str, middleware: list) -> CompatRabbitmqBroker:
         unfit=unfit,
         redelivered=redelivered,
         max_redeliveries=limit,
+        producers=ProducerSlots.from_conf(conf),
     )
     broker.management_url = conf.broker_management_url
     return broker

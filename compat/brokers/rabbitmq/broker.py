@@ -27,6 +27,8 @@ from dramatiq.message import Message
 from ...exceptions import EncodeError, ImproperlyConfigured
 from ..base import FacadeBroker, QueueInspector, check_size
 from ..outage import tracker
+from ..producers import ProducerSlots, in_consumer_thread
+from .producers import PublisherState
 
 #: ``x-max-priority`` of classic queues when ``task_queue_max_priority`` is unset (Celery's docs advise 10).
 DEFAULT_MAX_PRIORITY = 10
@@ -49,6 +51,8 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
       redelivered: called with a redelivered message's id and queue; returns how often it came back
         (classic queues count in the stores' Redis; None: no count is kept).
       max_redeliveries: returns of one message past which it is a poison message.
+      producers: the publishing slots (``broker_pool_limit``, ``producers.py``); None: no limit, a
+        connection per publishing thread as in Dramatiq.
     """
 
     connection_errors = (ConnectionClosed, pika.exceptions.AMQPConnectionError)
@@ -68,6 +72,7 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         unfit: Callable[[bytes, str, bool], None] | None = None,
         redelivered: Callable[[str, str], int] | None = None,
         max_redeliveries: int = 3,
+        producers: ProducerSlots | None = None,
     ) -> None:
         if queue_type not in QUEUE_TYPES:
             raise ImproperlyConfigured(f"task_default_queue_type {queue_type!r}: use 'classic' or 'quorum'")
@@ -80,6 +85,9 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         self.unfit = unfit
         self.redelivered = redelivered
         self.max_redeliveries = max_redeliveries
+        self.producers = producers
+        if producers is not None:
+            self.state = PublisherState()
 
     @property
     def consumer_class(self):
@@ -172,6 +180,21 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
             self.declare_queue(q_name(message.queue_name))
         for (message, *_), (_, delay) in zip(prepared, items, strict=False):
             self.emit_before("enqueue", message, delay)
+        if self.producers is None or in_consumer_thread() or self.state.holding():
+            self._publish(prepared)
+        else:
+            with self.producers.hold() as slot, self.state.using(slot):
+                try:
+                    self._publish(prepared)
+                finally:
+                    if not self.producers.pooled:  # Celery's "no pool": a connection per publish
+                        del self.connection
+        for (message, *_), (_, delay) in zip(prepared, items, strict=False):
+            self.emit_after("enqueue", message, delay)
+        return [message for message, *_ in prepared]
+
+    def _publish(self, prepared: list[tuple[Message, str, bytes, Any]]) -> None:
+        """Publish on this thread's connection (or the slot it holds), reconnecting when it broke."""
         for attempt in range(PUBLISH_ATTEMPTS):
             try:
                 for message, _, _, _ in prepared:
@@ -201,9 +224,6 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
                 if attempt + 1 >= PUBLISH_ATTEMPTS:
                     tracker.failed()
                     raise ConnectionClosed(exc) from None
-        for (message, *_), (_, delay) in zip(prepared, items, strict=False):
-            self.emit_after("enqueue", message, delay)
-        return [message for message, *_ in prepared]
 
     @property
     def batch_channel(self):

@@ -26,8 +26,10 @@ from dramatiq.message import Message
 from ...exceptions import EncodeError
 from ..base import FacadeBroker, QueueInspector, check_size
 from ..outage import tracker
+from ..producers import ProducerSlots, in_consumer_thread
 from .consumer import LaneConsumer
 from .lanes import lane_for, lane_queue
+from .queue_order import QueueOrder
 from .scripts import lua
 
 WAKE_TOKENS_KEPT = 16
@@ -45,6 +47,11 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         acknowledged.
       max_message_bytes: the largest encoded message ``enqueue`` sends (0: no limit).
       priority_steps: the priority steps that become lanes (``lanes.py``).
+      producers: the publishing slots (``broker_pool_limit``); every enqueue outside a consumer thread
+        holds one while it talks to Redis. None: no limit.
+      queue_order: the gate of ``queue_order_strategy`` (``queue_order.py``); None: queues side by side.
+      producer_client: the client publishes use (``producers.py``), apart from the consumers' ``client``;
+        None: the same client.
       **kwargs: ``RedisBroker``'s (``url``, ``namespace``, ``middleware``, ``heartbeat_timeout``, ...).
     """
 
@@ -58,6 +65,9 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         unfit: Callable[[str, bytes, str], None] | None = None,
         max_message_bytes: int = 0,
         priority_steps: Sequence[int] = DEFAULT_PRIORITY_STEPS,
+        producers: ProducerSlots | None = None,
+        producer_client: redis.Redis | None = None,
+        queue_order: QueueOrder | None = None,
         **kwargs,
     ) -> None:
         kwargs.setdefault("maintenance_chance", 0)  # .maintenance runs it on a clock instead
@@ -66,6 +76,9 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         self.unfit = unfit
         self.max_message_bytes = max_message_bytes
         self.priority_steps = tuple(priority_steps)
+        self.producers = producers or ProducerSlots(0)
+        self.producer_client = producer_client or self.client
+        self.queue_order = queue_order
         self.known_lanes: set[tuple[str, str]] = set()
         self.consumers_by_queue: dict[str, LaneConsumer] = {}
         self._enqueue_script = self.client.register_script(lua("enqueue"))
@@ -73,6 +86,12 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         self.recover_script = self.client.register_script(lua("recover"))
         self.pass_script = self.client.register_script(lua("pass"))
         self._purge_script = self.client.register_script(lua("purge"))
+
+    def close(self) -> None:
+        """Close the publishing connections (they reopen on the next publish)."""
+        super().close()
+        if self.producer_client is not self.client:
+            self.producer_client.connection_pool.disconnect()
 
     def fetch(self, list_name: str, count: int) -> list[tuple[str, bytes | None]]:
         """Take up to ``count`` message ids off ``list_name`` into this process's ack set, with their data."""
@@ -179,13 +198,24 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         prepared = [(self._prepare(message, delay, owned), delay) for message, delay in items]
         for (message, _), delay in prepared:
             self.emit_before("enqueue", message, delay)
+        if in_consumer_thread():  # a due delayed message moved by the worker: not a publish
+            self._store(self.client, prepared)
+        else:
+            with self.producers.hold():
+                self._store(self.producer_client, prepared)
+        for (message, _), delay in prepared:
+            self.emit_after("enqueue", message, delay)
+        return [message for (message, _), _ in prepared]
+
+    def _store(self, client: redis.Redis, prepared: list) -> None:
+        """Store prepared messages and push their wake tokens in one script call on ``client``."""
         args: list = [self.namespace, WAKE_TOKENS_KEPT, len(prepared)]
         wakes: dict[str, list[str]] = {}
         for (message, data), _ in prepared:
             base, lane = message.queue_name, message.options.get("lane", "")
             args += [lane_queue(base, lane), message.options["redis_message_id"], data]
             if lane and (base, lane) not in self.known_lanes:
-                self.client.sadd(self.lanes_key(base.removesuffix(".DQ")), lane)
+                client.sadd(self.lanes_key(base.removesuffix(".DQ")), lane)
                 self.known_lanes.add((base, lane))
             tokens = wakes.setdefault(base, [])
             if len(tokens) < WAKE_TOKENS_KEPT:
@@ -193,10 +223,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         args.append(len(wakes))
         for base, tokens in wakes.items():
             args += [f"{base}.wake", len(tokens), *tokens]
-        self._enqueue_script(keys=[], args=args)
-        for (message, _), delay in prepared:
-            self.emit_after("enqueue", message, delay)
-        return [message for (message, _), _ in prepared]
+        self._enqueue_script(keys=[], args=args, client=client)
 
     # -- lanes -------------------------------------------------------------------------------------
     def lanes_of(self, base_queue: str) -> list[str]:

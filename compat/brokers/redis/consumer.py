@@ -16,12 +16,15 @@ from ...inbound import problem, rejected
 from ..base import FieldsProxy
 from ..outage import tracker
 from .lanes import lane_queue
+from .queue_order import GATED_WAIT, lane_step, top_step
 
 
 class LaneConsumer(_RedisConsumer):
     """Consumer of one queue and its lanes that sleeps on the wake list instead of polling.
 
-    Acks and nacks go to the lane list the message was fetched from (its ``options["lane"]``).
+    Acks and nacks go to the lane list the message was fetched from (its ``options["lane"]``). Under a
+    ``queue_order_strategy`` of ``priority`` or ``sorted`` it fetches only the lanes that earlier queues
+    leave it (``queue_order.py``); ``top_ready`` is what it tells the later ones.
     """
 
     LANE_REFRESH_SECONDS = 10.0
@@ -39,6 +42,10 @@ class LaneConsumer(_RedisConsumer):
         self.waiting_for_slots = False
         self.waited = False
         self.lane_of_list: dict[str, str] = {}
+        #: The highest priority step its last fetch found messages at (None: none); before the first
+        #: fetch, assumed the top one.
+        self.top_ready: int | None = top_step(broker)
+        self.gated = False
 
     def _refresh_lanes(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -98,13 +105,25 @@ class LaneConsumer(_RedisConsumer):
 
     def _fetch(self, wanted: int) -> list[tuple[str, str, bytes | None]]:
         self._refresh_lanes()
+        order = self.broker.queue_order
+        below = order.fetch_below(self.broker, self.queue_name) if order is not None else None
         fetched: list[tuple[str, str, bytes | None]] = []
+        top = None
+        self.gated = False
         for lane in self.lanes:
             if len(fetched) >= wanted:
                 break
+            step = lane_step(self.broker, lane)
+            if below is not None and step >= below:
+                self.gated = True
+                break
             name = lane_queue(self.queue_name, lane)
             self.lane_of_list[name] = lane
-            fetched.extend((name, rid, data) for rid, data in self.broker.fetch(name, wanted - len(fetched)))
+            got = self.broker.fetch(name, wanted - len(fetched))
+            if got and top is None:
+                top = step
+            fetched.extend((name, rid, data) for rid, data in got)
+        self.top_ready = top
         return fetched
 
     def take_back(self, previous: LaneConsumer) -> None:
@@ -180,7 +199,10 @@ class LaneConsumer(_RedisConsumer):
                 self.message_cache = self._fetch(self.prefetch - self.outstanding_message_count)
                 tracker.recovered()
                 if not self.message_cache:
-                    self._idle()
+                    if self.gated:  # an earlier queue has work: look again soon, not on the wake list
+                        time.sleep(GATED_WAIT)
+                    else:
+                        self._idle()
                     return None
         except redis.ConnectionError as e:
             tracker.failed()

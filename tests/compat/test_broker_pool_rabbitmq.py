@@ -1,0 +1,115 @@
+"""``broker_pool_limit`` and ``broker_pool_acquire_timeout`` on the RabbitMQ broker, as Celery means them.
+
+Dramatiq opens a pika connection for every thread that publishes; here a process publishes on at most
+``broker_pool_limit`` connections, lent to one publishing thread at a time. The connections are counted by
+the server (``rabbitmqctl list_connections``) in a vhost of this module's own.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from dramatiq import Worker
+
+from compat import Celery
+from compat.exceptions import OperationalError
+from tests.helpers import wait_for
+from tests.rabbitmq_support import node
+
+
+@pytest.fixture(scope="module")
+def rabbit(tmp_path_factory):
+    found = node(tmp_path_factory.getbasetemp())
+    vhost = found.add_vhost()
+    yield found, vhost
+    found.delete_vhost(vhost)
+
+
+def connections(rabbit) -> int:
+    found, vhost = rabbit
+    listed = found.ctl("list_connections", "vhost", "--quiet", "--no-table-headers").split()
+    return listed.count(vhost)
+
+
+@pytest.fixture
+def make_app(rabbit):
+    made = []
+
+    def make(**settings) -> Celery:
+        found, vhost = rabbit
+        app = Celery("rmq-pool", broker=found.url(vhost), set_as_current=False, task_default_queue="pool",
+                     **settings)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.broker.flush_all()
+        app.broker.close()
+    wait_for(lambda: connections(rabbit) == 0, 30, "the test's connections to close")
+
+
+def publish_from_threads(app: Celery, threads: int, each: int) -> list[BaseException]:
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def send() -> None:
+        start.wait()
+        try:
+            for _ in range(each):
+                app.send_task("pool.noop")
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    workers = [threading.Thread(target=send) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(60)
+    return errors
+
+
+def test_eight_publishing_threads_share_broker_pool_limit_connections(rabbit, make_app):
+    app = make_app(broker_pool_limit=2)
+    assert not publish_from_threads(app, 8, 25)
+    assert 1 <= connections(rabbit) <= 2  # Dramatiq alone keeps one per thread: 8
+    assert app.broker.queue_counts("pool")[0] == 200
+
+
+def test_no_pool_closes_each_publishs_connection(rabbit, make_app):
+    app = make_app(broker_pool_limit=None)
+    assert not publish_from_threads(app, 4, 5)
+    wait_for(lambda: connections(rabbit) == 0, 30, "every publishing connection to close")
+    assert app.broker.queue_counts("pool")[0] == 20
+
+
+def test_a_publisher_waits_at_most_broker_pool_acquire_timeout(make_app):
+    app = make_app(broker_pool_limit=1, broker_pool_acquire_timeout=0.2)
+    with app.broker.producers.hold(), pytest.raises(OperationalError) as raised:  # the one connection is busy
+        app.send_task("pool.noop")
+    assert "broker_pool_limit=1" in str(raised.value) and "broker_pool_acquire_timeout" in str(raised.value)
+    app.send_task("pool.noop")  # free again
+    assert app.broker.queue_counts("pool")[0] == 1
+
+
+def test_consumers_are_not_limited_by_the_publishers_pool(make_app, redis_url, redis_namespace):
+    """With the only publishing connection taken, a worker in the same process still runs its tasks and
+    moves a due countdown task to its queue (its consumer thread's own connection, as in Celery)."""
+    app = make_app(broker_pool_limit=1, broker_pool_acquire_timeout=30)
+    app.conf.update(result_backend=redis_url, result_namespace=redis_namespace + "r")
+
+    @app.task(name="pool.double")
+    def double(x):
+        return 2 * x
+
+    results = [double.delay(n) for n in range(3)] + [double.apply_async((10,), countdown=0.5)]
+    broker = app.broker
+    broker.emit_after("process_boot")
+    worker = Worker(broker, worker_timeout=50, worker_threads=2)
+    with broker.producers.hold():
+        worker.start()
+        try:
+            assert [r.get(timeout=20) for r in results] == [0, 2, 4, 20]
+        finally:
+            worker.stop()
