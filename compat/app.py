@@ -189,15 +189,18 @@ class Celery:
 
     @property
     def backend(self) -> Any:
-        """The result/state store for ``result_backend``."""
-        if self._backend is None:
-            expires = self.conf.result_expires
-            if isinstance(expires, timedelta):
-                expires = expires.total_seconds()
-            self._backend = store_from_url(
-                self.conf.result_backend, namespace=self.conf.result_namespace, expires=expires, app=self
-            )
-        return self._backend
+        """The result/state store for ``result_backend`` (one per app, however many threads first ask)."""
+        if self._backend is not None:
+            return self._backend
+        with self._finalizing:
+            if self._backend is None:
+                expires = self.conf.result_expires
+                if isinstance(expires, timedelta):
+                    expires = expires.total_seconds()
+                self._backend = store_from_url(
+                    self.conf.result_backend, namespace=self.conf.result_namespace, expires=expires, app=self
+                )
+            return self._backend
 
     def routed_queues(self) -> set[str]:
         """Every queue the routes name, plus the default queue: a worker consumes all of them."""

@@ -198,3 +198,31 @@ def test_threads_that_first_send_at_once_share_one_broker_and_its_pool(server):
     for thread in threads:
         thread.join(10)
     assert len(seen) == 8 and len({id(broker) for broker in seen}) == 1
+
+
+def test_threads_that_first_read_results_at_once_share_one_store(server, monkeypatch):
+    """The result store is made once per app too (each racing thread would otherwise keep its own pool);
+    its making is slowed down here, as a store whose first connection takes a while is."""
+    import compat.app
+
+    made = compat.app.store_from_url
+
+    def slowly(*args, **kwargs):
+        time.sleep(0.05)
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(compat.app, "store_from_url", slowly)
+    app = make_app(server)
+    start = threading.Barrier(8)
+    seen = []
+
+    def first_use() -> None:
+        start.wait()
+        seen.append(app.backend)
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(seen) == 8 and len({id(store) for store in seen}) == 1
