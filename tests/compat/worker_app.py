@@ -194,6 +194,42 @@ def chord_body(values, index, key):
     return index
 
 
+@app.task(bind=True)
+def chord_body_seen(self, values, index, key):
+    """``chord_body`` that also records which send of the body this is (the token its sender gave it) and
+    whether the broker delivered this message before (its worker died holding it)."""
+    from dramatiq.middleware import CurrentMessage
+
+    send = CurrentMessage.get_current_message().options.get("chord_send")
+    redelivered = self.request.delivery_info["redelivered"]
+    app.backend.client.rpush(key, json.dumps([index, values, send, redelivered]))
+    return index
+
+
+def _crash_around_chord_bodies(point: str) -> None:
+    """``COMPAT_TEST_CRASH_CHORD=before|after``: the worker process that sends a chord body SIGKILLs itself
+    just before (or just after) the publish, once per body, so the header member that completed the chord
+    is redelivered (tests/compat/test_rabbitmq_chord_race.py)."""
+    import multiprocessing
+    import signal
+
+    from compat import signals
+
+    def crash(sender=None, headers=None, **kwargs):
+        if sender != chord_body_seen.name or multiprocessing.parent_process() is None:
+            return  # only in a worker process, never in the test process sending the chords
+        marker = f"{app.conf.broker_namespace}:crashed-at-body:{headers['id']}"
+        if app.backend.client.set(marker, os.getpid(), nx=True, ex=600):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    hook = signals.before_task_publish if point == "before" else signals.after_task_publish
+    hook.connect(crash, weak=False)
+
+
+if os.environ.get("COMPAT_TEST_CRASH_CHORD"):
+    _crash_around_chord_bodies(os.environ["COMPAT_TEST_CRASH_CHORD"])
+
+
 @app.task
 def fuzz_target(*args, **kwargs):
     """Accepts any arguments and records that it ran (by the Redis id of its message), for the
