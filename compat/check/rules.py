@@ -94,7 +94,7 @@ INSPECT_METHODS = (
 FACADE_SETTINGS = frozenset(
     "broker_namespace result_namespace priority_steps worker_idle_wait broker_heartbeat_timeout "
     "broker_maintenance_interval task_message_max_bytes worker_max_redeliveries dead_letter_retention "
-    "broker_management_url "
+    "broker_management_url stores_url "
     "alert_webhook_url alert_mailer alert_digest_seconds worker_metrics worker_metrics_interval "
     "worker_metrics_window worker_metrics_recent metrics_token ops_scheduler_prefix "
     "ops_scheduler_entries".split()

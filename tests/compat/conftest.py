@@ -31,7 +31,8 @@ def start_worker(
     argv = [sys.executable, "-m", "dramatiq", module, "-p", str(processes), "-t", str(threads)]
     if queues:
         argv += ["-Q", *queues]
-    client = redis.Redis.from_url(env.get("COMPAT_TEST_BACKEND") or env["COMPAT_TEST_BROKER"])
+    stores = env.get("COMPAT_TEST_STORES") or env.get("COMPAT_TEST_BACKEND") or env["COMPAT_TEST_BROKER"]
+    client = redis.Redis.from_url(stores)
     key = f"{env['COMPAT_TEST_NS']}:__heartbeats__"
     if env["COMPAT_TEST_BROKER"].startswith("amqp"):  # no heartbeats in Redis: the metrics' worker index
         key = f"{env['COMPAT_TEST_NS']}:metrics:workers"

@@ -29,7 +29,15 @@ app.conf.update(
     task_default_queue_type=os.environ.get("COMPAT_TEST_QUEUE_TYPE", "classic"),
     alert_webhook_url=os.environ.get("COMPAT_TEST_ALERT_WEBHOOK") or None,
     alert_digest_seconds=int(os.environ.get("COMPAT_TEST_ALERT_WINDOW", 60)),
+    stores_url=os.environ.get("COMPAT_TEST_STORES") or None,
 )
+
+
+def _redis():
+    """The Redis the tasks below record in: the stores' (the result backend's, or ``stores_url``'s)."""
+    from compat.stores import redis_for
+
+    return redis_for(app)
 
 for _queue in filter(None, os.environ.get("COMPAT_TEST_EXTRA_QUEUES", "").split(",")):
     app.broker.declare_queue(_queue)
@@ -127,7 +135,7 @@ def progress(self):
 @app.task
 def record_order(label, key):
     """Append ``label`` to a Redis list, to observe execution order."""
-    app.backend.client.rpush(key, label)
+    _redis().rpush(key, label)
     return label
 
 
@@ -259,7 +267,7 @@ def kill_worker_thread(key):
 @app.task
 def gate(key, timeout=60.0):
     """Hold a worker thread until ``key`` exists in Redis (a backlog piles up behind it meanwhile)."""
-    client = app.backend.client
+    client = _redis()
     deadline = time.monotonic() + timeout
     while not client.exists(key) and time.monotonic() < deadline:
         time.sleep(0.02)
