@@ -212,7 +212,7 @@ ROWS: tuple[Row, ...] = (
     Row(S_SIGNALS, "`heartbeat_sent`", "differs", ("signal:heartbeat_sent",),
         "sent with each heartbeat of the worker metrics"),
     Row(S_SIGNALS, "`task_rejected`", "differs", ("signal:task_rejected",),
-        "sent when the Redis consumer discards an undecodable or malformed message"),
+        "sent when a worker's consumer (Redis or RabbitMQ) discards an undecodable or malformed message"),
     Row(S_SIGNALS, "`task_sent`", "supported", ("signal:task_sent",),
         "deprecated in Celery, still sent by Celery 5.7: after after_task_publish"),
     Row(S_SIGNALS, "`beat_init`", "supported", ("signal:beat_init",),
