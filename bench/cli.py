@@ -1,5 +1,5 @@
 """``python -m bench``: every workload on compat and its peers (stock Dramatiq, Dramatiq + Results, Huey,
-taskiq, Celery), on one private Redis.
+taskiq, Celery), on one private Redis; ``--broker rabbitmq``: compat, stock Dramatiq and Celery on RabbitMQ.
 
 Each (repeat, stack) pair runs in its own client process (``bench.client``) against freshly started
 workers and an emptied Redis; the stack order rotates between repeats so drift in the machine's load
@@ -23,10 +23,11 @@ from typing import Any
 
 import redis
 
-from . import env, report, stacks
+from . import env, rabbitmq, report, stacks
 from .client import PHASES
 
-STACKS = list(stacks.STACKS)
+#: the Redis run's stacks (``dramatiq-confirms`` is the RabbitMQ run's only)
+STACKS = [name for name in stacks.STACKS if name != "dramatiq-confirms"]
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -36,7 +37,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--repeats", type=int, default=None, help="measured repeats (default 3; 1 with --quick)"
     )
     parser.add_argument(
-        "--stacks", default=",".join(STACKS), help=f"comma-separated subset of {','.join(STACKS)}"
+        "--broker",
+        choices=("redis", "rabbitmq"),
+        default="redis",
+        help="the broker the stacks send through (rabbitmq: a vhost per client on BENCH_RABBITMQ_URL, "
+        "default amqp://guest:guest@127.0.0.1:5672; results stay on the bench Redis)",
+    )
+    parser.add_argument(
+        "--stacks",
+        default="",
+        help=f"comma-separated subset of {','.join(STACKS)} (with --broker rabbitmq: of "
+        f"{','.join(rabbitmq.STACKS)})",
     )
     parser.add_argument(
         "--json",
@@ -48,7 +59,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--phases",
         default="",
-        help="comma-separated workloads to run (default all): " + ", ".join(p.__name__ for p in PHASES),
+        help="comma-separated workloads to run (default all): " + ", ".join(p.__name__ for p in PHASES)
+        + f" (with --broker rabbitmq: of {', '.join(rabbitmq.PHASES)})",
     )
     parser.add_argument("--keep", action="store_true", help="keep the run directory (worker logs)")
     return parser.parse_args(argv)
@@ -118,6 +130,27 @@ class Run:
         else:
             child_env.pop("BENCH_QUICK", None)
         child_env["BENCH_PHASES"] = self.args.phases
+        # compat and Celery let these override an app's own URLs: the stacks must use the bench's
+        for name in ("BENCH_BROKER_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+            child_env.pop(name, None)
+        if self.args.broker == "rabbitmq":
+            with rabbitmq.Vhost(f"{stack}-{repeat}") as vhost:
+                child_env["BENCH_BROKER_URL"] = vhost.url
+                try:
+                    code = self._client(stack, out, child_env)
+                except KeyboardInterrupt:
+                    self.interrupt()  # the client and its workers go before their vhost does
+                    raise
+        else:
+            code = self._client(stack, out, child_env)
+        env.clear(r, keys, self.server_pid)
+        r.close()
+        if code != 0 or not out.exists():
+            raise RuntimeError(f"{stack} client failed with exit code {code}; logs in {self.run_dir}")
+        return json.loads(out.read_text())
+
+    def _client(self, stack: str, out: Path, child_env: dict[str, str]) -> int:
+        """Run one client process to its end; its exit code."""
         self.client = subprocess.Popen(
             [sys.executable, "-m", "bench.client", stack, str(out)],
             env=child_env,
@@ -125,14 +158,10 @@ class Run:
             start_new_session=True,
         )
         env.register_pid(self.run_dir, self.client.pid)
-        code = self.client.wait()
+        code = self.client.wait()  # Ctrl-C leaves self.client set, for interrupt()
         env.forget_pid(self.run_dir, self.client.pid)
         self.client = None
-        env.clear(r, keys, self.server_pid)
-        r.close()
-        if code != 0 or not out.exists():
-            raise RuntimeError(f"{stack} client failed with exit code {code}; logs in {self.run_dir}")
-        return json.loads(out.read_text())
+        return code
 
     def interrupt(self) -> None:
         """Ctrl-C: let the client stop its workers, then stop whatever is left, by recorded pid."""
@@ -157,6 +186,78 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def choose(args: argparse.Namespace) -> tuple[list[str], str]:
+    """The stacks and the phases (comma-separated) this run uses; exits on an unknown name."""
+    on_rabbitmq = args.broker == "rabbitmq"
+    allowed = rabbitmq.STACKS if on_rabbitmq else STACKS
+    chosen = [s for s in args.stacks.split(",") if s] or list(allowed)
+    unknown = set(chosen) - set(allowed)
+    if unknown:
+        sys.exit(f"unknown stack(s) for --broker {args.broker}: {', '.join(sorted(unknown))}")
+    phases = [p for p in args.phases.split(",") if p]
+    allowed_phases = rabbitmq.PHASES if on_rabbitmq else [p.__name__ for p in PHASES]
+    unknown = set(phases) - set(allowed_phases)
+    if unknown:
+        sys.exit(f"unknown phase(s) for --broker {args.broker}: {', '.join(sorted(unknown))}")
+    if on_rabbitmq and not phases:
+        phases = rabbitmq.PHASES
+    return chosen, ",".join(phases)
+
+
+def render(
+    args: argparse.Namespace,
+    info: dict[str, Any],
+    summary: dict[str, Any],
+    checks: list[dict[str, Any]],
+    limits: list[dict[str, Any]],
+    errors: dict[str, Any],
+    repeats: int,
+    elapsed: float,
+) -> list[str]:
+    """The printed report: a heading, the figures, the ratios, the targets (and the limits on Redis)."""
+    on_rabbitmq = args.broker == "rabbitmq"
+    mode = "quick" if args.quick else "full"
+    metrics = rabbitmq.METRICS if on_rabbitmq else report.METRICS
+    cores = info["cores"] or 1
+    if on_rabbitmq:
+        broker = f"RabbitMQ {info['rabbitmq']} (a vhost per client; results on a private Redis)"
+        peers = f"dramatiq {info['dramatiq']}, celery {info['celery']} / kombu {info['kombu']}"
+    else:
+        broker = "one private Redis"
+        peers = (
+            f"dramatiq {info['dramatiq']}, celery {info['celery']}, huey {info['huey']}, "
+            f"taskiq {info['taskiq']} / taskiq-redis {info['taskiq-redis']}"
+        )
+    text = [
+        f"# bench ({mode}, {repeats} repeat(s), {elapsed:.0f}s) on {info['cpu']} x{info['cores']}, "
+        f"broker: {broker}; Python {info['python']}, {peers}, redis-py {info['redis']}; "
+        f"load avg at start {info['load_avg'][0]:.2f}",
+        "# medians (min-max over repeats); '-' = the stack cannot run that workload as configured",
+        "",
+        report.table(summary, metrics),
+        "",
+        "Ratios compat/other, taken within each repeat, then their median (min-max):",
+        "",
+        report.ratio_table(summary, metrics),
+        "",
+        "Targets (issue 19, RabbitMQ):" if on_rabbitmq else "Targets (issue 21 first):",
+        report.targets_text(checks),
+    ]
+    if not on_rabbitmq:
+        text += [
+            "",
+            "Limit (public drain, results ignored; first to last completion):",
+            "",
+            report.limits_text(limits, cores),
+        ]
+    if mode == "quick" or info["load_avg"][0] > 0.5 * cores:
+        why = "a quick run" if mode == "quick" else "the machine was loaded"
+        text.insert(1, f"# NOT FOR PUBLISHING: {why}")
+    if errors:
+        text += ["", "Errors:", *(f"  {key}: {value}" for key, value in errors.items())]
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     # Ctrl-C, and SIGTERM from a supervisor, both end in the same cleanup (also when started in the
@@ -164,17 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     repeats = args.repeats or (1 if args.quick else 3)
-    chosen = [s for s in args.stacks.split(",") if s]
-    unknown = set(chosen) - set(STACKS)
-    if unknown:
-        sys.exit(f"unknown stack(s): {', '.join(sorted(unknown))}")
-    unknown = {p for p in args.phases.split(",") if p} - {p.__name__ for p in PHASES}
-    if unknown:
-        sys.exit(f"unknown phase(s): {', '.join(sorted(unknown))}")
+    chosen, args.phases = choose(args)
     run = Run(args)
     runs: list[dict[str, dict[str, Any]]] = []
     started = time.monotonic()
     info = machine()
+    if args.broker == "rabbitmq":
+        info["rabbitmq"] = rabbitmq.version()
     try:
         run.start_redis()
         for repeat in range(repeats):
@@ -190,40 +287,17 @@ def main(argv: list[str] | None = None) -> int:
         run.cleanup()
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
-    summary = report.summarize(runs)
-    checks = report.targets(runs, summary)
-    cores = info["cores"] or 1
-    limits = report.limits(summary, cores)
+    on_rabbitmq = args.broker == "rabbitmq"
+    metrics = rabbitmq.METRICS if on_rabbitmq else report.METRICS
+    summary = report.summarize(runs, metrics)
+    checks = report.targets(runs, summary, rabbitmq.checks if on_rabbitmq else None)
+    limits = [] if on_rabbitmq else report.limits(summary, info["cores"] or 1)
     elapsed = time.monotonic() - started
     mode = "quick" if args.quick else "full"
     errors = {
         f"{i}/{s}": run_[s]["_errors"] for i, run_ in enumerate(runs) for s in run_ if run_[s].get("_errors")
     }
-    text = [
-        f"# bench ({mode}, {repeats} repeat(s), {elapsed:.0f}s) on {info['cpu']} x{info['cores']}, "
-        f"Python {info['python']}, dramatiq {info['dramatiq']}, celery {info['celery']}, "
-        f"huey {info['huey']}, taskiq {info['taskiq']} / taskiq-redis {info['taskiq-redis']}, "
-        f"redis-py {info['redis']}; load avg at start {info['load_avg'][0]:.2f}",
-        "# medians (min-max over repeats); '-' = the stack cannot run that workload as configured",
-        "",
-        report.table(summary),
-        "",
-        "Ratios compat/other, taken within each repeat, then their median (min-max):",
-        "",
-        report.ratio_table(summary),
-        "",
-        "Targets (issue 21 first):",
-        report.targets_text(checks),
-        "",
-        "Limit (public drain, results ignored; first to last completion):",
-        "",
-        report.limits_text(limits, cores),
-    ]
-    if mode == "quick" or info["load_avg"][0] > 0.5 * cores:
-        why = "a quick run" if mode == "quick" else "the machine was loaded"
-        text.insert(1, f"# NOT FOR PUBLISHING: {why}")
-    if errors:
-        text += ["", "Errors:", *(f"  {key}: {value}" for key, value in errors.items())]
+    text = render(args, info, summary, checks, limits, errors, repeats, elapsed)
     if args.json != "-":
         print("\n".join(text))
     if args.json:
@@ -231,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             "generated": datetime.now(UTC).isoformat(),
             "mode": mode,
             "repeats": repeats,
+            "broker": args.broker,
             "machine": info,
             "runs": runs,
             "summary": summary,

@@ -1,6 +1,7 @@
 """One stack, one repeat: ``python -m bench.client <stack> <out.json>`` (started by ``python -m bench``).
 
-Reads ``BENCH_REDIS_URL``, ``BENCH_PREFIX``, ``BENCH_RUN_DIR`` and ``BENCH_QUICK`` from the environment,
+Reads ``BENCH_REDIS_URL``, ``BENCH_BROKER_URL`` (a RabbitMQ vhost, or unset: the Redis is the broker),
+``BENCH_PREFIX``, ``BENCH_RUN_DIR`` and ``BENCH_QUICK`` from the environment,
 runs every workload against that stack's workers, and writes the figures as JSON. The workers it starts
 are stopped on the way out, also on Ctrl-C or an error.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import redis
 
-from . import counters, env, public, stacks, workloads
+from . import counters, env, public, rabbitmq, stacks, workloads
 
 #: every workload, in order: the per-message Redis readings first (the public method's stored results
 #: would count in its bytes-per-queued-message scan), then the public method, then the rest
@@ -83,6 +84,10 @@ def main(argv: list[str]) -> int:
             ctx.out[f"_seconds_{phase.__name__}"] = time.monotonic() - started
     finally:
         workers.stop()
+    if counters.ON_RABBITMQ:  # readings of the broker's Redis: here they would read the result store
+        for key in rabbitmq.REDIS_READINGS:
+            ctx.out.pop(key, None)
+    ctx.out["_broker"] = stack.broker_kind
     ctx.out["_errors"] = errors
     out_path.write_text(json.dumps(ctx.out))
     return 0

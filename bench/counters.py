@@ -13,6 +13,9 @@ import redis
 
 PREFIX = os.environ.get("BENCH_PREFIX", "bench")
 URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: what the stacks send through: the bench Redis, or this run's RabbitMQ vhost (``--broker rabbitmq``)
+BROKER = os.environ.get("BENCH_BROKER_URL") or URL
+ON_RABBITMQ = BROKER.startswith("amqp")
 DONE = f"{PREFIX}:ctr:done"
 FIRST = f"{PREFIX}:ctr:first"
 LATENCY = f"{PREFIX}:ctr:lat"

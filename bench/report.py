@@ -54,7 +54,7 @@ METRICS: list[tuple[str, str, str, str]] = [
     ("idle_polls_per_s", "  of which polls (EVALSHA/B*POP/XREADGROUP)", "calls/s", "low"),
 ]
 
-STACK_ORDER = ["compat", "dramatiq", "dramatiq-results", "huey", "taskiq", "celery"]
+STACK_ORDER = ["compat", "dramatiq", "dramatiq-confirms", "dramatiq-results", "huey", "taskiq", "celery"]
 #: the stack every ratio is taken for (compat / each of the others)
 SUBJECT = "compat"
 #: today's compat figure for "under load p99 no worse than today" (issue 21): the 2026-11-28 full run
@@ -69,11 +69,14 @@ def spread(values: list[float]) -> dict[str, float] | None:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
-def summarize(runs: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+Metrics = list[tuple[str, str, str, str]]
+
+
+def summarize(runs: list[dict[str, dict[str, Any]]], metrics: Metrics = METRICS) -> dict[str, Any]:
     """``runs[i][stack]`` is repeat i's figures for a stack; ratios are taken within each repeat."""
     stacks = [s for s in STACK_ORDER if any(s in run for run in runs)]
     summary: dict[str, Any] = {"stacks": {}, "ratios": {}}
-    for key, *_ in METRICS:
+    for key, *_ in metrics:
         summary["stacks"][key] = {s: spread([run[s].get(key) for run in runs if s in run]) for s in stacks}
         for other in stacks:
             if other != SUBJECT:
@@ -123,25 +126,26 @@ def _render(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _present(summary: dict[str, Any]) -> list[str]:
-    return [s for s in STACK_ORDER if any(summary["stacks"][k].get(s) for k, *_ in METRICS)]
+    keys = summary["stacks"]
+    return [s for s in STACK_ORDER if any(keys[k].get(s) for k in keys)]
 
 
-def table(summary: dict[str, Any]) -> str:
+def table(summary: dict[str, Any], metrics: Metrics = METRICS) -> str:
     """Medians (min-max) per stack; "-" where a stack cannot run a workload as configured."""
     stacks = _present(summary)
     rows = [
         [label, unit, *(_cell(summary["stacks"][key].get(s)) for s in stacks)]
-        for key, label, unit, _ in METRICS
+        for key, label, unit, _ in metrics
     ]
     return _render(["workload", "unit", *stacks], rows)
 
 
-def ratio_table(summary: dict[str, Any]) -> str:
+def ratio_table(summary: dict[str, Any], metrics: Metrics = METRICS) -> str:
     """compat / each other stack, taken within each repeat: median (min-max)."""
     others = [s for s in _present(summary) if s != SUBJECT]
     rows = [
         [label, better, *(_cell(summary["ratios"][key].get(o), True) for o in others)]
-        for key, label, _, better in METRICS
+        for key, label, _, better in metrics
     ]
     return _render(["workload", "better", *(f"{SUBJECT}/{o}" for o in others)], rows)
 
@@ -222,10 +226,13 @@ def _checks(runs: list[dict[str, dict[str, Any]]], summary: dict[str, Any]) -> l
     ]
 
 
-def targets(runs: list[dict[str, dict[str, Any]]], summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 21's targets (and the earlier issues' that still hold), each with its value and verdict."""
+def targets(
+    runs: list[dict[str, dict[str, Any]]], summary: dict[str, Any], checks: Any = None
+) -> list[dict[str, Any]]:
+    """Issue 21's targets (and the earlier issues' that still hold), each with its value and verdict;
+    ``checks(runs, summary)`` gives another list of them (the RabbitMQ run's, ``bench.rabbitmq``)."""
     out = []
-    for issue, text, item, op, limit, unit in _checks(runs, summary):
+    for issue, text, item, op, limit, unit in (checks or _checks)(runs, summary):
         value = item["median"] if item else None
         if value is None:
             verdict = "n/a"

@@ -12,8 +12,8 @@ from celery import Celery
 
 from . import counters, marks
 
-app = Celery("bench", broker=counters.URL, backend=counters.URL)
-_prefix = {"global_keyprefix": f"{counters.PREFIX}-celery:"}
+app = Celery("bench", broker=counters.BROKER, backend=counters.URL)
+_prefix = {"global_keyprefix": f"{counters.PREFIX}-celery:"}  # on RabbitMQ the run's vhost isolates it
 app.conf.update(
     task_serializer="json",
     result_serializer="json",
@@ -22,7 +22,7 @@ app.conf.update(
     worker_prefetch_multiplier=2,
     task_acks_late=True,
     worker_hijack_root_logger=False,
-    broker_transport_options=_prefix,
+    broker_transport_options={} if counters.ON_RABBITMQ else _prefix,
     result_backend_transport_options=_prefix,
     broker_connection_retry_on_startup=True,
     worker_send_task_events=False,

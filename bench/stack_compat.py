@@ -9,7 +9,7 @@ from compat import Celery
 
 from . import counters, marks
 
-app = Celery("bench", broker=counters.URL, backend=counters.URL)
+app = Celery("bench", broker=counters.BROKER, backend=counters.URL)
 app.conf.update(
     broker_namespace=f"{counters.PREFIX}-compat",
     result_namespace=f"{counters.PREFIX}-compat-r",

@@ -1,20 +1,34 @@
-"""Stock Dramatiq: ``RedisBroker`` with its default middleware, no results; also a worker module.
+"""Stock Dramatiq: ``RedisBroker`` (or ``RabbitmqBroker``), default middleware, no results; a worker module.
 
 This is what a user gets from ``pip install dramatiq[redis]`` and ``@dramatiq.actor``: no Results, no
 CurrentMessage, no GroupCallbacks (``bench.stack_dramatiq_results`` is the one carrying those). With no
 result backend it cannot run the workloads that read a result back (idle latency, canvas); those show
-``-`` in its column.
+``-`` in its column. With ``--broker rabbitmq`` it is Dramatiq's ``RabbitmqBroker`` with its defaults (no
+publisher confirms, no ``x-max-priority``), on the run's vhost; with ``BENCH_DRAMATIQ_CONFIRMS=1`` (the
+``dramatiq-confirms`` stack) it confirms every publish and declares ``x-max-priority`` 10, as compat's
+RabbitMQ broker does, so that the gap between the two columns is what those guarantees cost.
 """
 
 from __future__ import annotations
 
+import os
+
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 
 from . import counters, marks
 
 NAMESPACE = f"{counters.PREFIX}-dramatiq"
-broker = RedisBroker(url=counters.URL, namespace=NAMESPACE)
+if counters.ON_RABBITMQ:
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+    confirms = os.environ.get("BENCH_DRAMATIQ_CONFIRMS") == "1"
+    broker = RabbitmqBroker(
+        url=counters.BROKER, confirm_delivery=confirms, max_priority=10 if confirms else None
+    )
+else:
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = RedisBroker(url=counters.URL, namespace=NAMESPACE)
 dramatiq.set_broker(broker)
 
 

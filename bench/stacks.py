@@ -10,6 +10,8 @@ import sys
 import time
 from typing import Any
 
+from . import counters
+
 PY = sys.executable
 THREADS = 8
 PROCESSES = 2
@@ -56,6 +58,9 @@ class Stack:
         """Where this stack's keys start (its stored-bytes reading scans them)."""
         return [f"{prefix}-"]
 
+    #: the broker this stack's client sends through, as built (``rabbitmq`` or ``redis``), for the record
+    broker_kind = "redis"
+
 
 class CompatStack(Stack):
     name = "compat"
@@ -65,7 +70,10 @@ class CompatStack(Stack):
         from . import stack_compat as tasks
 
         self.tasks = tasks
-        _ = tasks.app.broker  # connect and register, outside the timed loops
+        broker = tasks.app.broker  # connect and register, outside the timed loops
+        self.broker_kind = "rabbitmq" if "Rabbitmq" in type(broker).__name__ else "redis"
+        if counters.ON_RABBITMQ:
+            _ = broker.channel
 
     def send(self, task: str, *args: Any) -> Any:
         return getattr(self.tasks, task).delay(*args)
@@ -113,7 +121,11 @@ class DramatiqStack(Stack):
 
         tasks = importlib.import_module(self.module)
         self.tasks = tasks
-        tasks.broker.client.ping()
+        self.broker_kind = "rabbitmq" if "Rabbitmq" in type(tasks.broker).__name__ else "redis"
+        if counters.ON_RABBITMQ:
+            _ = tasks.broker.channel  # connect, outside the timed loops
+        else:
+            tasks.broker.client.ping()
 
     def send(self, task: str, *args: Any) -> Any:
         return getattr(self.tasks, task).send(*args)
@@ -153,6 +165,19 @@ class DramatiqStack(Stack):
             message.get_result(backend=self.tasks.results, block=True, timeout=120_000)
 
 
+class ConfirmedDramatiqStack(DramatiqStack):
+    """Stock Dramatiq's RabbitmqBroker with what compat's adds at the broker: a confirm for every publish
+    and ``x-max-priority`` queues (``--broker rabbitmq`` only; its workers inherit the setting)."""
+
+    name = "dramatiq-confirms"
+
+    def __init__(self) -> None:
+        import os
+
+        os.environ["BENCH_DRAMATIQ_CONFIRMS"] = "1"
+        super().__init__()
+
+
 class ResultsDramatiqStack(DramatiqStack):
     """Dramatiq + Results, CurrentMessage and GroupCallbacks: what the facade's features need."""
 
@@ -177,6 +202,7 @@ class CeleryStack(Stack):
         self.tasks = tasks
         with tasks.app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=3)
+            self.broker_kind = "rabbitmq" if conn.transport.driver_type == "amqp" else "redis"
 
     def worker_commands(self) -> list[list[str]]:
         return [
@@ -248,6 +274,7 @@ def _peer(name: str):
 STACKS = {
     "compat": lambda: CompatStack(),
     "dramatiq": lambda: DramatiqStack(),
+    "dramatiq-confirms": lambda: ConfirmedDramatiqStack(),
     "dramatiq-results": lambda: ResultsDramatiqStack(),
     "huey": lambda: _peer("HueyStack")(),
     "taskiq": lambda: _peer("TaskiqStack")(),

@@ -74,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "worker_max_redeliveries": 3,
     "dead_letter_retention": 7 * 86400,
     "broker_management_url": None,
+    "stores_url": None,
     "alert_webhook_url": None,
     "alert_mailer": None,
     "alert_digest_seconds": 60,

@@ -93,6 +93,7 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "pipe_ignore": (bool,),
     "requeue_timestamp": _NUMBER,
     "traceback": (str,),
+    "chord_send": (str,),
 }
 
 #: Options that only ever hold Python objects (exception classes): JSON cannot carry them, and

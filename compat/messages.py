@@ -48,6 +48,7 @@ def build_message(
     chain: Any = None,
     time_limit: float | None = None,
     soft_time_limit: float | None = None,
+    chord_send: str | None = None,
     **extra: Any,
 ) -> tuple[Message, int | None]:
     """The message (and its delay in ms, or None) for calling task ``name``; checks Celery's argument rules.
@@ -62,6 +63,7 @@ def build_message(
       link, link_error: signatures (or lists of them) called on success / failure.
       root_id, parent_id, group_id, group_index, chord, chain, headers, retries: canvas and lineage
         options carried in the message (parent and root default to the running task's).
+      chord_send: the token of a chord body's send (``CanvasContinuation`` runs one send of a body).
       **extra: further ``apply_async`` options, passed to router functions.
     """
     if args is not None and not isinstance(args, (list, tuple)):
@@ -98,6 +100,8 @@ def build_message(
         options["time_limit"] = time_limit * 1000
     if soft_time_limit:
         options["soft_time_limit"] = soft_time_limit
+    if chord_send:
+        options["chord_send"] = chord_send
     delay = _schedule(options, countdown, eta)
     expires_at = expires_from(expires if expires is not None else getattr(task, "expires", None))
     if expires_at is not None:

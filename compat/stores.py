@@ -2,9 +2,11 @@
 
 They live beside the task states, in the Redis of ``result_backend``, and share the result store's
 connection pool: whatever the broker is, a task that fails for good is kept. An app whose result backend
-is not Redis (none, or ``cache+memory://``) keeps them in the Redis that ``broker_url`` names, when it
-names one, through a connection of its own (never the broker's). With neither there is no store: dead
-letters, digests and metrics are off, as in a ``memory://`` test app.
+is not Redis (none, ``cache+memory://``, ``django-db``, ``django-cache``) keeps them in the Redis that
+``stores_url`` names, else in the one ``broker_url`` names, when it names one, through a connection of its
+own (never the broker's). With none of them there is no store: dead letters, digests and metrics are off,
+as in a ``memory://`` test app; an ``amqp://`` broker refuses that unless ``stores_url`` is ``False``
+(``compat.brokers.rabbitmq``).
 
 Keys stay under ``broker_namespace`` (``<ns>:deadletters``, ``<ns>:alerts:*``, ``<ns>:metrics:*``), so
 moving the broker elsewhere moves none of them.
@@ -17,6 +19,7 @@ from typing import Any
 import redis
 
 from .config import DEFAULT_BROKER_URL
+from .exceptions import ImproperlyConfigured
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -26,9 +29,13 @@ def redis_for(app: Any) -> redis.Redis | None:
     client = getattr(app.backend, "client", None)
     if client is not None:
         return client
-    url = app.conf.broker_url or DEFAULT_BROKER_URL
-    if not url.startswith(REDIS_SCHEMES):
-        return None
+    url = app.conf.stores_url
+    if url and not str(url).startswith(REDIS_SCHEMES):
+        raise ImproperlyConfigured(f"stores_url must be a redis://, rediss:// or unix:// URL, not {url!r}")
+    if not url:
+        url = app.conf.broker_url or DEFAULT_BROKER_URL
+        if isinstance(url, (list, tuple)) or not url.startswith(REDIS_SCHEMES):
+            return None
     cached = app.__dict__.get("_stores_redis")
     if cached is None or cached[0] != url:
         cached = app._stores_redis = (url, redis.Redis.from_url(url))

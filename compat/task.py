@@ -165,7 +165,7 @@ class Task(dramatiq.Actor):
                 "exchange": "",
                 "routing_key": message.queue_name,
                 "priority": get("priority", 0),
-                "redelivered": False,
+                "redelivered": bool(getattr(message, "redelivered", False)),
             },
             "hostname": self.app.worker_hostname if self.app else socket.gethostname(),
             "eta": get("eta_iso"),

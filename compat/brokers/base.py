@@ -162,6 +162,9 @@ class FieldsProxy(MessageProxy):
     is safe.
     """
 
+    #: whether the broker delivered this message before (RabbitMQ's flag; Celery's ``delivery_info``)
+    redelivered = False
+
     def __init__(self, message: Message) -> None:
         super().__init__(message)
         self.queue_name = message.queue_name

@@ -94,7 +94,7 @@ INSPECT_METHODS = (
 FACADE_SETTINGS = frozenset(
     "broker_namespace result_namespace priority_steps worker_idle_wait broker_heartbeat_timeout "
     "broker_maintenance_interval task_message_max_bytes worker_max_redeliveries dead_letter_retention "
-    "broker_management_url "
+    "broker_management_url stores_url "
     "alert_webhook_url alert_mailer alert_digest_seconds worker_metrics worker_metrics_interval "
     "worker_metrics_window worker_metrics_recent metrics_token ops_scheduler_prefix "
     "ops_scheduler_entries".split()
@@ -212,7 +212,7 @@ ROWS: tuple[Row, ...] = (
     Row(S_SIGNALS, "`heartbeat_sent`", "differs", ("signal:heartbeat_sent",),
         "sent with each heartbeat of the worker metrics"),
     Row(S_SIGNALS, "`task_rejected`", "differs", ("signal:task_rejected",),
-        "sent when the Redis consumer discards an undecodable or malformed message"),
+        "sent when a worker's consumer (Redis or RabbitMQ) discards an undecodable or malformed message"),
     Row(S_SIGNALS, "`task_sent`", "supported", ("signal:task_sent",),
         "deprecated in Celery, still sent by Celery 5.7: after after_task_publish"),
     Row(S_SIGNALS, "`beat_init`", "supported", ("signal:beat_init",),

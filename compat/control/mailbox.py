@@ -32,6 +32,9 @@ logger = logging.getLogger("compat.control")
 #: Seconds a reply list lives after the last reply was pushed.
 REPLY_TTL = 60
 
+#: Seconds one BLPOP for replies waits at most (the caller's timeout is waited out in such slices).
+BLPOP_SLICE = 1.0
+
 #: The largest request or reply read off the channel; anything bigger is dropped with a log line.
 MAX_PAYLOAD = 1024 * 1024
 
@@ -91,10 +94,12 @@ class Mailbox:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                # BLPOP takes a float timeout (Redis >= 6); 0 would mean "forever", so never pass it.
-                item = self.client.blpop([key], timeout=max(remaining, 0.01))
+                # BLPOP takes a float timeout (Redis >= 6); 0 would mean "forever", so never pass it. One
+                # wait is at most BLPOP_SLICE: a longer one would outlast the client's socket timeout (5 s
+                # by default in redis-py 8) and raise instead of returning the replies so far.
+                item = self.client.blpop([key], timeout=max(min(remaining, BLPOP_SLICE), 0.01))
                 if item is None:
-                    break
+                    continue  # the loop ends at the deadline
                 try:
                     answer = json.loads(item[1])
                 except ValueError:

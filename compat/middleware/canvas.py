@@ -5,14 +5,22 @@ prepended and the rest of the chain; a chord header member records itself in the
 Redis set, so a redelivered member counts once) and the one member that completes it sends the body
 with the header's results in header order. A failure for good: errbacks run once, every later chain
 step is marked FAILURE with the same exception, and a chord's body fails with ``ChordError``.
+
+Exactly once under redelivery: the member that completed a chord may die after its barrier count and
+before its message is acknowledged (before or after it sent the body); its message comes back and it
+runs again. The store gives that member the header again (the claim is its own), so it sends the body
+again, each send with a token of its own (``chord_send``); the body's worker runs only the first send it
+sees (``claim_delivery``; a redelivery of that send still runs) and acknowledges any other unrun.
 """
 
 from __future__ import annotations
 
+import logging
 import traceback
+import uuid
 from typing import Any
 
-from dramatiq.middleware import Middleware
+from dramatiq.middleware import Middleware, SkipMessage
 
 from .. import runs, states
 from ..canvas import Signature, group
@@ -22,9 +30,26 @@ from ..results.chord import ChordHeader, join_chord
 from ..serialization import exception_from_meta
 from ..task import is_facade_task
 
+logger = logging.getLogger("compat.canvas")
+
 
 class CanvasContinuation(Middleware):
-    """Continues chains, chords and callbacks from message options after each facade task."""
+    """Continues chains, chords and callbacks from message options after each facade task; runs one
+    send of a chord body."""
+
+    def before_process_message(self, broker, message):
+        token = message.options.get("chord_send")
+        if token is None:
+            return
+        task = is_facade_task(broker, message)
+        claim = getattr(task.app.backend, "claim_delivery", None) if task is not None else None
+        if claim is None or claim(message.message_id, token):
+            return
+        logger.warning(
+            "Chord body %s was sent again by a redelivered header member; this copy does not run.",
+            message.message_id,
+        )
+        raise SkipMessage(f"chord body {message.message_id} sent again")
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         task = is_facade_task(broker, message)
@@ -74,7 +99,7 @@ class CanvasContinuation(Middleware):
                 self.fail_body(app, body, ChordError(f"Dependency {member_id} raised {exc!r}"))
                 return
         values = [meta["result"] for meta in metas]
-        body.apply_async((values,), parent_id=task_id, root_id=root_id)
+        body.apply_async((values,), parent_id=task_id, root_id=root_id, chord_send=uuid.uuid4().hex)
 
     # -- failure -----------------------------------------------------------------------------------
     def on_failure(self, app: Any, message: Any, request: Any, exc: BaseException) -> None:

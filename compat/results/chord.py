@@ -2,8 +2,9 @@
 
 Each succeeded header member counts itself in the barrier (by its index, so a redelivered member counts
 once); exactly one member, the one that completes it, gets the header's task ids and state records, also
-when members finish at once on different workers. The Redis store does this in the same call as the
-member's state write (``set_state_joining``).
+when members finish at once on different workers, and gets them again when it is redelivered (it may
+have died before it sent the body; the body's worker runs one of its sends: ``claim_delivery``). The
+Redis store does this in the same call as the member's state write (``set_state_joining``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def join_chord(store: Any, chord: dict[str, Any], task_id: str) -> ChordHeader |
     """Count a succeeded header member in its chord's barrier.
 
     Returns None unless this member completes the chord; exactly one member gets the header's task ids
-    and state records, also when members finish at once on different workers or are redelivered.
+    and state records (again if that member is redelivered), also when members finish at once on
+    different workers or are redelivered.
     """
     if not store.barrier(chord["id"], member_key(chord, task_id), chord["size"], task_id):
         return None

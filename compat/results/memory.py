@@ -22,7 +22,8 @@ class MemoryStore:
         self.records: dict[str, str] = {}
         self.groups: dict[str, str] = {}
         self.barriers: dict[str, set[str]] = {}
-        self.claims: set[str] = set()
+        self.claims: dict[str, str] = {}  # chord id -> the member that claimed its outcome
+        self.deliveries: dict[str, str] = {}  # task id -> the send token that runs (claim_delivery)
         self.revoked: dict[str, float] = {}
         self.revocation_listeners: list[Callable[[str], None]] = []
         self.changed = threading.Condition()
@@ -76,10 +77,9 @@ class MemoryStore:
         with self.changed:
             done = self.barriers.setdefault(group_id, set())
             done.add(member)
-            if len(done) >= size and group_id not in self.claims:
-                self.claims.add(group_id)
-                return True
-            return False
+            if len(done) < size:
+                return False
+            return self.claims.setdefault(group_id, claimant) == claimant
 
     def set_state_joining(
         self, task_id: str, meta: dict[str, Any], chord: dict[str, Any], *, result_json: str | None = None
@@ -89,10 +89,11 @@ class MemoryStore:
 
     def claim(self, group_id: str, claimant: str) -> bool:
         with self.changed:
-            if group_id in self.claims:
-                return False
-            self.claims.add(group_id)
-            return True
+            return self.claims.setdefault(group_id, claimant) == claimant
+
+    def claim_delivery(self, task_id: str, token: str) -> bool:
+        with self.changed:
+            return self.deliveries.setdefault(task_id, token) == token
 
     def revoke(self, task_ids: Iterable[str]) -> None:
         for task_id in task_ids:

@@ -47,6 +47,7 @@ class RedisStore:
         self._set_state = self.client.register_script(_lua("write_state", "set_state"))
         self._barrier = self.client.register_script(_lua("barrier"))
         self._set_state_join = self.client.register_script(_lua("write_state", "set_state_join"))
+        self._claim_delivery = self.client.register_script(_lua("claim_delivery"))
 
     # -- keys --------------------------------------------------------------------------------------
     def meta_key(self, task_id: str) -> str:
@@ -150,7 +151,8 @@ class RedisStore:
         self.client.delete(self._group_key(group_id))
 
     def barrier(self, group_id: str, member: str, size: int, claimant: str) -> bool:
-        """Record ``member`` as done; True for exactly one caller, once all ``size`` members are done."""
+        """Record ``member`` as done; True for exactly one claimant (each time it asks), once all ``size``
+        members are done."""
         keys = self._chord_keys(group_id)
         return bool(self._barrier(keys=keys, args=[member, size, self._chord_ttl, claimant]))
 
@@ -179,9 +181,19 @@ class RedisStore:
         return member_ids, [serialization.loads(raw) if raw else None for raw in raws]
 
     def claim(self, group_id: str, claimant: str) -> bool:
-        """Claim a chord's outcome without waiting for the barrier (a header member failed)."""
+        """Claim a chord's outcome without waiting for the barrier (a header member failed); True again
+        for the same claimant (redelivered before it finished)."""
         fired = self._chord_keys(group_id)[1]
-        return bool(self.client.set(fired, claimant, nx=True, px=self._chord_ttl))
+        if self.client.set(fired, claimant, nx=True, px=self._chord_ttl):
+            return True
+        return self.client.get(fired) == claimant.encode()
+
+    def claim_delivery(self, task_id: str, token: str) -> bool:
+        """Whether the send ``token`` of ``task_id``'s message is the one to run: the first send seen
+        wins, and a redelivery of it still runs; another send of the same task (a chord body sent again
+        by a redelivered header member) does not."""
+        key = f"{self.namespace}:sent:{task_id}"
+        return bool(self._claim_delivery(keys=[key], args=[token, self._chord_ttl]))
 
     # -- revocation --------------------------------------------------------------------------------
     def revoke(self, task_ids: Iterable[str]) -> None:

@@ -6,7 +6,8 @@ A store keeps one Celery-shaped record per task id (``compat.states`` builds the
 duplicate write never moves a task backwards. Completion is published so that ``AsyncResult.get()``
 wakes at once instead of polling. Every store offers ``set_state``, ``get_meta``, ``get_many``, ``wait``,
 ``forget``, the group records and chord barrier (``save_group``, ``restore_group``, ``barrier``,
-``set_state_joining``, ``claim``) and revocations (``revoke``, ``revoked_since``, ``follow_revocations``).
+``set_state_joining``, ``claim``; ``claim_delivery`` where a store can keep a chord body to one send: Redis,
+memory, django-cache) and revocations (``revoke``, ``revoked_since``, ``follow_revocations``).
 ``RedisStore`` and ``MemoryStore``, beside this module, implement it; ``django-db`` and ``django-cache``
 are ``compat.contrib.django.results``' stores, which wake waiters by polling (``poll_until_ready``).
 """

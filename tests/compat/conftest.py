@@ -31,7 +31,8 @@ def start_worker(
     argv = [sys.executable, "-m", "dramatiq", module, "-p", str(processes), "-t", str(threads)]
     if queues:
         argv += ["-Q", *queues]
-    client = redis.Redis.from_url(env.get("COMPAT_TEST_BACKEND") or env["COMPAT_TEST_BROKER"])
+    stores = env.get("COMPAT_TEST_STORES") or env.get("COMPAT_TEST_BACKEND") or env["COMPAT_TEST_BROKER"]
+    client = redis.Redis.from_url(stores)
     key = f"{env['COMPAT_TEST_NS']}:__heartbeats__"
     if env["COMPAT_TEST_BROKER"].startswith("amqp"):  # no heartbeats in Redis: the metrics' worker index
         key = f"{env['COMPAT_TEST_NS']}:metrics:workers"
@@ -51,11 +52,13 @@ def start_worker(
     raise RuntimeError("worker did not start within 30 s")
 
 
-def start_supervised(env: dict, log) -> subprocess.Popen:
-    """``compat.supervisor`` over one 1-thread worker process on the ``crash`` queue (replaced when it
-    dies), in its own session; stop it with :func:`stop_worker`."""
+def start_supervised(
+    env: dict, log, processes: int = 1, threads: int = 1, queue: str = "crash"
+) -> subprocess.Popen:
+    """``compat.supervisor`` over a worker group (by default one 1-thread process on the ``crash`` queue),
+    started again when one of its processes dies, in its own session; stop it with :func:`stop_worker`."""
     argv = [sys.executable, "-m", "compat.supervisor", "--restart-delay", "0.5", "tests.compat.worker_app",
-            "-p", "1", "-t", "1", "-Q", "crash"]
+            "-p", str(processes), "-t", str(threads), "-Q", queue]
     return subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )

@@ -21,7 +21,7 @@ OUT = os.environ.get("LIFECYCLE_OUT")
 app = Celery(
     "lifecycle",
     broker=os.environ.get("COMPAT_TEST_BROKER", "redis://127.0.0.1:6379/0"),
-    backend=os.environ.get("COMPAT_TEST_BROKER", "redis://127.0.0.1:6379/0"),
+    backend=os.environ.get("COMPAT_TEST_BACKEND") or os.environ.get("COMPAT_TEST_BROKER", "redis://127.0.0.1:6379/0"),
     set_as_current=False,
 )
 app.conf.update(

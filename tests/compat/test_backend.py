@@ -39,7 +39,27 @@ def test_chord_barrier_fires_once_and_counts_redeliveries_once(store):
     assert not store.barrier(group_id, "1", 3, "b")
     assert store.barrier(group_id, "2", 3, "c")  # the member that completes the set fires
     assert not store.barrier(group_id, "2", 3, "c-again")
+    assert not store.barrier(group_id, "0", 3, "a")  # a member that did not fire it never will
+    # the claimant, redelivered (it may have died before sending the body), claims it again
+    assert store.barrier(group_id, "2", 3, "c")
     assert not store.claim(group_id, "late failure")
+    assert store.claim(group_id, "c")
+
+
+def test_a_failed_member_claims_its_chord_once_and_again_when_redelivered(store):
+    group_id = str(uuid.uuid4())
+    assert store.claim(group_id, "failed")
+    assert not store.claim(group_id, "failed too")
+    assert store.claim(group_id, "failed")
+    assert not store.barrier(group_id, "0", 1, "late success")
+
+
+def test_one_send_of_a_message_runs_and_its_redeliveries_too(store):
+    task_id = str(uuid.uuid4())
+    assert store.claim_delivery(task_id, "send-1")
+    assert store.claim_delivery(task_id, "send-1")  # the same send, redelivered: runs again
+    assert not store.claim_delivery(task_id, "send-2")  # a second send of the same body: does not
+    assert store.claim_delivery(str(uuid.uuid4()), "send-2")
 
 
 def test_wait_wakes_on_completion(store):
@@ -70,7 +90,11 @@ def test_header_member_write_joins_the_chord_in_one_step(store):
     member_ids, metas = store.set_state_joining(ids[1], meta("SUCCESS", 1), {**chord, "index": 1})
     assert member_ids == ids  # header order, not completion order
     assert [m["result"] for m in metas] == [0, 1, 2]
-    assert store.set_state_joining(ids[1], meta("SUCCESS", 1), {**chord, "index": 1}) is None  # fires once
+    # fires once: a redelivered member that did not complete it gets nothing; the one that did gets the
+    # header again (it may have died before it sent the body)
+    assert store.set_state_joining(ids[2], meta("SUCCESS", 2), {**chord, "index": 2}) is None
+    again = store.set_state_joining(ids[1], meta("SUCCESS", "late"), {**chord, "index": 1})
+    assert again is not None and [m["result"] for m in again[1]] == [0, 1, 2]
     assert not store.claim(group_id, "late failure")
 
 

@@ -29,7 +29,15 @@ app.conf.update(
     task_default_queue_type=os.environ.get("COMPAT_TEST_QUEUE_TYPE", "classic"),
     alert_webhook_url=os.environ.get("COMPAT_TEST_ALERT_WEBHOOK") or None,
     alert_digest_seconds=int(os.environ.get("COMPAT_TEST_ALERT_WINDOW", 60)),
+    stores_url=os.environ.get("COMPAT_TEST_STORES") or None,
 )
+
+
+def _redis():
+    """The Redis the tasks below record in: the stores' (the result backend's, or ``stores_url``'s)."""
+    from compat.stores import redis_for
+
+    return redis_for(app)
 
 for _queue in filter(None, os.environ.get("COMPAT_TEST_EXTRA_QUEUES", "").split(",")):
     app.broker.declare_queue(_queue)
@@ -127,7 +135,7 @@ def progress(self):
 @app.task
 def record_order(label, key):
     """Append ``label`` to a Redis list, to observe execution order."""
-    app.backend.client.rpush(key, label)
+    _redis().rpush(key, label)
     return label
 
 
@@ -194,6 +202,42 @@ def chord_body(values, index, key):
     return index
 
 
+@app.task(bind=True)
+def chord_body_seen(self, values, index, key):
+    """``chord_body`` that also records which send of the body this is (the token its sender gave it) and
+    whether the broker delivered this message before (its worker died holding it)."""
+    from dramatiq.middleware import CurrentMessage
+
+    send = CurrentMessage.get_current_message().options.get("chord_send")
+    redelivered = self.request.delivery_info["redelivered"]
+    app.backend.client.rpush(key, json.dumps([index, values, send, redelivered]))
+    return index
+
+
+def _crash_around_chord_bodies(point: str) -> None:
+    """``COMPAT_TEST_CRASH_CHORD=before|after``: the worker process that sends a chord body SIGKILLs itself
+    just before (or just after) the publish, once per body, so the header member that completed the chord
+    is redelivered (tests/compat/test_rabbitmq_chord_race.py)."""
+    import multiprocessing
+    import signal
+
+    from compat import signals
+
+    def crash(sender=None, headers=None, **kwargs):
+        if sender != chord_body_seen.name or multiprocessing.parent_process() is None:
+            return  # only in a worker process, never in the test process sending the chords
+        marker = f"{app.conf.broker_namespace}:crashed-at-body:{headers['id']}"
+        if app.backend.client.set(marker, os.getpid(), nx=True, ex=600):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    hook = signals.before_task_publish if point == "before" else signals.after_task_publish
+    hook.connect(crash, weak=False)
+
+
+if os.environ.get("COMPAT_TEST_CRASH_CHORD"):
+    _crash_around_chord_bodies(os.environ["COMPAT_TEST_CRASH_CHORD"])
+
+
 @app.task
 def fuzz_target(*args, **kwargs):
     """Accepts any arguments and records that it ran (by the Redis id of its message), for the
@@ -223,7 +267,7 @@ def kill_worker_thread(key):
 @app.task
 def gate(key, timeout=60.0):
     """Hold a worker thread until ``key`` exists in Redis (a backlog piles up behind it meanwhile)."""
-    client = app.backend.client
+    client = _redis()
     deadline = time.monotonic() + timeout
     while not client.exists(key) and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -4,6 +4,11 @@
 priorities, quorum queues), ``consumer`` (pushed deliveries, message checks, poison messages),
 ``inspector`` (queue depths) and ``upkeep`` (the worker's thread watch and dead-letter pruning). Results,
 dead letters, revocations, control and metrics stay in the result backend's Redis.
+
+RabbitMQ keeps none of the facade's own stores, so an ``amqp://`` app needs a Redis for them: its result
+backend's, or ``stores_url``'s when the result backend is not Redis (``django-db``, ``django-cache``,
+``cache+memory://``, none). Without one the app is refused when its broker is built (a worker at boot, a
+producer at its first send), naming what would be missing; ``stores_url = False`` runs without them.
 """
 
 from __future__ import annotations
@@ -53,12 +58,9 @@ def make(app: Any, url: str, middleware: list) -> CompatRabbitmqBroker:
             raise LookupError("no dead-letter store")
         bury_raw(app, body, reason, runnable=runnable)
 
-    if redis_for(app) is None:
-        logger.warning(
-            "broker %s without a Redis result backend: dead letters, revocations, metrics and the "
-            "redelivery cap of classic queues are off (set CELERY_RESULT_BACKEND to a redis:// URL)",
-            url.split("://", 1)[0] + "://",
-        )
+    stores = redis_for(app) is not None
+    if not stores:
+        _without_stores(app, url.split("://", 1)[0] + "://")
     broker = CompatRabbitmqBroker(
         parameters=from_conf(conf, url),
         middleware=[*middleware, Upkeep(app)],
@@ -67,12 +69,39 @@ def make(app: Any, url: str, middleware: list) -> CompatRabbitmqBroker:
         delivery_limit=limit,
         max_message_bytes=int(conf.task_message_max_bytes or 0),
         unfit=unfit,
-        redelivered=redelivered,
+        redelivered=redelivered if stores else None,  # classic queues: no count, no cap, without stores
         max_redeliveries=limit,
         producers=ProducerSlots.from_conf(conf),
     )
     broker.management_url = conf.broker_management_url
     return broker
+
+
+#: what an ``amqp://`` app without a Redis for the facade's stores does not have
+WITHOUT_STORES = (
+    "app.control and inspect, revocations that reach other worker processes, dead letters (and the "
+    "poison-message cap of classic queues), alerts, task metrics (the dashboard) and the scheduler's "
+    "leader lease"
+)
+
+
+def _without_stores(app: Any, scheme: str) -> None:
+    """Refuse an amqp:// app with no Redis for the facade's stores, unless ``stores_url`` is False."""
+    backend = app.conf.result_backend
+    if app.conf.stores_url is False:
+        logger.warning(
+            "broker %s with result_backend %r and stores_url=False: %s are off",
+            scheme,
+            backend,
+            WITHOUT_STORES,
+        )
+        return
+    raise ImproperlyConfigured(
+        f"broker {scheme} with result_backend {backend!r}: {WITHOUT_STORES} need a Redis, and neither "
+        "the broker nor the result backend is one. Set stores_url (CELERY_STORES_URL in Django settings) "
+        "to a redis:// URL and keep your result backend, or use a redis:// result backend; "
+        "stores_url=False runs without them (docs/compat.md, Brokers: Redis or RabbitMQ)."
+    )
 
 
 __all__ = ["CompatRabbitmqBroker", "make"]

@@ -8,7 +8,8 @@ Messages are acknowledged after the task ran (manual acks); when a worker proces
 connection close and hands what it held to another consumer at once, flagged ``redelivered``.
 
 Each delivery is checked like any other broker's (``compat.inbound``): one that cannot be run is kept in
-the dead-letter store with the reason and acknowledged. A message that keeps coming back (its worker
+the dead-letter store with the reason and acknowledged, then Celery's ``task_rejected`` is sent, as by the
+Redis consumer. A message that keeps coming back (its worker
 dies on it each time) is a poison message: past ``worker_max_redeliveries`` returns it goes to the
 dead-letter store instead of running again. Quorum queues count returns themselves
 (``x-delivery-count``); for classic queues the broker's ``redelivered`` callback counts them.
@@ -27,7 +28,7 @@ from dramatiq.errors import ConnectionClosed, DecodeError
 from dramatiq.logging import get_logger
 from dramatiq.message import Message
 
-from ...inbound import problem
+from ...inbound import problem, rejected
 from ..base import FieldsProxy
 from ..outage import tracker
 
@@ -92,10 +93,11 @@ class FacadeRabbitmqConsumer(_RabbitmqConsumer):
         try:
             message = Message.decode(body)
         except DecodeError:
-            return self._discard(tag, body, "undecodable: the message body is not a valid message")
+            reason = "undecodable: the message body is not a valid message"
+            return self._discard(tag, body, reason, properties)
         reason = problem(message, self.queue_name, self.broker.actors)
         if reason is not None:
-            return self._discard(tag, body, f"malformed: {reason}")
+            return self._discard(tag, body, f"malformed: {reason}", properties, message)
         if method.redelivered and not self.queue_name.endswith(".DQ"):
             returns = self._returns(message, properties)
             if returns is not None and returns > self.broker.max_redeliveries:
@@ -131,11 +133,17 @@ class FacadeRabbitmqConsumer(_RabbitmqConsumer):
             tag, body, f"poison: its worker died on each of {returns} deliveries", runnable=True
         )
 
-    def _discard(self, tag: int, body: bytes, reason: str):
+    def _discard(self, tag: int, body: bytes, reason: str, properties, message: Message | None = None):
+        """Drop a delivery that cannot be run: dead-letter it with ``reason``, acknowledge it, then send
+        Celery's ``task_rejected`` (``exc=None`` for a body that is no message)."""
         self.logger.error(
             "Message on %r cannot be run (%s); moving it to the dead letters.", self.queue_name, reason
         )
-        return self._bury(tag, body, reason, runnable=False)
+        self._bury(tag, body, reason, runnable=False)
+        message_id = message.message_id if message is not None else None
+        message_id = message_id or getattr(properties, "message_id", None) or f"delivery-{tag}"
+        rejected(self, self.queue_name, message_id, body, reason, message)
+        return None
 
     def _bury(self, tag: int, body: bytes, reason: str, *, runnable: bool):
         """Keep ``body`` in the dead-letter store, then acknowledge it.

@@ -4,9 +4,11 @@ Keys are Celery's key-value layout (``celery-task-meta-<id>``, ``celery-taskset-
 stored with a timeout of ``result_expires``; the value is the state record (a dict, as Celery's own cache
 backend keeps it). A chord header member marks itself done under ``chord-done-<group id>-<index>`` and,
 once every index is marked, ``cache.add`` of ``chord-fired-<group id>`` elects the one member that sends
-the body: ``add`` is atomic on Redis, Memcached, the database and local-memory caches, so the body runs
-once. The ready-state rule (a late write never moves a task back) is a read then a write here, not one
-atomic step. Revocations go where ``django-db`` sends them (``revocations.py``); ``get()`` polls.
+the body (elected again when it is redelivered, since it may have died before sending), and
+``chord-sent-<body id>`` keeps the one send of the body that runs: ``add`` is atomic on Redis, Memcached,
+the database and local-memory caches, so the body runs once. The ready-state rule (a late write never
+moves a task back) is a read then a write here, not one atomic step. Revocations go where ``django-db``
+sends them (``revocations.py``); ``get()`` polls.
 """
 
 from __future__ import annotations
@@ -97,7 +99,14 @@ class CacheStore:
         return join_chord(self, chord, task_id)
 
     def claim(self, group_id: str, claimant: str) -> bool:
-        return bool(self.cache.add(f"chord-fired-{group_id}", claimant, self.timeout))
+        """The chord's outcome for ``claimant``: the first caller, and the same one again (redelivered)."""
+        key = f"chord-fired-{group_id}"
+        return bool(self.cache.add(key, claimant, self.timeout)) or self.cache.get(key) == claimant
+
+    def claim_delivery(self, task_id: str, token: str) -> bool:
+        """The first send of ``task_id``'s message runs (and its redeliveries); another send does not."""
+        key = f"chord-sent-{task_id}"
+        return bool(self.cache.add(key, token, self.timeout)) or self.cache.get(key) == token
 
     # -- revocation (on Redis: see revocations.py) -------------------------------------------------
     def revoke(self, task_ids: Any) -> None:
