@@ -38,8 +38,9 @@ def make_app(rabbit):
 
     def make(**settings) -> Celery:
         found, vhost = rabbit
+        # No Redis here: these tests count RabbitMQ connections only, without the Redis stores.
         app = Celery("rmq-pool", broker=found.url(vhost), set_as_current=False, task_default_queue="pool",
-                     **settings)
+                     stores_url=False, **settings)
         made.append(app)
         return app
 
