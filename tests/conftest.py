@@ -10,6 +10,11 @@ import redis
 
 from threads.redis_server import PrivateRedis
 
+# The worker processes the tests start (they inherit this environment) re-check their stop flag every
+# 200 ms instead of Dramatiq's 1 s: each graceful stop is ~0.9 s shorter, and the suite stops ~100 of them.
+# Nothing else reads it (the consumers' idle waits are compat's own).
+os.environ.setdefault("dramatiq_worker_timeout", "200")
+
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):

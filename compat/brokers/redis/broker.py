@@ -79,6 +79,8 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         self.producers = producers or ProducerSlots(0)
         self.producer_client = producer_client or self.client
         self.queue_order = queue_order
+        #: Set when this process's worker begins a graceful stop (``wake_for_shutdown``).
+        self.stopping = False
         self.known_lanes: set[tuple[str, str]] = set()
         self.consumers_by_queue: dict[str, LaneConsumer] = {}
         self._enqueue_script = self.client.register_script(lua("enqueue"))
@@ -147,6 +149,22 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
     def heartbeats_key(self) -> str:
         """The sorted set of worker process ids by last heartbeat (ms)."""
         return f"{self.namespace}:__heartbeats__"
+
+    @property
+    def stop_key(self) -> str:
+        """The list this process's idle consumers also block on, so a graceful stop wakes them at once."""
+        return f"{self.namespace}:__stop__.{self.broker_id}"
+
+    def wake_for_shutdown(self) -> None:
+        """Wake this process's idle consumers for a graceful stop (one token each), and keep their later
+        idle waits short: the worker stops its consumers once its tasks are done, and a consumer asleep on
+        its wake list would hold the stop up for ``idle_wait``."""
+        self.stopping = True
+        tokens = max(1, len(self.consumers_by_queue))
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.rpush(self.stop_key, *["stop"] * tokens)
+            pipe.expire(self.stop_key, 60)
+            pipe.execute()
 
     def wake_key(self, base_queue: str) -> str:
         return f"{self.namespace}:{base_queue}.wake"

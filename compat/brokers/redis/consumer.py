@@ -29,6 +29,8 @@ class LaneConsumer(_RedisConsumer):
 
     LANE_REFRESH_SECONDS = 10.0
     FULL_WAIT = 0.05
+    #: The longest idle wait once the worker is stopping (it stops the consumers when its tasks are done).
+    STOPPING_WAIT = 0.1
 
     def __init__(self, broker, queue_name, prefetch, timeout):
         super().__init__(broker, queue_name, prefetch, timeout)
@@ -225,7 +227,11 @@ class LaneConsumer(_RedisConsumer):
             wait = min(wait, due)
             if wait < 0.01:
                 return
-        woken = self.broker.client.blpop([self.wake_key], timeout=wait)
+        if self.broker.stopping:
+            wait = min(wait, self.STOPPING_WAIT)
+        woken = self.broker.client.blpop([self.wake_key, self.broker.stop_key], timeout=wait)
+        if woken and woken[0].decode() == self.broker.stop_key:
+            return
         if woken and woken[1] not in (b"-", b""):
             lane = woken[1].decode()
             if lane not in self.lanes:

@@ -94,6 +94,12 @@ class Maintenance(Middleware):
 
     def before_worker_shutdown(self, broker, worker):
         self.stopping.set()
+        if getattr(broker, "client", None) is None:
+            return
+        try:
+            broker.wake_for_shutdown()
+        except Exception:  # Redis gone: the consumers notice within idle_wait, as before
+            logger.debug("could not wake the consumers of worker %s", broker.broker_id, exc_info=True)
 
     def after_worker_shutdown(self, broker, worker):
         """A worker that stopped cleanly has requeued what it held: it leaves no heartbeat to judge."""
