@@ -94,19 +94,24 @@ def test_active_entries_have_the_same_keys(celery, capp, group):  # noqa: F811
     entries = []
     for module in (celery, capp):
         result = module.spin.delay(6)  # still running after three inspect rounds on a loaded machine
-        wait_until(lambda m=module, r=result: running_on(m.app, r.id))
-        found = [
-            t
-            for tasks in module.app.control.inspect().active().values()
-            for t in tasks
-            if t["id"] == result.id
-        ]
+        # Under load a late reply to an earlier inspect() can land in the next one's (Celery then merges
+        # two replies of one node, DuplicateNodenameWarning): ask until the running task is listed.
+        found = wait_until(
+            lambda m=module, r=result: [
+                t
+                for tasks in (m.app.control.inspect().active() or {}).values()
+                for t in tasks
+                if t["id"] == r.id
+            ]
+        )
         entries.append(found[0])
-        queried = {
-            k: v
-            for node in module.app.control.inspect().query_task(result.id).values()
-            for k, v in node.items()
-        }
+        queried = wait_until(
+            lambda m=module, r=result: {
+                k: v
+                for node in (m.app.control.inspect().query_task(r.id) or {}).values()
+                for k, v in node.items()
+            }
+        )
         assert queried[result.id][0] == "active" and set(queried[result.id][1]) == set(found[0])
         result.get(timeout=20)
     theirs, ours = entries
