@@ -45,6 +45,11 @@ def _listened() -> bool:
     return False
 
 
+def outcome_observed(task: Any) -> bool:
+    """Whether anything runs for a message's outcome here: a receiver of an outcome signal, or a handler."""
+    return _listened() or has_handlers(task)
+
+
 def has_handlers(task: Any) -> bool:
     """Whether ``task`` overrides one of ``compat.Task``'s no-op outcome handlers (class or instance)."""
     cls = type(task)
@@ -73,7 +78,7 @@ class TaskSignals(Middleware):
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         task = is_facade_task(broker, message)
-        if task is None or not (_listened() or has_handlers(task)):
+        if task is None or not outcome_observed(task):
             return  # nothing would run: skip building the request view, the arguments and the context
         run = runs.of(message)
         request = run.request if run is not None and run.request is not None else None
