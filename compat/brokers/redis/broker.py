@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from uuid import uuid4
 
+import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import current_millis, dq_name
@@ -33,6 +34,24 @@ from .scripts import lua
 WAKE_TOKENS_KEPT = 16
 FETCH_BATCH_LIMIT = 1000
 DEFAULT_PRIORITY_STEPS = (0, 3, 6, 9)
+
+
+def _encode(message: Message) -> bytes:
+    """``message.encode()``, with its fields named directly (``Message.asdict`` walks
+    ``dataclasses.fields`` on every call); a subclass of ``Message`` encodes itself."""
+    if type(message) is not Message:
+        return message.encode()
+    return dramatiq.get_encoder().encode(
+        {
+            "queue_name": message.queue_name,
+            "actor_name": message.actor_name,
+            "args": message.args,
+            "kwargs": message.kwargs,
+            "options": message.options,
+            "message_id": message.message_id,
+            "message_timestamp": message.message_timestamp,
+        }
+    )
 
 
 class InlineAck:
@@ -204,7 +223,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
                 queue_name=dq_name(message.queue_name), options={"eta": current_millis() + delay}
             )
         try:
-            data = message.encode()
+            data = _encode(message)
         except TypeError as exc:
             raise EncodeError(f"{message.actor_name}: message cannot be encoded as JSON: {exc}") from exc
         if self.max_message_bytes:
