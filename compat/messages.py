@@ -87,7 +87,9 @@ def build_message(
         if value is not None:
             options[key] = value
     if ignore_result is None and task is not None:
-        ignore_result = task.ignore_result if task.ignore_result is not None else app.conf.task_ignore_result
+        ignore_result = task.ignore_result  # read once: it may be a setting's lookup (FromSetting)
+        if ignore_result is None:
+            ignore_result = app.conf.task_ignore_result
     if ignore_result:
         options["ignore_result"] = True
     if priority is not None:

@@ -108,8 +108,20 @@ def _bounded(value: Any, budget: int) -> str:
     return _encode(str(value)[:budget])
 
 
+#: Argument types a preview encodes whole when the result is short (what ``_bounded`` would write anyway).
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
 def args_preview(args: Any, kwargs: Any) -> str:
     """The start of ``args`` and ``kwargs`` as JSON, at most ``ARGS_PREVIEW_CHARS`` characters."""
+    if not kwargs and all(
+        type(arg) in _SCALARS or (type(arg) is str and len(arg) <= ARGS_PREVIEW_CHARS) for arg in args or ()
+    ):
+        # The common case (a few ids, a short string) in one encoder call: the same text, a few
+        # microseconds less per message than walking the arguments one by one.
+        text = _encode(list(args or ()))
+        if len(text) <= ARGS_PREVIEW_CHARS:
+            return text
     text = _bounded(list(args or ()), ARGS_PREVIEW_CHARS)
     if kwargs:
         text += " " + _bounded(dict(kwargs), ARGS_PREVIEW_CHARS)

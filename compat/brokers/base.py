@@ -159,11 +159,13 @@ class FieldsProxy(MessageProxy):
 
     Dramatiq's proxy forwards every attribute read through ``__getattr__``; the middleware reads a
     message's fields a few dozen times while processing it. ``Message`` is frozen, so copying them once
-    is safe.
+    is safe. ``acked`` is set once the message was acknowledged together with its state write (a broker's
+    ``inline_ack``): its consumer then only frees the prefetch slot.
     """
 
     #: whether the broker delivered this message before (RabbitMQ's flag; Celery's ``delivery_info``)
     redelivered = False
+    acked = False
 
     def __init__(self, message: Message) -> None:
         super().__init__(message)

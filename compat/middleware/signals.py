@@ -8,12 +8,15 @@ task here (sender: the process's consumer, as in Celery). ``task_prerun`` and ``
 the task itself, with its request pushed;
 ``task_revoked`` by the revocation middleware, and the publish signals by ``compat.publishing``.
 
-Every hook first tests whether anyone listens, so an app with no receivers pays a list test per hook.
+Every hook first tests whether anyone listens, so an app with no receivers pays a list test per hook; the
+outcome hook also returns at once when no receiver listens and the task keeps ``compat.Task``'s no-op
+handlers.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from dramatiq.errors import ActorNotFound
 from dramatiq.middleware import Middleware
@@ -21,8 +24,39 @@ from dramatiq.middleware import Middleware
 from .. import request as requests
 from .. import runs, signals, trace
 from ..exceptions import NotRegistered, TaskTerminated
-from ..task import is_facade_task
+from ..task import Task, is_facade_task
 from .lifecycle import node_consumer
+
+#: The task's handlers ``trace.after_body`` calls in a worker, and the signals it (or this module) sends.
+HANDLERS = ("on_success", "on_failure", "on_retry", "after_return")
+_OUTCOME_SIGNALS = (
+    signals.task_success,
+    signals.task_failure,
+    signals.task_retry,
+    signals.task_postrun,
+    signals.task_revoked,
+)
+
+
+def _listened() -> bool:
+    for signal in _OUTCOME_SIGNALS:
+        if signal.receivers:
+            return True
+    return False
+
+
+def outcome_observed(task: Any) -> bool:
+    """Whether anything runs for a message's outcome here: a receiver of an outcome signal, or a handler."""
+    return _listened() or has_handlers(task)
+
+
+def has_handlers(task: Any) -> bool:
+    """Whether ``task`` overrides one of ``compat.Task``'s no-op outcome handlers (class or instance)."""
+    cls = type(task)
+    for name in HANDLERS:
+        if getattr(cls, name) is not getattr(Task, name) or name in task.__dict__:
+            return True
+    return False
 
 
 class TaskReceived(Middleware):
@@ -44,8 +78,8 @@ class TaskSignals(Middleware):
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         task = is_facade_task(broker, message)
-        if task is None:
-            return
+        if task is None or not outcome_observed(task):
+            return  # nothing would run: skip building the request view, the arguments and the context
         run = runs.of(message)
         request = run.request if run is not None and run.request is not None else None
         if request is None:  # the body never started (a middleware failed first)

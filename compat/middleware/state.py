@@ -11,6 +11,51 @@ from dramatiq.middleware import Middleware
 from .. import runs, states
 from ..exceptions import Ignore, NotRegistered, Reject, Retry, TaskRevokedError, TaskTerminated
 from ..task import Task, is_facade_task
+from .signals import outcome_observed
+
+#: Message options whose after-hooks (the facade's canvas, Dramatiq's Callbacks and Pipelines) send more.
+_CONTINUED_BY = ("link", "link_error", "chain", "chord", "on_success", "on_failure", "pipe_target")
+
+
+def quiet_after() -> frozenset[type]:
+    """After-hooks that may run between this one's state write and the consumer's acknowledgement when the
+    message is acknowledged in that write: for a success with none of ``_CONTINUED_BY``, no retry pending
+    and no outcome handler or receiver, each of them only keeps in-process books (or does nothing)."""
+    from dramatiq.middleware import (
+        AgeLimit,
+        Callbacks,
+        CurrentMessage,
+        Pipelines,
+        ShutdownNotifications,
+        TimeLimit,
+    )
+
+    from .canvas import CanvasContinuation
+    from .metrics import WorkerMetrics
+    from .rate_limit import RateLimit
+    from .retries import CeleryRetries
+    from .revocation import Revocation
+    from .signals import TaskReceived, TaskSignals
+    from .time_limit import HardTimeLimit
+
+    return frozenset(
+        {
+            WorkerMetrics,
+            HardTimeLimit,
+            TimeLimit,
+            ShutdownNotifications,
+            Callbacks,
+            Pipelines,
+            CurrentMessage,
+            TaskSignals,
+            CeleryRetries,
+            CanvasContinuation,
+            Revocation,
+            RateLimit,
+            TaskReceived,
+            AgeLimit,
+        }
+    )
 
 
 class TaskState(Middleware):
@@ -24,6 +69,7 @@ class TaskState(Middleware):
 
     def __init__(self, app: Any = None) -> None:
         self.app = app
+        self._quiet: dict[int, bool] = {}
 
     def after_nack(self, broker, message):
         """A message for a task this worker does not know: store FAILURE ``NotRegistered``, as Celery does."""
@@ -67,7 +113,11 @@ class TaskState(Middleware):
                     if run is not None:
                         run.chord_join = joined
                 else:
-                    store.set_state(task_id, meta, result_json=result_json)
+                    ack = self.inline_ack(broker, task, message, run, store)
+                    if ack is not None:  # nothing after this hook can tell: one round trip, not two
+                        store.set_state_acking(task_id, meta, ack, result_json=result_json)
+                    else:
+                        store.set_state(task_id, meta, result_json=result_json)
         elif isinstance(exception, TaskTerminated):  # revoke(terminate=True): REVOKED, as in Celery
             if store is not None:
                 meta = states.revoked(task_id, TaskRevokedError("terminated"))
@@ -81,6 +131,40 @@ class TaskState(Middleware):
             keep = not message.options.get("ignore_result") or task.store_errors_even_if_ignored
             if store is not None and keep:
                 store.set_state(task_id, states.extended(states.failure(task_id, exception), task, message))
+
+    def inline_ack(self, broker: Any, task: Task, message: Any, run: Any, store: Any) -> Any:
+        """The broker's acknowledgement of ``message`` to run in its success write, or None.
+
+        Only when no after-hook that runs after this one (and before the consumer acknowledges) would do
+        anything another process could see: no canvas step or callback to send, no retry pending, no
+        outcome handler or signal receiver (which may read the state, or fail), and only the facade's
+        and Dramatiq's own middleware in those places. Then storing the state and acknowledging the
+        message in one script keeps at-least-once exactly (both happen, or neither) and saves the
+        acknowledgement's round trip. The store and the broker say whether they share a Redis.
+        """
+        if run is None or run.resends or message.failed or not hasattr(store, "inline_ack"):
+            return None
+        options = message.options
+        for name in _CONTINUED_BY:
+            if options.get(name) is not None:
+                return None
+        if outcome_observed(task) or not self._quiet_after(broker):
+            return None
+        return store.inline_ack(broker, message)
+
+    def _quiet_after(self, broker: Any) -> bool:
+        """Whether every ``after_process_message`` hook run after this one is one of ``quiet_after()``."""
+        middleware = broker.middleware
+        key = len(middleware)
+        cached = self._quiet.get(key)
+        if cached is None:
+            index = next((i for i, m in enumerate(middleware) if m is self), None)
+            base = Middleware.after_process_message
+            quiet = quiet_after()
+            later = [m for m in middleware[: index or 0] if type(m).after_process_message is not base]
+            cached = index is not None and all(type(m) in quiet for m in later)
+            self._quiet[key] = cached
+        return cached
 
     def success_meta(self, task: Task, message: Any, run: Any = None) -> dict[str, Any]:
         request = run.request if run is not None else None

@@ -1,8 +1,9 @@
 """The result store on Redis: records under ``<namespace>:meta:<id>`` with TTL ``result_expires``.
 
 One script call per state write (``write_state.lua``); a chord header member's write also counts it in the
-chord's barrier in that same call (``set_state_join.lua``). Ready states are published on
-``<namespace>:done:<id>``; revocations are a sorted set plus a broadcast channel.
+chord's barrier in that same call (``set_state_join.lua``), and a worker's write may acknowledge the
+message in that same call when the broker shares this Redis (``set_state_acking``). Ready states are
+published on ``<namespace>:done:<id>``; revocations are a sorted set plus a broadcast channel.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class RedisStore:
         self._barrier = self.client.register_script(_lua("barrier"))
         self._set_state_join = self.client.register_script(_lua("write_state", "set_state_join"))
         self._claim_delivery = self.client.register_script(_lua("claim_delivery"))
+        self._acking: dict[str, Any] = {}  # the state write followed by a broker's acknowledgement
 
     # -- keys --------------------------------------------------------------------------------------
     def meta_key(self, task_id: str) -> str:
@@ -74,6 +76,31 @@ class RedisStore:
         """
         keys, args = self._state_write(task_id, meta, result_json, force)
         return bool(self._set_state(keys=keys, args=args))
+
+    def inline_ack(self, broker: Any, message: Any) -> Any:
+        """The broker's acknowledgement of ``message`` for ``set_state_acking``, or None when the broker
+        cannot acknowledge in this store's scripts (another kind of broker, another Redis)."""
+        make = getattr(broker, "inline_ack", None)
+        return make(message, self.client) if make is not None else None
+
+    def set_state_acking(
+        self, task_id: str, meta: dict[str, Any], ack: Any, *, result_json: str | None = None
+    ) -> bool:
+        """``set_state``, then the delivered message's acknowledgement in the same script call.
+
+        ``ack`` is the broker's ``InlineAck`` for this store's client (``inline_ack``): the Lua to run after
+        the write, its keys and arguments. The record is stored and the message acknowledged together, or
+        neither is; the acknowledgement runs whether or not the write was refused (a ready state is final).
+        """
+        keys, args = self._state_write(task_id, meta, result_json, False)
+        script = self._acking.get(ack.lua)
+        if script is None:
+            script = self._acking[ack.lua] = self.client.register_script(
+                _lua("write_state") + ack.lua + _lua("set_state")
+            )
+        written = bool(script(keys=[*keys, *ack.keys], args=[*args, *ack.args]))
+        ack.done()
+        return written
 
     def _state_write(
         self, task_id: str, meta: dict[str, Any], result_json: str | None, force: bool

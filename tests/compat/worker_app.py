@@ -272,3 +272,20 @@ def gate(key, timeout=60.0):
     while not client.exists(key) and time.monotonic() < deadline:
         time.sleep(0.02)
     return bool(client.exists(key))
+
+
+class _DiesInAfterReturnOnce(app.Task):
+    """Kills its worker process in ``after_return`` the first time (after the SUCCESS is stored)."""
+
+    def after_return(self, status, retval, task_id, args, kwargs, einfo):
+        import signal
+
+        client = app.backend.client
+        if client.set(args[0] + ":killed", os.getpid(), nx=True, ex=600):
+            os.kill(os.getpid(), signal.SIGKILL)
+        client.rpush(args[0] + ":after_return", os.getpid())
+
+
+@app.task(base=_DiesInAfterReturnOnce)
+def dies_in_after_return_once(key):
+    return os.getpid()

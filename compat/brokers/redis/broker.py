@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from uuid import uuid4
 
+import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import current_millis, dq_name
@@ -35,6 +36,43 @@ from .scripts import lua
 WAKE_TOKENS_KEPT = 16
 FETCH_BATCH_LIMIT = 1000
 DEFAULT_PRIORITY_STEPS = (0, 3, 6, 9)
+
+
+def _encode(message: Message) -> bytes:
+    """``message.encode()``, with its fields named directly (``Message.asdict`` walks
+    ``dataclasses.fields`` on every call); a subclass of ``Message`` encodes itself."""
+    if type(message) is not Message:
+        return message.encode()
+    return dramatiq.get_encoder().encode(
+        {
+            "queue_name": message.queue_name,
+            "actor_name": message.actor_name,
+            "args": message.args,
+            "kwargs": message.kwargs,
+            "options": message.options,
+            "message_id": message.message_id,
+            "message_timestamp": message.message_timestamp,
+        }
+    )
+
+
+class InlineAck:
+    """A message's acknowledgement, run at the end of a result store's state write on the same Redis.
+
+    ``lua`` follows ``write_state.lua`` (two keys, five arguments) in the store's script; ``done()`` tells
+    the consumer the message is acknowledged, so it only frees the prefetch slot.
+    """
+
+    __slots__ = ("message", "lua", "keys", "args")
+
+    def __init__(self, message: Message, keys: list[str], args: list) -> None:
+        self.message = message
+        self.lua = lua("ack")
+        self.keys = keys
+        self.args = args
+
+    def done(self) -> None:
+        self.message.acked = True  # type: ignore[attr-defined]
 
 
 class CompatRedisBroker(FacadeBroker, RedisBroker):
@@ -88,6 +126,8 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         self.recover_script = self.client.register_script(lua("recover"))
         self.pass_script = self.client.register_script(lua("pass"))
         self._purge_script = self.client.register_script(lua("purge"))
+        self._shares_server: dict[int, bool] = {}
+        self.do_ack = self._dispatch("ack")  # Dramatiq builds this closure on every attribute read
 
     def close(self) -> None:
         """Close the publishing connections (they reopen on the next publish)."""
@@ -135,6 +175,32 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         from .inspector import RedisQueueInspector
 
         return RedisQueueInspector(self)
+
+    def inline_ack(self, message: Message, client: redis.Redis) -> InlineAck | None:
+        """The acknowledgement of ``message`` for a script ``client`` runs, or None when ``client`` talks to
+        another Redis server or database than this broker (or the message was not fetched from Redis)."""
+        rid = message.options.get("redis_message_id")
+        if rid is None or not self.shares_server(client):
+            return None
+        list_name = lane_queue(message.queue_name, message.options.get("lane", ""))
+        return InlineAck(
+            message,
+            [self.acks_key(self.broker_id, list_name), self.key(f"{list_name}.msgs"), self.heartbeats_key],
+            [rid, current_millis(), self.broker_id],
+        )
+
+    def shares_server(self, client: redis.Redis) -> bool:
+        """Whether ``client`` connects to the same Redis server and database as this broker."""
+        pool = client.connection_pool
+        shared = self._shares_server.get(id(pool))
+        if shared is None:
+            mine, theirs = self.client.connection_pool, pool
+            fields = ("host", "port", "path", "db", "username")
+            shared = mine.connection_class is theirs.connection_class and all(
+                mine.connection_kwargs.get(name) == theirs.connection_kwargs.get(name) for name in fields
+            )
+            self._shares_server[id(pool)] = shared
+        return shared
 
     # -- keys --------------------------------------------------------------------------------------
     def key(self, name: str) -> str:
@@ -194,7 +260,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
                 queue_name=dq_name(message.queue_name), options={"eta": current_millis() + delay}
             )
         try:
-            data = message.encode()
+            data = _encode(message)
         except TypeError as exc:
             raise EncodeError(f"{message.actor_name}: message cannot be encoded as JSON: {exc}") from exc
         if self.max_message_bytes:

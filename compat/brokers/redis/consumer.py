@@ -59,6 +59,9 @@ class LaneConsumer(_RedisConsumer):
         return lane_queue(self.queue_name, message.options.get("lane", ""))
 
     def ack(self, message):
+        if getattr(message, "acked", False):  # acknowledged by its state write (``TaskState``)
+            self._release(message)
+            return
         try:
             self.broker.do_ack(self._list_of(message), message.options["redis_message_id"])
         except redis.ConnectionError as e:
