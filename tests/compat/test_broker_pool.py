@@ -181,22 +181,28 @@ def test_a_pool_setting_that_means_nothing_is_an_error_when_the_app_is_finalized
         _ = app.broker
 
 
-def test_threads_that_first_send_at_once_share_one_broker_and_its_pool(server):
-    """The broker is made once per app: threads racing to first use it must not each make their own (each
-    would have its own publishing pool, and the limit would not hold per process)."""
-    app = make_app(server, broker_pool_limit=2)
-    start = threading.Barrier(8)
+def first_uses(read, threads: int = 8) -> list:
+    """What ``read()`` returned in ``threads`` threads that all call it at the same moment."""
+    start = threading.Barrier(threads)
     seen = []
 
     def first_use() -> None:
         start.wait()
-        seen.append(app.broker)
+        seen.append(read())
 
-    threads = [threading.Thread(target=first_use) for _ in range(8)]
-    for thread in threads:
+    running = [threading.Thread(target=first_use) for _ in range(threads)]
+    for thread in running:
         thread.start()
-    for thread in threads:
+    for thread in running:
         thread.join(10)
+    return seen
+
+
+def test_threads_that_first_send_at_once_share_one_broker_and_its_pool(server):
+    """The broker is made once per app: threads racing to first use it must not each make their own (each
+    would have its own publishing pool, and the limit would not hold per process)."""
+    app = make_app(server, broker_pool_limit=2)
+    seen = first_uses(lambda: app.broker)
     assert len(seen) == 8 and len({id(broker) for broker in seen}) == 1
 
 
@@ -213,16 +219,5 @@ def test_threads_that_first_read_results_at_once_share_one_store(server, monkeyp
 
     monkeypatch.setattr(compat.app, "store_from_url", slowly)
     app = make_app(server)
-    start = threading.Barrier(8)
-    seen = []
-
-    def first_use() -> None:
-        start.wait()
-        seen.append(app.backend)
-
-    threads = [threading.Thread(target=first_use) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    seen = first_uses(lambda: app.backend)
     assert len(seen) == 8 and len({id(store) for store in seen}) == 1
