@@ -67,6 +67,19 @@ def open_run(task: Any, message: Any) -> Run:
     return run
 
 
+def close_current() -> None:
+    """No run in this worker thread: it processes a message that is not a facade task's (``TaskState``)."""
+    if _current.get() is not None:
+        _current.set(None)
+
+
+def body_returned() -> bool:
+    """Whether the message this worker thread processes is a facade task's whose body has run (or ended):
+    its result is the facade's business (``TaskState`` stores it), not Dramatiq's Results middleware's."""
+    run = _current.get()
+    return run is not None and run.entered
+
+
 def enter(actor_name: str) -> Run | None:
     """The run ``Task.__call__`` of ``actor_name`` should execute as, once; None for a plain call."""
     run = _current.get()

@@ -82,6 +82,7 @@ class TaskState(Middleware):
     def before_process_message(self, broker, message):
         task = is_facade_task(broker, message)
         if task is None:
+            runs.close_current()  # a plain actor's message: no facade run answers for it
             return
         runs.open_run(task, message)
         track = task.track_started if task.track_started is not None else task.app.conf.task_track_started

@@ -112,3 +112,35 @@ def test_soft_time_limit_interrupts(app, run):
     result = slow.delay()
     run()
     assert result.get(timeout=3) == "interrupted"
+
+
+def test_a_facade_result_is_not_reported_as_discarded_but_a_plain_actors_is(app, run):
+    """Dramatiq warns that an actor's return value is discarded without its Results middleware: right
+    for a plain actor on the facade's broker, wrong for a facade task (the facade stores it), for which no
+    log record is even built (one per stored result was a measurable share of a worker's time)."""
+    import logging
+
+    import dramatiq
+
+    @app.task
+    def kept(x):
+        return x + 1
+
+    @dramatiq.actor(broker=app.broker, queue_name="q", actor_name="plain_returns")
+    def plain_returns(x):
+        return x
+
+    records = []
+    logger = logging.getLogger("dramatiq.worker.WorkerThread")
+    seen = logging.Filter()
+    seen.filter = lambda record: records.append(record.getMessage()) or True
+    logger.filters.insert(0, seen)  # before the facade's own filter, which drops what reaches it
+    try:
+        result = kept.delay(1)
+        plain_returns.send(5)
+        run()
+    finally:
+        logger.removeFilter(seen)
+    assert result.get(timeout=5) == 2
+    warned = [text for text in records if "returned a value that is not None" in text]
+    assert len(warned) == 1 and "'plain_returns'" in warned[0]
