@@ -151,20 +151,7 @@ def test_consumers_are_not_limited_by_the_publishers_pool(server, admin):
         broker_pool_acquire_timeout=30,
     )
 
-    @app.task(name="pool.double")
-    def double(x):
-        return 2 * x
-
-    results = [double.delay(n) for n in range(3)] + [double.apply_async((10,), countdown=0.5)]
-    broker = app.broker
-    broker.emit_after("process_boot")
-    worker = Worker(broker, worker_timeout=50, worker_threads=2)
-    with broker.producers.hold():  # the one publishing connection is busy for the whole run
-        worker.start()
-        try:
-            assert [r.get(timeout=20) for r in results] == [0, 2, 4, 20]
-        finally:
-            worker.stop()
+    run_while_the_publishing_slot_is_held(app)
     assert queued(admin, app) == 0
     app.close()
 
@@ -221,3 +208,23 @@ def test_threads_that_first_read_results_at_once_share_one_store(server, monkeyp
     app = make_app(server)
     seen = first_uses(lambda: app.backend)
     assert len(seen) == 8 and len({id(store) for store in seen}) == 1
+
+
+def run_while_the_publishing_slot_is_held(app) -> None:
+    """Send three tasks and a countdown one, then run them on an in-process worker while the app's only
+    publishing slot is held: consumers and the move of a due countdown task must not need it."""
+
+    @app.task(name="pool.double")
+    def double(x):
+        return 2 * x
+
+    results = [double.delay(n) for n in range(3)] + [double.apply_async((10,), countdown=0.5)]
+    broker = app.broker
+    broker.emit_after("process_boot")
+    worker = Worker(broker, worker_timeout=50, worker_threads=2)
+    with broker.producers.hold():  # the one publishing connection is busy for the whole run
+        worker.start()
+        try:
+            assert [r.get(timeout=20) for r in results] == [0, 2, 4, 20]
+        finally:
+            worker.stop()

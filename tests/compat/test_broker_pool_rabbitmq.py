@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from dramatiq import Worker
 
 from compat import Celery
 from compat.exceptions import OperationalError
+from tests.compat.test_broker_pool import run_while_the_publishing_slot_is_held
 from tests.helpers import wait_for
 from tests.rabbitmq_support import node
 
@@ -100,17 +100,4 @@ def test_consumers_are_not_limited_by_the_publishers_pool(make_app, redis_url, r
     app = make_app(broker_pool_limit=1, broker_pool_acquire_timeout=30)
     app.conf.update(result_backend=redis_url, result_namespace=redis_namespace + "r")
 
-    @app.task(name="pool.double")
-    def double(x):
-        return 2 * x
-
-    results = [double.delay(n) for n in range(3)] + [double.apply_async((10,), countdown=0.5)]
-    broker = app.broker
-    broker.emit_after("process_boot")
-    worker = Worker(broker, worker_timeout=50, worker_threads=2)
-    with broker.producers.hold():
-        worker.start()
-        try:
-            assert [r.get(timeout=20) for r in results] == [0, 2, 4, 20]
-        finally:
-            worker.stop()
+    run_while_the_publishing_slot_is_held(app)
