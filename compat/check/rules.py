@@ -249,6 +249,10 @@ ROWS: tuple[Row, ...] = (
         ("setting:broker_transport_options.queue_order_strategy",),
         "priority/sorted: a worker takes a queue's messages only while earlier queues have none at that "
         "priority step or above; an earlier queue's prefetched batch is not reordered"),
+    Row(S_WORKER, "`broker_transport_options`: `confirm_publish`", "supported",
+        ("setting:broker_transport_options.confirm_publish",),
+        "RabbitMQ: every send waits for its publisher confirm, as kombu's; off, a producer's sends are "
+        "confirmed without waiting (kept and sent again until confirmed)"),
     Row(S_WORKER, "`broker_connection_retry_on_startup`, `broker_connection_retry`, "
         "`broker_connection_max_retries`, `broker_connection_timeout`", "differs",
         _kinds("setting", "broker_connection_retry_on_startup broker_connection_retry "

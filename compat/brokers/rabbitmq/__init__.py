@@ -14,6 +14,7 @@ producer at its first send), naming what would be missing; ``stores_url = False`
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from ...exceptions import ImproperlyConfigured
@@ -72,9 +73,21 @@ def make(app: Any, url: str, middleware: list) -> CompatRabbitmqBroker:
         redelivered=redelivered if stores else None,  # classic queues: no count, no cap, without stores
         max_redeliveries=limit,
         producers=ProducerSlots.from_conf(conf),
+        confirm_each=_confirm_publish(conf),
     )
     broker.management_url = conf.broker_management_url
     return broker
+
+
+def _confirm_publish(conf: Any) -> bool:
+    """kombu's ``broker_transport_options['confirm_publish']``: every send waits for its confirm."""
+    options = conf.get("broker_transport_options") or {}
+    value = options.get("confirm_publish", False) if isinstance(options, Mapping) else False
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(
+            f"broker_transport_options['confirm_publish'] must be True or False, not {value!r}"
+        )
+    return value
 
 
 #: what an ``amqp://`` app without a Redis for the facade's stores does not have

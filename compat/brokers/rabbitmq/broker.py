@@ -2,7 +2,9 @@
 
 What it adds to Dramatiq's:
 
-* every publish is confirmed (``confirm_delivery``): ``enqueue`` returns once RabbitMQ has the message;
+* every publish is confirmed. A producer's send does not wait for its confirm (``confirms``: the message
+  is kept until it comes, and sent again if it does not); in a worker, in a consumer thread and with
+  ``broker_transport_options={"confirm_publish": True}`` a send returns once RabbitMQ has the message;
   a batch (a group, a chord header) is one AMQP transaction, committed in one round trip, all or nothing;
 * a message's Celery ``priority`` is its AMQP priority (higher is more urgent, Celery's order on RabbitMQ)
   on queues declared with ``x-max-priority`` (``task_queue_max_priority``, 10 when unset);
@@ -14,7 +16,14 @@ What it adds to Dramatiq's:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import atexit
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pika
@@ -24,10 +33,12 @@ from dramatiq.common import current_millis, dq_name, q_name, xq_name
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
-from ...exceptions import EncodeError, ImproperlyConfigured
+from ...exceptions import EncodeError, ImproperlyConfigured, OperationalError
 from ..base import FacadeBroker, QueueInspector, check_size
 from ..outage import tracker
 from ..producers import ProducerSlots, in_consumer_thread
+from . import confirms
+from .confirms import MAX_SENDS, WINDOW, ConfirmReader, Pending, Pipeline
 from .producers import PublisherState
 
 #: ``x-max-priority`` of classic queues when ``task_queue_max_priority`` is unset (Celery's docs advise 10).
@@ -35,6 +46,8 @@ DEFAULT_MAX_PRIORITY = 10
 #: Attempts per publish when the connection breaks (the first reconnects a connection the server closed).
 PUBLISH_ATTEMPTS = 3
 QUEUE_TYPES = ("classic", "quorum")
+
+logger = logging.getLogger("compat.broker")
 
 
 class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
@@ -53,6 +66,8 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
       max_redeliveries: returns of one message past which it is a poison message.
       producers: the publishing slots (``broker_pool_limit``, ``producers.py``); None: no limit, a
         connection per publishing thread as in Dramatiq.
+      confirm_each: every send waits for its confirm (kombu's ``confirm_publish``); else a producer's
+        sends on pooled slots are pipelined (``confirms``). A worker process sets it when it boots.
     """
 
     connection_errors = (ConnectionClosed, pika.exceptions.AMQPConnectionError)
@@ -73,6 +88,7 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         redelivered: Callable[[str, str], int] | None = None,
         max_redeliveries: int = 3,
         producers: ProducerSlots | None = None,
+        confirm_each: bool = False,
     ) -> None:
         if queue_type not in QUEUE_TYPES:
             raise ImproperlyConfigured(f"task_default_queue_type {queue_type!r}: use 'classic' or 'quorum'")
@@ -86,8 +102,13 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         self.redelivered = redelivered
         self.max_redeliveries = max_redeliveries
         self.producers = producers
+        self.confirm_each = confirm_each
         if producers is not None:
             self.state = PublisherState()
+        self._pipelined: list[Any] = []  # the slots that ever pipelined a send, for the reader and exit
+        self._pipelined_lock = threading.Lock()
+        self._pipelined_pid = os.getpid()
+        self._reader: ConfirmReader | None = None
 
     @property
     def consumer_class(self):
@@ -168,7 +189,9 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
     ) -> list[Message]:
         """Publish the messages, confirmed by RabbitMQ; nothing is sent if one of them cannot be encoded.
 
-        One message is a confirmed publish. Several are one transaction on a channel of their own:
+        One message is a confirmed publish: a producer's returns before the confirm, which is taken
+        later (``confirms``); with ``confirm_each`` it returns after. Several are one transaction on a
+        channel of their own:
         ``tx.commit`` returns once every message is routed to its durable queue (the guarantee a confirm
         gives), in one round trip, and a failure publishes none of them.
         """
@@ -183,9 +206,12 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         if self.producers is None or in_consumer_thread() or self.state.holding():
             self._publish(prepared)
         else:
-            with self.producers.hold() as slot, self.state.using(slot):
+            with self.producers.hold() as slot, self._guarded(slot), self.state.using(slot):
                 try:
-                    self._publish(prepared)
+                    if len(prepared) == 1 and self.pipelines:
+                        self._publish_pipelined(prepared[0], slot)
+                    else:
+                        self._publish(prepared)
                 finally:
                     if not self.producers.pooled:  # Celery's "no pool": a connection per publish
                         del self.connection
@@ -212,6 +238,11 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
                         )
                     channel.tx_commit()
                 break
+            except pika.exceptions.NackError:
+                raise OperationalError(
+                    f"RabbitMQ refused the message for {prepared[0][1]!r} (a publisher nack: the queue is "
+                    "at its length limit with overflow reject-publish, or the node is in trouble); not sent"
+                ) from None
             except (
                 pika.exceptions.AMQPConnectionError,
                 pika.exceptions.AMQPChannelError,
@@ -224,6 +255,155 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
                 if attempt + 1 >= PUBLISH_ATTEMPTS:
                     tracker.failed()
                     raise ConnectionClosed(exc) from None
+
+    # -- pipelined confirms (``confirms``) ------------------------------------------------------------
+    @property
+    def pipelines(self) -> bool:
+        """Whether a single send returns before its confirm (pooled slots, not ``confirm_each``)."""
+        return not self.confirm_each and self.producers is not None and self.producers.pooled
+
+    @contextmanager
+    def _guarded(self, slot: Any) -> Iterator[None]:
+        """Hold ``slot``'s guard: the confirm reader uses a slot only while nobody holds it."""
+        guard = slot.__dict__.get("guard")
+        if guard is None:
+            guard = slot.guard = threading.Lock()
+        with guard:
+            yield
+
+    def _publish_pipelined(self, prepared: tuple[Message, str, bytes, Any], slot: Any) -> None:
+        """Send one message on the held slot's pipeline, with what the slot still owes from a lost
+        connection; returns without waiting for the confirm. A send that fails for good is not sent
+        later (the caller got the error); what earlier sends owe stays for the next connection."""
+        _, routing_key, body, properties = prepared
+        pending = Pending(routing_key, body, properties)
+        backlog = self._backlog()
+        backlog.append(pending)
+        for attempt in range(PUBLISH_ATTEMPTS):
+            try:
+                self._send_backlog(backlog)
+                break
+            except (pika.exceptions.AMQPError, ConnectionClosed) as exc:
+                del self.connection  # what the pipeline owed goes back to the backlog
+                if attempt + 1 >= PUBLISH_ATTEMPTS:
+                    backlog[:] = [item for item in backlog if item is not pending]
+                    tracker.failed()
+                    raise ConnectionClosed(exc) from None
+        self._track(slot)
+
+    def _backlog(self) -> list[Pending]:
+        backlog = getattr(self.state, "backlog", None)
+        if backlog is None:
+            backlog = self.state.backlog = []
+        return backlog
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The held slot's confirm-mode channel (a new one after its connection was lost)."""
+        pipeline = getattr(self.state, "pipeline", None)
+        if pipeline is None or not pipeline.is_open:
+            if pipeline is not None:
+                self._backlog()[:0] = pipeline.take_all()
+                self.channels.discard(pipeline.channel)
+            pipeline = self.state.pipeline = Pipeline(self.connection)
+            self.channels.add(pipeline.channel)
+        return pipeline
+
+    def _send_backlog(self, backlog: list[Pending]) -> None:
+        """Send the backlog on the pipeline and again what RabbitMQ refused, then keep within the window."""
+        pipeline = self.pipeline
+        while True:
+            while backlog:
+                self._ensure_queue(q_name(backlog[0].routing_key))
+                pipeline.send(backlog.pop(0))  # counted unconfirmed before it goes: a failed send is kept
+            refused = pipeline.take_refused()
+            if not refused:
+                break
+            for pending in refused:
+                self.queues_pending.add(q_name(pending.routing_key))  # returned: declare it again
+                if pending.sends >= MAX_SENDS:
+                    logger.error(
+                        "RabbitMQ refused message %s for %r %d times; it is not sent again",
+                        pending.message_id, pending.routing_key, pending.sends,
+                    )
+                else:
+                    backlog.append(pending)
+        pipeline.wait_below(WINDOW)
+
+    def owed(self, slot: Any) -> int:
+        """Messages sent on ``slot`` (or waiting to be sent again) that RabbitMQ has not confirmed."""
+        return len(_owed_items(slot))
+
+    def unconfirmed(self) -> int:
+        """Messages this process sent that RabbitMQ has not confirmed yet (a read of every slot)."""
+        return sum(self.owed(slot) for slot in self._pipelined_slots())
+
+    def _pipelined_slots(self) -> list[Any]:
+        with self._pipelined_lock:
+            if self._pipelined_pid != os.getpid():  # a forked child: the parent's connections are not its own
+                self._pipelined, self._reader, self._pipelined_pid = [], None, os.getpid()
+            return list(self._pipelined)
+
+    def _track(self, slot: Any) -> None:
+        """Remember a slot that pipelined a send, and wake the reader to read its confirms."""
+        if not slot.__dict__.get("tracked"):
+            self._pipelined_slots()  # resets after a fork
+            with self._pipelined_lock:
+                slot.tracked = True
+                self._pipelined.append(slot)
+                if self._reader is None:
+                    self._reader = ConfirmReader(self._pipelined_slots, self._settle)
+                    _flush_at_exit(self)
+        if self.owed(slot):
+            self._reader.wake()
+
+    def _settle(self, slot: Any, wait: float = 0.0) -> bool:
+        """Read ``slot``'s confirms (its guard held), sending again what is owed; whether it still owes."""
+        if not self.owed(slot):
+            return False
+        with self.state.using(slot):
+            try:
+                pipeline = getattr(self.state, "pipeline", None)
+                if self._backlog() or pipeline is None or not pipeline.is_open:
+                    self._send_backlog(self._backlog())  # on a new pipeline when this one closed
+                    pipeline = self.state.pipeline
+                pipeline.read(wait)
+                if pipeline.refused:
+                    self._send_backlog(self._backlog())
+            except (pika.exceptions.AMQPError, ConnectionClosed):
+                del self.connection
+                raise
+        return bool(self.owed(slot))
+
+    def flush_confirms(self, timeout: float | None = None) -> int:
+        """Wait (at most ``timeout`` s, ``confirms.EXIT_WAIT`` by default) until RabbitMQ confirmed every
+        message this process sent; logs and returns how many it did not."""
+        timeout = confirms.EXIT_WAIT if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        slots = self._pipelined_slots()
+        while slots and time.monotonic() < deadline:
+            for slot in list(slots):
+                if not slot.guard.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                    continue
+                try:
+                    if not self._settle(slot, wait=0.05):
+                        slots.remove(slot)
+                except Exception:
+                    time.sleep(0.2)  # the broker is away: try again until the deadline
+                finally:
+                    slot.guard.release()
+        left = [pending for slot in slots for pending in _owed_items(slot)]
+        if left:
+            logger.error(
+                "%d message(s) sent to RabbitMQ were not confirmed within %.0fs and may be lost: %s",
+                len(left), timeout, ", ".join(str(p.message_id) for p in left[:20]),
+            )
+        return len(left)
+
+    def close(self) -> None:
+        if self._pipelined_slots():
+            self.flush_confirms()
+        super().close()
 
     @property
     def batch_channel(self):
@@ -242,6 +422,11 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         if batch is not None:
             del self.state.batch_channel
             self.channels.discard(batch)
+        pipeline = getattr(self.state, "pipeline", None)
+        if pipeline is not None:  # what it owed is sent again on the next connection
+            del self.state.pipeline
+            self.channels.discard(pipeline.channel)
+            self._backlog()[:0] = pipeline.take_all()
         RabbitmqBroker.connection.fdel(self)
 
     # -- queues, for control and dashboards --------------------------------------------------------
@@ -276,3 +461,24 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
                 self.channel.queue_purge(name)
             except pika.exceptions.AMQPChannelError:
                 del self.channel
+
+
+def _owed_items(slot: Any) -> list[Pending]:
+    pipeline = slot.__dict__.get("pipeline")
+    left = list(slot.__dict__.get("backlog") or ())
+    if pipeline is not None:
+        left += [*pipeline.unconfirmed.values(), *pipeline.refused]
+    return left
+
+
+def _flush_at_exit(broker: CompatRabbitmqBroker) -> None:
+    """At interpreter exit, wait for the confirms ``broker`` is owed (not in a forked child's exit)."""
+    ref = weakref.ref(broker)
+    pid = os.getpid()
+
+    def flush() -> None:
+        live = ref()
+        if live is not None and os.getpid() == pid:
+            live.flush_confirms()
+
+    atexit.register(flush)

@@ -28,6 +28,11 @@ class Upkeep(Middleware):
         self.worker: Any = None
         self.thread: threading.Thread | None = None
 
+    def before_worker_boot(self, broker, worker):
+        # A worker acknowledges its message after what the task published (a chain's next step, a
+        # retry) is confirmed, so its sends wait for their confirms (brokers/rabbitmq/confirms.py).
+        broker.confirm_each = True
+
     def before_worker_shutdown(self, broker, worker):
         self.stopping.set()
 
