@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from uuid import uuid4
 
-import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import current_millis, dq_name
@@ -25,7 +24,7 @@ from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
 from ...exceptions import EncodeError
-from ..base import FacadeBroker, QueueInspector, check_size
+from ..base import FacadeBroker, QueueInspector, check_size, encode_message
 from ..outage import tracker
 from ..producers import ProducerSlots, in_consumer_thread
 from .consumer import LaneConsumer
@@ -36,24 +35,6 @@ from .scripts import lua
 WAKE_TOKENS_KEPT = 16
 FETCH_BATCH_LIMIT = 1000
 DEFAULT_PRIORITY_STEPS = (0, 3, 6, 9)
-
-
-def _encode(message: Message) -> bytes:
-    """``message.encode()``, with its fields named directly (``Message.asdict`` walks
-    ``dataclasses.fields`` on every call); a subclass of ``Message`` encodes itself."""
-    if type(message) is not Message:
-        return message.encode()
-    return dramatiq.get_encoder().encode(
-        {
-            "queue_name": message.queue_name,
-            "actor_name": message.actor_name,
-            "args": message.args,
-            "kwargs": message.kwargs,
-            "options": message.options,
-            "message_id": message.message_id,
-            "message_timestamp": message.message_timestamp,
-        }
-    )
 
 
 class InlineAck:
@@ -260,7 +241,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
                 queue_name=dq_name(message.queue_name), options={"eta": current_millis() + delay}
             )
         try:
-            data = _encode(message)
+            data = encode_message(message)
         except TypeError as exc:
             raise EncodeError(f"{message.actor_name}: message cannot be encoded as JSON: {exc}") from exc
         if self.max_message_bytes:
