@@ -34,7 +34,7 @@ from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
 from ...exceptions import EncodeError, ImproperlyConfigured, OperationalError
-from ..base import FacadeBroker, QueueInspector, check_size
+from ..base import FacadeBroker, QueueInspector, check_size, encode_message
 from ..outage import tracker
 from ..producers import ProducerSlots, in_consumer_thread
 from . import confirms
@@ -171,7 +171,7 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
                 queue_name=dq_name(message.queue_name), options={"eta": current_millis() + delay}
             )
         try:
-            body = message.encode()
+            body = encode_message(message)
         except TypeError as exc:
             raise EncodeError(f"{message.actor_name}: message cannot be encoded as JSON: {exc}") from exc
         if self.max_message_bytes:
@@ -355,7 +355,7 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
                     self._reader = ConfirmReader(self._pipelined_slots, self._settle)
                     _flush_at_exit(self)
         if self.owed(slot):
-            self._reader.wake()
+            self._reader.nudge()
 
     def _settle(self, slot: Any, wait: float = 0.0) -> bool:
         """Read ``slot``'s confirms (its guard held), sending again what is owed; whether it still owes."""

@@ -147,7 +147,7 @@ class Pipeline:
 
 
 class ConfirmReader:
-    """A daemon thread reading the confirms of pipelines nobody is publishing on, woken by each send.
+    """A daemon thread reading the confirms of pipelines nobody is publishing on, nudged by each send.
 
     ``settle(slot)`` is the broker's: it reads (and re-sends) on one slot it holds and says whether that
     slot still owes confirms. Idle (nothing owed), the thread waits on an event and makes no broker calls.
@@ -160,7 +160,7 @@ class ConfirmReader:
         self.thread = threading.Thread(target=self._run, name="compat-confirms", daemon=True)
         self.thread.start()
 
-    def wake(self) -> None:
+    def nudge(self) -> None:
         self.woken.set()
 
     def _run(self) -> None:
