@@ -258,6 +258,33 @@ def rabbitmq_url(tmp_path_factory):
     found.delete_vhost(vhost)
 
 
+def node_and_vhost(tmp_path_factory) -> Iterator[tuple[Node, str]]:
+    """For a module fixture: ``(node, vhost)``, the session's node and a vhost made for the module, deleted
+    afterwards (``yield from node_and_vhost(tmp_path_factory)``)."""
+    found = node(tmp_path_factory.getbasetemp())
+    vhost = found.add_vhost()
+    yield found, vhost
+    found.delete_vhost(vhost)
+
+
+@contextlib.contextmanager
+def closing_apps(build):
+    """``make(**settings)``: an app from ``build``; at the end every app made is emptied and closed."""
+    made = []
+
+    def make(**settings):
+        app = build(**settings)
+        made.append(app)
+        return app
+
+    try:
+        yield make
+    finally:
+        for app in made:
+            app.broker.flush_all()
+            app.broker.close()
+
+
 @contextlib.contextmanager
 def module_copy(name: str, env: dict[str, str], dependents: tuple[str, ...] = ()) -> Iterator[ModuleType]:
     """A fresh copy of module ``name`` imported with ``env`` set, standing in for it in ``sys.modules``

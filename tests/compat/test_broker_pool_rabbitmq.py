@@ -15,15 +15,12 @@ from compat import Celery
 from compat.exceptions import OperationalError
 from tests.compat.test_broker_pool import run_while_the_publishing_slot_is_held
 from tests.helpers import wait_for
-from tests.rabbitmq_support import node
+from tests.rabbitmq_support import closing_apps, node_and_vhost
 
 
 @pytest.fixture(scope="module")
 def rabbit(tmp_path_factory):
-    found = node(tmp_path_factory.getbasetemp())
-    vhost = found.add_vhost()
-    yield found, vhost
-    found.delete_vhost(vhost)
+    yield from node_and_vhost(tmp_path_factory)
 
 
 def connections(rabbit) -> int:
@@ -34,20 +31,15 @@ def connections(rabbit) -> int:
 
 @pytest.fixture
 def make_app(rabbit):
-    made = []
+    found, vhost = rabbit
 
-    def make(**settings) -> Celery:
-        found, vhost = rabbit
+    def build(**settings) -> Celery:
         # No Redis here: these tests count RabbitMQ connections only, without the Redis stores.
-        app = Celery("rmq-pool", broker=found.url(vhost), set_as_current=False, task_default_queue="pool",
-                     stores_url=False, **settings)
-        made.append(app)
-        return app
+        return Celery("rmq-pool", broker=found.url(vhost), set_as_current=False, task_default_queue="pool",
+                      stores_url=False, **settings)
 
-    yield make
-    for app in made:
-        app.broker.flush_all()
-        app.broker.close()
+    with closing_apps(build) as make:
+        yield make
     wait_for(lambda: connections(rabbit) == 0, 30, "the test's connections to close")
 
 

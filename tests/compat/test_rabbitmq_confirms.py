@@ -21,17 +21,19 @@ from compat import Celery
 from compat.brokers.rabbitmq.upkeep import Upkeep
 from compat.exceptions import ImproperlyConfigured, OperationalError
 from tests.helpers import wait_for
-from tests.rabbitmq_support import PrivateRabbit, can_start_private, node
+from tests.rabbitmq_support import (
+    PrivateRabbit,
+    can_start_private,
+    closing_apps,
+    node_and_vhost,
+)
 
 QUEUE = "confirms"
 
 
 @pytest.fixture(scope="module")
 def rabbit(tmp_path_factory):
-    found = node(tmp_path_factory.getbasetemp())
-    vhost = found.add_vhost()
-    yield found, vhost
-    found.delete_vhost(vhost)
+    yield from node_and_vhost(tmp_path_factory)
 
 
 def make_app(url: str, **settings) -> Celery:
@@ -44,18 +46,9 @@ def make_app(url: str, **settings) -> Celery:
 
 @pytest.fixture
 def app_on(rabbit):
-    made: list[Celery] = []
-
-    def make(**settings) -> Celery:
-        found, vhost = rabbit
-        app = make_app(found.url(vhost), **settings)
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        app.broker.flush_all()
-        app.broker.close()
+    found, vhost = rabbit
+    with closing_apps(lambda **settings: make_app(found.url(vhost), **settings)) as make:
+        yield make
 
 
 def confirm_readers() -> list[threading.Thread]:
