@@ -8,10 +8,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from compat.app import get_current_app
 from compat.exceptions import ImproperlyConfigured
 from compat.stores import redis_for
 from threads import health
+from threads.celery import app as celery_app
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -22,7 +22,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness plus pings: the broker (Redis or RabbitMQ), and the Redis of the facade's stores and of the
     app's own keys where each is another server. 200 {"ok": true, ...} when every one answers, else 503."""
-    app = get_current_app()
+    app = celery_app  # this project's app, whichever app a library made current
     states: dict[str, str] = {}
     errors: dict[str, str] = {}
     try:

@@ -130,6 +130,19 @@ def test_healthz_reports_an_unreachable_broker(client, settings):
     assert response.json()["ok"] is False
 
 
+def test_healthz_pings_this_projects_stores_whichever_app_is_current(client, settings, redis_url,
+                                                                     monkeypatch):
+    import compat.app
+    from compat import Celery
+
+    monkeypatch.delenv("CELERY_RESULT_BACKEND")  # it would win over the other app's own backend
+    down = f"redis://127.0.0.1:{free_port()}/0"
+    other = Celery("other", broker="memory://", backend=down, set_as_current=False)
+    monkeypatch.setattr(compat.app, "_current_app", other)
+    settings.CELERY_BROKER_URL = redis_url
+    assert client.get("/healthz").json() == {"ok": True, "broker": "ok"}
+
+
 def test_healthz_opens_an_amqp_connection_to_a_live_rabbitmq(client, settings, rabbitmq_url):  # noqa: F811
     settings.CELERY_BROKER_URL = rabbitmq_url
     response = client.get("/healthz")
