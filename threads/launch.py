@@ -1,8 +1,9 @@
 """`make run`: check the configuration, then run the whole system in the foreground.
 
 Runs, under honcho: the web server, two Dramatiq worker groups (one for the AI queue, one for every
-other queue) and the scheduler daemon; plus a private Redis when CELERY_BROKER_URL is not set. Ctrl-C (SIGINT)
-or SIGTERM stops every process, the private Redis included. Bad configuration ends with a
+other queue) and the scheduler daemon; plus a private Redis when CELERY_BROKER_URL is not set, or when it is
+an amqp:// RabbitMQ and no setting names a Redis for the results, the facade's stores and the app's keys.
+Ctrl-C (SIGINT) or SIGTERM stops every process, the private Redis included. Bad configuration ends with a
 one-line error and exit status 2, never a traceback.
 
     python -m threads.launch [--host 127.0.0.1] [--port 8000]
@@ -21,11 +22,12 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import redis
 from django.core.exceptions import ImproperlyConfigured
 
+from threads import health
 from threads.dburl import parse_database_url
 from threads.redis_server import PrivateRedis, RedisServerError
+from threads.redis_urls import is_amqp, is_redis, stores_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 #: Worker groups, so that slow AI calls (rate limited, up to a minute each) never hold the threads that
@@ -80,34 +82,60 @@ def check_port_free(host: str, port: int) -> None:
 
 
 def check_broker(url: str, timeout: float = 2.0, name: str = "CELERY_BROKER_URL") -> None:
-    """PING the Redis at `url`; raise ConfigError naming the URL when it does not answer."""
-    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError(f"{name}={masked(url)!r} is not a redis:// URL (only Redis is supported for now)")
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        try:
-            client.ping()
-        finally:
-            client.close()
-    except (redis.RedisError, OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"cannot reach the broker at {masked(url)} ({name}): {reason}") from None
+    """Ping the broker at `url` (Redis or RabbitMQ); raise ConfigError naming it when it does not answer."""
+    if not (is_redis(url) or is_amqp(url)):
+        raise ConfigError(f"{name}={masked(url)!r} is not a redis:// or amqp:// URL")
+    _answers(health.ping_broker(url, timeout), url, name, "the broker")
+
+
+def check_redis(url: str, name: str, timeout: float = 2.0) -> None:
+    """PING the Redis at `url`; raise ConfigError naming the setting when it is no Redis or is down."""
+    if not is_redis(url):
+        raise ConfigError(f"{name}={masked(url)!r} is not a redis:// URL")
+    _answers(health.ping_redis(url, timeout), url, name, "Redis")
+
+
+def _answers(error: str | None, url: str, name: str, what: str) -> None:
+    if error:
+        raise ConfigError(f"cannot reach {what} at {masked(url)} ({name}): {error.splitlines()[0]}")
 
 
 def ensure_broker(environ: dict[str, str], directory: Path) -> PrivateRedis | None:
-    """Check the configured broker, or start a private Redis and point `environ` at it."""
-    if environ.get("CELERY_BROKER_URL"):
-        check_broker(environ["CELERY_BROKER_URL"])
-        if environ.get("CELERY_RESULT_BACKEND"):
-            check_broker(environ["CELERY_RESULT_BACKEND"], name="CELERY_RESULT_BACKEND")
+    """Check the configured broker and Redis, or start a private Redis for what has none and point
+    `environ` at it: broker, results and app keys when no broker is set; beside an amqp:// broker, the
+    results (or the facade's stores, beside a result backend that is not Redis) and the app's keys."""
+    broker = environ.get("CELERY_BROKER_URL")
+    if broker:
+        check_broker(broker)
+    for name in ("CELERY_RESULT_BACKEND", "CELERY_STORES_URL", "THREADS_REDIS_URL"):
+        if is_redis(environ.get(name)) or (name == "THREADS_REDIS_URL" and environ.get(name)):
+            check_redis(environ[name], name)
+    if not needs_private_redis(environ):
         return None
     try:
         server = PrivateRedis(directory).start()
     except RedisServerError as exc:
         raise ConfigError(str(exc)) from None
-    environ["CELERY_BROKER_URL"] = server.url
+    environ.setdefault("CELERY_BROKER_URL", server.url)
     environ.setdefault("CELERY_RESULT_BACKEND", server.url)
+    if not is_redis(environ["CELERY_RESULT_BACKEND"]):
+        if stores_setting(environ.get("CELERY_STORES_URL")) is False:
+            environ["THREADS_REDIS_URL"] = server.url  # the stores are off; the app's keys need a Redis
+        else:
+            environ["CELERY_STORES_URL"] = server.url
     return server
+
+
+def needs_private_redis(environ: dict[str, str]) -> bool:
+    """No broker; or an amqp:// one with no Redis for the results or stores, unless the stores are off
+    and THREADS_REDIS_URL names the app's."""
+    broker = environ.get("CELERY_BROKER_URL")
+    if not broker:
+        return True
+    stores = environ.get("CELERY_STORES_URL")
+    if not is_amqp(broker) or is_redis(environ.get("CELERY_RESULT_BACKEND")) or is_redis(stores):
+        return False
+    return not (stores_setting(stores) is False and environ.get("THREADS_REDIS_URL"))
 
 
 def available_commands(environ: dict[str, str]) -> set[str]:
@@ -160,7 +188,21 @@ class Tee:
         return self.stream.isatty()
 
 
-def banner(web: str, broker: str, database: str, logs: list[Path], procs: dict[str, str]) -> str:
+def describe_servers(environ: dict[str, str], server: PrivateRedis | None) -> tuple[str, str | None]:
+    """The banner's broker, and its Redis (results, stores, app keys) when that is not the broker."""
+    private = f" (private redis-server, pid {server.pid}, files in {server.directory})" if server else ""
+    broker = environ["CELERY_BROKER_URL"]
+    if server and broker == server.url:
+        return masked(broker) + private, None
+    if is_redis(broker) and not server:
+        return masked(broker), None
+    names = ("CELERY_RESULT_BACKEND", "CELERY_STORES_URL", "THREADS_REDIS_URL")
+    stores = next((environ[name] for name in names if is_redis(environ.get(name))), None)
+    return masked(broker), (masked(stores) + private if stores else None)
+
+
+def banner(web: str, broker: str, database: str, logs: list[Path], procs: dict[str, str],
+           redis_line: str | None = None) -> str:
     """The 'what runs where' text printed before the processes start."""
     missing = [name for name in ("worker", "scheduler") if name not in procs]
     lines = [
@@ -168,6 +210,7 @@ def banner(web: str, broker: str, database: str, logs: list[Path], procs: dict[s
         f"  web        {web}",
         f"  dashboard  {web.rstrip('/')}/ops/ (staff; demo staff user: alice)",
         f"  broker     {broker}",
+        *([f"  redis      {redis_line}"] if redis_line else []),
         f"  database   {database}",
         f"  logs       {', '.join(str(p) for p in logs)}",
         f"  processes  {', '.join(procs)}",
@@ -214,14 +257,13 @@ def main(argv: list[str] | None = None) -> int:
         database = check_database_url(environ)
         check_port_free(args.host, args.port)
         server = ensure_broker(environ, directory / "redis")
-        broker = masked(environ["CELERY_BROKER_URL"])
-        if server:
-            broker += f" (private redis-server, pid {server.pid}, files in {server.directory})"
+        broker, redis_line = describe_servers(environ, server)
         run_step(["migrate", "--noinput"], environ)
         run_step(["load_demo_data"], environ)
         procs = procfile(args.host, args.port, available_commands(environ))
         logs = [directory / "log" / "run.log"] + ([server.log_file] if server else [])
-        print(banner(f"http://{args.host}:{args.port}/", broker, database, logs, procs), flush=True)
+        web = f"http://{args.host}:{args.port}/"
+        print(banner(web, broker, database, logs, procs, redis_line), flush=True)
         code = run_processes(procs, environ, logs[0])
         return 0 if code in (130, 143) else code  # stopped by Ctrl-C/SIGTERM: a normal end
     except ConfigError as exc:

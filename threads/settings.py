@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from threads.dburl import parse_database_url
+from threads.redis_urls import app_redis_url, stores_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("THREADS_VAR_DIR") or BASE_DIR / "var").resolve()
@@ -238,6 +239,8 @@ CELERY_TASK_ROUTES = {
 # Facade settings: prefixes of every broker / result-store key (tests set unique ones).
 CELERY_BROKER_NAMESPACE = os.environ.get("CELERY_BROKER_NAMESPACE", "dramatiq")
 CELERY_RESULT_NAMESPACE = os.environ.get("CELERY_RESULT_NAMESPACE", "compat")
+# The Redis of the facade's own stores when the result backend is not Redis ("false": run without them).
+CELERY_STORES_URL = stores_setting(os.environ.get("CELERY_STORES_URL"))
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
 # Operations: alerts for tasks that fail for good (also mailed to ADMINS), /metrics token, and the
@@ -254,7 +257,9 @@ CELERY_BEAT_SCHEDULER = (
 
 # --- Threads domain settings ------------------------------------------------------------
 # Redis for the app's own keys (counter deltas, AI rate limit); every key starts with the prefix.
-THREADS_REDIS_URL = os.environ.get("THREADS_REDIS_URL") or CELERY_BROKER_URL
+# Unset: the Redis of the facade's stores (threads/redis_urls.py); an amqp:// broker is never it.
+THREADS_REDIS_URL = app_redis_url(os.environ.get("THREADS_REDIS_URL"), CELERY_RESULT_BACKEND,
+                                  CELERY_STORES_URL, CELERY_BROKER_URL)
 THREADS_REDIS_PREFIX = os.environ.get("THREADS_REDIS_PREFIX", "threads:")
 # Django's cache (the API throttles' history, shared by every web process): Django's own Redis backend
 # on the same Redis, under the same prefix, JSON-serialised (never pickle).

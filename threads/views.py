@@ -1,6 +1,5 @@
 """Views of the Threads foundation: the home page, the health check and the API root."""
 
-import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -9,30 +8,38 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from compat.exceptions import ImproperlyConfigured
+from compat.stores import redis_for
+from threads import health
+from threads.celery import app as celery_app
+
 
 def home(request: HttpRequest) -> HttpResponse:
     """Say what this system is and where the API lives."""
     return render(request, "threads/home.html", {"broker_url": settings.CELERY_BROKER_URL})
 
 
-def ping_broker(url: str, timeout: float = 1.0) -> str | None:
-    """PING the Redis broker at `url`; return None when it answers, else the error text."""
-    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-    try:
-        client.ping()
-        return None
-    except (redis.RedisError, OSError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    finally:
-        client.close()
-
-
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness plus a broker ping: 200 {"ok": true} when the broker answers, else 503."""
-    error = ping_broker(settings.CELERY_BROKER_URL)
-    if error:
-        return JsonResponse({"ok": False, "broker": "unreachable", "error": error}, status=503)
-    return JsonResponse({"ok": True, "broker": "ok"})
+    """Liveness plus pings: the broker (Redis or RabbitMQ), and the Redis of the facade's stores and of the
+    app's own keys where each is another server. 200 {"ok": true, ...} when every one answers, else 503."""
+    app = celery_app  # this project's app, whichever app a library made current
+    states: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    try:
+        stores = redis_for(app)
+    except ImproperlyConfigured as exc:  # a stores_url that is not a Redis
+        stores, states["stores"], errors["stores"] = None, "misconfigured", str(exc)
+    named = health.servers([("broker", settings.CELERY_BROKER_URL), ("stores", stores),
+                            ("redis", settings.THREADS_REDIS_URL)])
+    for name, url in named.items():
+        error = (health.ping_broker(url, use_ssl=app.conf.broker_use_ssl) if name == "broker"
+                 else health.ping_redis(url))
+        states[name] = "unreachable" if error else "ok"
+        if error:
+            errors[name] = error
+    if errors:
+        return JsonResponse({"ok": False, **states, "errors": errors}, status=503)
+    return JsonResponse({"ok": True, **states})
 
 
 @api_view(["GET"])

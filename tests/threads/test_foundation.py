@@ -1,7 +1,9 @@
-"""The foundation: DATABASE_URL parsing, home and health pages, the launcher's checks and a smoke run."""
+"""The foundation: DATABASE_URL parsing, home and health pages, the app's Redis, the launcher's checks and a
+smoke run (on a private Redis, and on RabbitMQ with a private Redis beside it)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -9,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,8 +20,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from tests.helpers import alive, descendants, free_port, wait_for_http
+from tests.rabbitmq_support import rabbitmq_url  # noqa: F401 - the module's vhost
 from threads import launch
 from threads.dburl import parse_database_url
+from threads.redis_urls import app_redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = Path("/srv/app")
@@ -125,6 +130,86 @@ def test_healthz_reports_an_unreachable_broker(client, settings):
     assert response.json()["ok"] is False
 
 
+def test_healthz_pings_this_projects_stores_whichever_app_is_current(client, settings, redis_url,
+                                                                     monkeypatch):
+    import compat.app
+    from compat import Celery
+
+    monkeypatch.delenv("CELERY_RESULT_BACKEND")  # it would win over the other app's own backend
+    down = f"redis://127.0.0.1:{free_port()}/0"
+    other = Celery("other", broker="memory://", backend=down, set_as_current=False)
+    monkeypatch.setattr(compat.app, "_current_app", other)
+    settings.CELERY_BROKER_URL = redis_url
+    assert client.get("/healthz").json() == {"ok": True, "broker": "ok"}
+
+
+def test_healthz_opens_an_amqp_connection_to_a_live_rabbitmq(client, settings, rabbitmq_url):  # noqa: F811
+    settings.CELERY_BROKER_URL = rabbitmq_url
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.json()
+    # the results and the facade's stores are in the suite's Redis: another server, pinged on its own
+    assert response.json() == {"ok": True, "broker": "ok", "stores": "ok"}
+
+
+def test_healthz_reports_an_amqp_broker_on_a_closed_port(client, settings):
+    port = free_port()
+    settings.CELERY_BROKER_URL = f"amqp://guest:guest@127.0.0.1:{port}//"
+    started = time.monotonic()
+    response = client.get("/healthz")
+    assert time.monotonic() - started < 10  # one attempt with a 2 s timeout, not pika's retries
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["ok"], body["broker"], body["stores"]) == (False, "unreachable", "ok")
+    assert f"127.0.0.1:{port}" in body["errors"]["broker"] and "ConnectionRefused" in body["errors"]["broker"]
+
+
+def test_healthz_reports_the_apps_redis_when_it_is_another_server(client, settings, redis_url):
+    settings.CELERY_BROKER_URL = redis_url
+    settings.THREADS_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert {k: v for k, v in response.json().items() if k != "errors"} == {
+        "ok": False, "broker": "ok", "redis": "unreachable"}
+
+
+# --- the app's own Redis (THREADS_REDIS_URL) ---------------------------------------------------
+
+AMQP = "amqp://guest:s3cret@rabbit:5672/threads"
+
+
+@pytest.mark.parametrize(
+    ("explicit", "backend", "stores", "broker", "expected"),
+    [
+        (None, "redis://results:6379/1", None, AMQP, "redis://results:6379/1"),
+        (None, "django-db", "redis://stores:6379/2", AMQP, "redis://stores:6379/2"),
+        (None, "django-db", None, "redis://broker:6379/0", "redis://broker:6379/0"),
+        ("redis://own:6379/3", "redis://results:6379/1", None, AMQP, "redis://own:6379/3"),
+    ],
+)
+def test_the_apps_redis_is_threads_redis_url_else_the_facades_stores(explicit, backend, stores, broker,
+                                                                     expected):
+    assert app_redis_url(explicit, backend, stores, broker) == expected
+
+
+def test_without_any_redis_the_settings_refuse_naming_threads_redis_url():
+    env = {**os.environ, "CELERY_BROKER_URL": AMQP, "CELERY_RESULT_BACKEND": "django-db",
+           "DJANGO_SETTINGS_MODULE": "threads.settings"}
+    env.pop("THREADS_REDIS_URL", None)
+    env.pop("CELERY_STORES_URL", None)
+    done = subprocess.run([sys.executable, "-c", "import threads.settings"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: THREADS_REDIS_URL is unset"), last
+    assert "CELERY_BROKER_URL (amqp://)" in last and "set THREADS_REDIS_URL to a redis:// URL" in last
+    assert "s3cret" not in done.stderr
+
+
+def test_threads_redis_url_must_be_a_redis():
+    with pytest.raises(ImproperlyConfigured, match=r"^THREADS_REDIS_URL must be a redis://.*not amqp://$"):
+        app_redis_url(AMQP, "redis://results:6379/1", None, AMQP)
+
+
 @pytest.mark.django_db
 def test_demo_data_is_idempotent():
     from django.contrib.auth import get_user_model
@@ -165,6 +250,39 @@ def test_launcher_accepts_a_reachable_broker(redis_url):
     launch.check_broker(redis_url)
 
 
+def test_launcher_accepts_a_reachable_rabbitmq(rabbitmq_url):  # noqa: F811
+    launch.check_broker(rabbitmq_url)
+
+
+def test_launcher_pings_rabbitmq_and_keeps_the_redis_configured_beside_it(tmp_path, redis_url):
+    environ = {"CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:1//", "CELERY_RESULT_BACKEND": redis_url}
+    with pytest.raises(launch.ConfigError, match=r"^cannot reach the broker at amqp://guest:\*\*\*@127"):
+        launch.ensure_broker(dict(environ), tmp_path)
+    assert not launch.needs_private_redis(environ)
+    assert not launch.needs_private_redis({**environ, "CELERY_RESULT_BACKEND": "django-db",
+                                            "CELERY_STORES_URL": redis_url})
+
+
+@pytest.mark.parametrize(
+    ("given", "pointed"),
+    [
+        ({}, "CELERY_RESULT_BACKEND"),  # the results, and with them the stores and the app's keys
+        ({"CELERY_RESULT_BACKEND": "django-db"}, "CELERY_STORES_URL"),
+        ({"CELERY_RESULT_BACKEND": "django-db", "CELERY_STORES_URL": "false"}, "THREADS_REDIS_URL"),
+    ],
+)
+def test_launcher_starts_a_private_redis_beside_rabbitmq_only_for_what_has_none(given, pointed, tmp_path,
+                                                                                rabbitmq_url):  # noqa: F811
+    environ = {"CELERY_BROKER_URL": rabbitmq_url, **given}
+    server = launch.ensure_broker(environ, tmp_path)
+    try:
+        assert server is not None and environ[pointed] == server.url
+        assert environ["CELERY_BROKER_URL"] == rabbitmq_url
+        assert redis.Redis.from_url(server.url).ping()
+    finally:
+        server.stop()
+
+
 def _launch(env_changes: dict[str, str | None], *args: str, **popen) -> subprocess.Popen:
     env = dict(os.environ)
     for key, value in env_changes.items():
@@ -182,6 +300,8 @@ def _launch(env_changes: dict[str, str | None], *args: str, **popen) -> subproce
         ({"DATABASE_URL": "postgres://u@h:nope/db"}, r"^error: DATABASE_URL is malformed"),
         ({"CELERY_BROKER_URL": "redis://127.0.0.1:{closed}/0"},
          r"^error: cannot reach the broker at redis://127\.0\.0\.1:\d+/0"),
+        ({"CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:{closed}//"},
+         r"^error: cannot reach the broker at amqp://guest:\*\*\*@127\.0\.0\.1:\d+// \(CELERY_BROKER_URL\)"),
         ({}, r"^error: port \d+ is already in use$"),
     ],
 )
@@ -200,22 +320,33 @@ def test_launcher_exits_with_a_one_line_error(env, expected, tmp_path):
     assert "Traceback" not in out + err
 
 
-# --- smoke: the default path (SQLite, private Redis) -----------------------------------------
+# --- smoke: the default path (SQLite, private Redis), and RabbitMQ with a private Redis beside it -------
 
-def test_launcher_serves_and_leaves_nothing_behind_on_ctrl_c(tmp_path):
+@pytest.mark.parametrize("broker", ["private redis", "rabbitmq"])
+def test_launcher_serves_and_leaves_nothing_behind_on_ctrl_c(broker, tmp_path, request):
     port = free_port()
     log = (tmp_path / "launch.log").open("w")
-    proc = _launch({"CELERY_BROKER_URL": None, "CELERY_RESULT_BACKEND": None, "DATABASE_URL": None,
-                    "THREADS_VAR_DIR": str(tmp_path / "var")},
+    amqp = request.getfixturevalue("rabbitmq_url") if broker == "rabbitmq" else None
+    unset = dict.fromkeys(("CELERY_RESULT_BACKEND", "CELERY_STORES_URL", "THREADS_REDIS_URL", "DATABASE_URL"))
+    proc = _launch({"CELERY_BROKER_URL": amqp, **unset, "THREADS_VAR_DIR": str(tmp_path / "var")},
                    "--port", str(port), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     children: set[int] = set()
     try:
-        assert wait_for_http(f"http://127.0.0.1:{port}/", timeout=120, proc=proc) == 200, \
+        assert wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=120, proc=proc) == 200, \
             (tmp_path / "launch.log").read_text()
         output = (tmp_path / "launch.log").read_text()
-        broker = re.search(r"broker\s+(redis://127\.0\.0\.1:\d+/0) \(private redis-server", output)
-        assert broker, output
-        assert redis.Redis.from_url(broker.group(1)).ping()
+        private = r"(redis://127\.0\.0\.1:\d+/0) \(private redis-server"
+        if amqp:
+            assert re.search(r"broker\s+amqp://guest:\*\*\*@127\.0\.0\.1:\d+/[\w-]+\n", output), output
+            found = re.search(rf"redis\s+{private}", output)
+        else:
+            found = re.search(rf"broker\s+{private}", output)
+        assert found, output
+        assert redis.Redis.from_url(found.group(1)).ping()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+            # the web process opened an AMQP connection to the broker, and pinged the private Redis apart
+            assert json.load(response) == ({"ok": True, "broker": "ok", "stores": "ok"} if amqp
+                                           else {"ok": True, "broker": "ok"})
         children = descendants(proc.pid)
         assert len(children) >= 2  # at least the private Redis and the web server
         time.sleep(1)  # let honcho register every process before the signal
