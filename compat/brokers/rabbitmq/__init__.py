@@ -8,7 +8,8 @@ dead letters, revocations, control and metrics stay in the result backend's Redi
 RabbitMQ keeps none of the facade's own stores, so an ``amqp://`` app needs a Redis for them: its result
 backend's, or ``stores_url``'s when the result backend is not Redis (``django-db``, ``django-cache``,
 ``cache+memory://``, none). Without one the app is refused when its broker is built (a worker at boot, a
-producer at its first send), naming what would be missing; ``stores_url = False`` runs without them.
+producer at its first send), naming what would be missing; ``stores_url = False`` runs without them. In a
+Django project ``manage.py check`` reports it first (``compat_django.E001``, ``contrib/django/checks.py``).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def make(app: Any, url: str, middleware: list) -> CompatRabbitmqBroker:
 
     stores = redis_for(app) is not None
     if not stores:
-        _without_stores(app, url.split("://", 1)[0] + "://")
+        refuse_without_stores(app, url.split("://", 1)[0] + "://")
     broker = CompatRabbitmqBroker(
         parameters=from_conf(conf, url),
         middleware=[*middleware, Upkeep(app)],
@@ -98,8 +99,9 @@ WITHOUT_STORES = (
 )
 
 
-def _without_stores(app: Any, scheme: str) -> None:
-    """Refuse an amqp:// app with no Redis for the facade's stores, unless ``stores_url`` is False."""
+def refuse_without_stores(app: Any, scheme: str) -> None:
+    """Refuse an amqp:// app with no Redis for the facade's stores, unless ``stores_url`` is False (also
+    what ``manage.py check`` reports: ``compat.contrib.django.checks``)."""
     backend = app.conf.result_backend
     if app.conf.stores_url is False:
         logger.warning(
@@ -117,4 +119,4 @@ def _without_stores(app: Any, scheme: str) -> None:
     )
 
 
-__all__ = ["CompatRabbitmqBroker", "make"]
+__all__ = ["CompatRabbitmqBroker", "make", "refuse_without_stores"]

@@ -49,10 +49,10 @@ def refusal(app: Any) -> tuple[str, ImproperlyConfigured] | None:
     scheme = _broker_scheme(app.conf.broker_url)
     if stores is not None or scheme not in AMQP_SCHEMES or app.conf.stores_url is False:
         return None
-    from compat.brokers.rabbitmq import _without_stores
+    from compat.brokers.rabbitmq import refuse_without_stores
 
     try:
-        _without_stores(app, f"{scheme}://")
+        refuse_without_stores(app, f"{scheme}://")
     except ImproperlyConfigured as exc:
         return "E001", exc
     return None
