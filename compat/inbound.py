@@ -145,9 +145,9 @@ def problem(message: Any, queue_name: str, actors: Any = None) -> str | None:
     for name in FORBIDDEN_OPTIONS:
         if name in message.options:
             return f"option {name!r} cannot travel in a message"
-    for name, allowed in OPTION_TYPES.items():
-        value = message.options.get(name)
-        if _type_error(value, allowed):
+    for name, value in message.options.items():  # the few a message has, not every known option
+        allowed = OPTION_TYPES.get(name)
+        if allowed is not None and _type_error(value, allowed):
             expected = " or ".join(kind.__name__ for kind in allowed)
             return f"option {name!r} must be {expected}, not {type(value).__name__} ({_short(value)})"
     if message.options.get("retries") is not None and message.options["retries"] < 0:
