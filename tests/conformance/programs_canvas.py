@@ -68,7 +68,10 @@ def chain_failure_in_the_middle(ns):
     if isinstance(r, tuple):
         return r
     value = normalize(ns.get(r))
-    states = ns.wait_state(r, ("FAILURE", "SUCCESS")), r.parent.state, r.parent.parent.state
+    # Celery's worker sends a chain's next step before it stores the step's own result: under load the
+    # first step can still read PENDING after the last one failed, so each state is given time to settle.
+    settled = ("FAILURE", "SUCCESS")
+    states = [ns.wait_state(node, settled) for node in (r, r.parent, r.parent.parent)]
     return (value, *states, normalize(ns.get(r, follow_parents=False, propagate=False)))
 
 
