@@ -1,0 +1,148 @@
+"""Acknowledgements carried by the consumer's next fetch (``compat/brokers/redis/acks.py``), on a real Redis.
+
+Under load a worker thread's acknowledgement waits for its consumer's next fetch and rides in that
+script call; an idle worker's goes at once; a worker killed with acknowledgements still waiting loses
+nothing: their messages are still in its ack set, and they run again elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections import Counter
+
+import pytest
+from dramatiq.message import Message
+
+from compat.brokers.redis import CompatRedisBroker
+from tests.compat.conftest import start_worker, stop_worker
+from tests.helpers import wait_for
+
+
+@pytest.fixture
+def broker(redis_url, redis_namespace):
+    broker = CompatRedisBroker(url=redis_url, namespace=redis_namespace.rstrip(":"), middleware=[])
+    broker.declare_queue("q")
+    broker.idle_wait = 0.05
+    yield broker
+    broker.close()
+
+
+def _send(broker, count: int) -> None:
+    messages = [
+        Message(queue_name="q", actor_name="a", args=(i,), kwargs={}, options={})
+        for i in range(count)
+    ]
+    broker.enqueue_many([(message, None) for message in messages])
+
+
+def _held(broker) -> set[str]:
+    """The Redis ids this broker's worker holds from ``q`` (fetched, not acknowledged)."""
+    return {rid.decode() for rid in broker.client.smembers(broker.acks_key(broker.broker_id, "q"))}
+
+
+def _rid(message) -> str:
+    return message.options["redis_message_id"]
+
+
+def test_under_load_acks_ride_on_the_next_fetch(broker):
+    _send(broker, 12)
+    consumer = broker.consume("q", prefetch=8)
+    held = [next(consumer) for _ in range(8)]
+    for message in held[:4]:
+        consumer.ack(message)
+    assert {_rid(m) for m in held[:4]} <= _held(broker)  # waiting for the fetch: no call of their own
+    assert broker.acks.calls == 0
+    batch = [next(consumer) for _ in range(4)]  # the freed slots are fetched, the acks carried
+    assert [m.args[0] for m in batch] == [8, 9, 10, 11]
+    assert not {_rid(m) for m in held[:4]} & _held(broker)
+    assert not broker.client.hmget(broker.key("q.msgs"), [_rid(m) for m in held[:4]])[0]
+    assert (broker.acks.sent, broker.acks.calls) == (4, 1)
+
+
+def test_an_idle_consumer_leaves_the_worker_thread_to_ack_at_once(broker):
+    _send(broker, 1)
+    consumer = broker.consume("q", prefetch=8)
+    message = next(consumer)
+    broker.idle_wait = 10
+    broker.client.delete(broker.wake_key("q"))  # the enqueue's wake token, already served
+    sleeper = threading.Thread(target=next, args=(consumer,), daemon=True)
+    sleeper.start()  # finds the queue empty and blocks on its wake list
+    wait_for(lambda: not broker.acks.awake, 5, "the consumer asleep on its wake list")
+    consumer.ack(message)  # nobody will fetch soon: sent by this thread before ack() returns
+    assert _held(broker) == set() and broker.acks.waiting == []
+    broker.client.rpush(broker.stop_key, "stop")
+    sleeper.join(5)
+
+
+def test_a_full_prefetch_does_not_hold_acks_past_its_wait(broker):
+    _send(broker, 10)
+    consumer = broker.consume("q", prefetch=8)  # refills once 2 slots are free
+    held = [next(consumer) for _ in range(8)]
+    consumer.FULL_WAIT = 0.05
+    consumer.ack(held[0])  # one slot: not enough for a batch, so no fetch yet
+    assert next(consumer) is None  # the wait ran out: the waiting ack went on its own
+    assert _rid(held[0]) not in _held(broker)
+
+
+def test_closing_the_consumer_sends_the_waiting_acks(broker):
+    _send(broker, 3)
+    consumer = broker.consume("q", prefetch=8)
+    held = [next(consumer) for _ in range(3)]
+    for message in held:
+        consumer.ack(message)
+    assert len(_held(broker)) == 3
+    consumer.close()
+    assert _held(broker) == set() and not broker.client.hlen(broker.key("q.msgs"))
+
+
+@pytest.fixture
+def crash_env(worker_env, tasks):
+    return {
+        **worker_env,
+        "COMPAT_TEST_EXTRA_QUEUES": "crash",
+        "COMPAT_TEST_HEARTBEAT_TIMEOUT": "2",
+        "COMPAT_TEST_MAINTENANCE_INTERVAL": "0.5",
+    }
+
+
+def test_a_worker_killed_with_acks_waiting_loses_no_message(tasks, crash_env, redis_client, tmp_path):
+    """SIGKILL while finished tasks' acks wait for the fetch: every message completes; those re-run."""
+    ns = crash_env["COMPAT_TEST_NS"]
+    key = f"{ns}:acks-kill:{uuid.uuid4().hex}"
+    runs, count = key + ":runs", 300
+    first = start_worker(
+        {**crash_env, "COMPAT_TEST_KILL_WITH_WAITING_ACKS": key},
+        "tests.compat.worker_app", threads=8, queues=["crash"], log=tmp_path / "a.log",
+    )
+    try:
+        for index in range(count):
+            tasks.note_run.apply_async((runs, index), queue="crash")
+        victim = int(wait_for(lambda: redis_client.get(key + ":killed"), 60, "the kill with acks waiting"))
+        wait_for(lambda: not _alive(victim), 30, "the worker to die")
+        unsent = {rid.decode() for rid in redis_client.lrange(key, 0, -1)}
+        assert len(unsent) >= 3
+        second = start_worker(
+            crash_env, "tests.compat.worker_app", threads=8, queues=["crash"], log=tmp_path / "b.log"
+        )
+        try:
+            done = lambda: {line.split()[1] for line in redis_client.lrange(runs, 0, -1) if line}  # noqa: E731
+            wait_for(lambda: len(done()) == count, 90, "every message to complete")
+            wait_for(lambda: not redis_client.hlen(f"{ns}:crash.msgs"), 30, "every message acknowledged")
+        finally:
+            stop_worker(second)
+    finally:
+        stop_worker(first)
+    by_rid = Counter(line.split()[0].decode() for line in redis_client.lrange(runs, 0, -1))
+    assert len({line.split()[1] for line in redis_client.lrange(runs, 0, -1)}) == count  # none lost
+    # finished by the dead worker but never acknowledged: given back and run again, once
+    assert {rid: by_rid[rid] for rid in unsent} == dict.fromkeys(unsent, 2)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
