@@ -1,8 +1,9 @@
-"""Acknowledgements carried by the consumer's next fetch (``compat/brokers/redis/acks.py``), on a real Redis.
+"""Acknowledgements carried by the consumer's next fetch (``compat/brokers/redis/acks.py``) and success
+writes sent by the writer thread (``compat/results/writer.py``), on a real Redis.
 
 Under load a worker thread's acknowledgement waits for its consumer's next fetch and rides in that
-script call; an idle worker's goes at once; a worker killed with acknowledgements still waiting loses
-nothing: their messages are still in its ack set, and they run again elsewhere.
+script call; an idle worker's goes at once; a worker killed with acknowledgements or success writes still
+waiting loses nothing: their messages are still in its ack set, and they run again elsewhere.
 """
 
 from __future__ import annotations
@@ -140,9 +141,81 @@ def test_a_worker_killed_with_acks_waiting_loses_no_message(tasks, crash_env, re
     assert {rid: by_rid[rid] for rid in unsent} == dict.fromkeys(unsent, 2)
 
 
+def test_a_worker_killed_with_success_writes_waiting_loses_no_result(
+    tasks, crash_env, redis_client, tmp_path
+):
+    """SIGKILL while success writes (each with its acknowledgement) wait for the writer thread: every task
+    ends SUCCESS with its result; the ones whose writes were lost ran again."""
+    key = f"{crash_env['COMPAT_TEST_NS']}:states-kill:{uuid.uuid4().hex}"
+    runs, count = key + ":runs", 300
+    first = start_worker(
+        {**crash_env, "COMPAT_TEST_KILL_WITH_WAITING_STATES": key},
+        "tests.compat.worker_app", threads=8, queues=["crash"], log=tmp_path / "a.log",
+    )
+    try:
+        results = [tasks.note_run_stored.apply_async((runs, index), queue="crash") for index in range(count)]
+        victim = int(wait_for(lambda: redis_client.get(key + ":killed"), 60, "the kill with writes waiting"))
+        wait_for(lambda: not _alive(victim), 30, "the worker to die")
+        unsent = {task_id.decode() for task_id in redis_client.lrange(key, 0, -1)}
+        assert len(unsent) >= 3
+        second = start_worker(
+            crash_env, "tests.compat.worker_app", threads=8, queues=["crash"], log=tmp_path / "b.log"
+        )
+        try:
+            assert [result.get(timeout=90) for result in results] == list(range(count))  # none lost
+        finally:
+            stop_worker(second)
+    finally:
+        stop_worker(first)
+    by_id = Counter(line.split()[0].decode() for line in redis_client.lrange(runs, 0, -1))
+    assert {task_id: by_id[task_id] for task_id in unsent} == dict.fromkeys(unsent, 2)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     return True
+
+
+def _writer_running() -> bool:
+    return any(thread.name == "compat-state-writer" for thread in threading.enumerate())
+
+
+def test_success_writes_go_through_the_writer_only_under_load_and_a_stop_sends_them(redis_url, redis_client):
+    """An idle worker stores a lone success itself (no hand-off); a burst goes through the writer thread,
+    and a graceful stop leaves every state stored and every message acknowledged."""
+    from dramatiq import Worker
+
+    from compat import Celery
+
+    ns = f"writer:{uuid.uuid4().hex[:8]}"
+    app = Celery(
+        "writer", broker=redis_url, backend=redis_url, set_as_current=False, broker_namespace=ns,
+        result_namespace=ns + "-res", task_default_queue="q", worker_metrics=False,
+    )
+
+    @app.task
+    def double(x):
+        return 2 * x
+
+    app.broker.emit_after("process_boot")
+    worker = Worker(app.broker, worker_timeout=50, worker_threads=4)
+    worker.start()
+    try:
+        assert double.delay(1).get(timeout=10) == 2
+        assert app.backend._writer is None  # idle: written by the worker thread, at once
+        results = [double.delay(i) for i in range(200)]
+        wait_for(lambda: app.backend._writer is not None, 10, "a write handed to the writer")
+        assert _writer_running()
+    finally:
+        worker.stop()
+    try:
+        assert not _writer_running()
+        assert [r.get(timeout=1) for r in results] == [2 * i for i in range(200)]
+        assert not redis_client.hlen(f"{ns}:q.msgs")  # all acknowledged, by their state writes
+    finally:
+        app.broker.close()
+        for key in redis_client.scan_iter(match=ns + "*"):
+            redis_client.delete(key)

@@ -265,6 +265,32 @@ if os.environ.get("COMPAT_TEST_KILL_WITH_WAITING_ACKS"):
     _kill_with_waiting_acks(os.environ["COMPAT_TEST_KILL_WITH_WAITING_ACKS"])
 
 
+def _kill_with_waiting_states(key: str) -> None:
+    """``COMPAT_TEST_KILL_WITH_WAITING_STATES=<key>``: the first worker process whose state writer holds
+    three or more success writes not sent yet (each with its message's acknowledgement) pushes their
+    task ids to ``<key>`` and SIGKILLs itself (tests/compat/test_batched_acks.py)."""
+    import multiprocessing
+    import signal
+
+    from compat.results.writer import StateWriter
+
+    def submit(self, script, keys, args):
+        with self.lock:  # held to the end: the writer cannot take the waiting ones meanwhile
+            self.waiting.append((script, keys, args))
+            if len(self.waiting) >= 3 and multiprocessing.parent_process() is not None:
+                if app.backend.client.set(key + ":killed", os.getpid(), nx=True, ex=600):
+                    ids = [meta_key.rsplit(":", 1)[1] for _, (meta_key, *_), _ in self.waiting]
+                    app.backend.client.rpush(key, *ids)
+                    os.kill(os.getpid(), signal.SIGKILL)
+        self.wake.set()
+
+    StateWriter.submit = submit
+
+
+if os.environ.get("COMPAT_TEST_KILL_WITH_WAITING_STATES"):
+    _kill_with_waiting_states(os.environ["COMPAT_TEST_KILL_WITH_WAITING_STATES"])
+
+
 @app.task(ignore_result=True)
 def note_run(key, index):
     """Records ``<Redis id> <index>`` of each run (a redelivered message keeps its Redis id)."""
@@ -272,6 +298,15 @@ def note_run(key, index):
 
     rid = CurrentMessage.get_current_message().options["redis_message_id"]
     app.backend.client.rpush(key, f"{rid} {index}")
+
+
+@app.task
+def note_run_stored(key, index):
+    """``note_run`` with its result stored: ``<task id> <index>`` per run."""
+    from dramatiq.middleware import CurrentMessage
+
+    app.backend.client.rpush(key, f"{CurrentMessage.get_current_message().message_id} {index}")
+    return index
 
 
 @app.task
