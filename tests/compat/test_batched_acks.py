@@ -8,7 +8,6 @@ waiting loses nothing: their messages are still in its ack set, and they run aga
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections import Counter
@@ -17,6 +16,7 @@ import pytest
 from dramatiq.message import Message
 
 from compat.brokers.redis import CompatRedisBroker
+from compat.brokers.redis.maintenance import pid_alive
 from tests.compat.conftest import start_worker, stop_worker
 from tests.helpers import wait_for
 
@@ -98,45 +98,52 @@ def test_closing_the_consumer_sends_the_waiting_acks(broker):
     assert _held(broker) == set() and not broker.client.hlen(broker.key("q.msgs"))
 
 
-@pytest.fixture
-def crash_env(worker_env, tasks):
-    return {
-        **worker_env,
-        "COMPAT_TEST_EXTRA_QUEUES": "crash",
-        "COMPAT_TEST_HEARTBEAT_TIMEOUT": "2",
-        "COMPAT_TEST_MAINTENANCE_INTERVAL": "0.5",
-    }
-
-
-def test_a_worker_killed_with_acks_waiting_loses_no_message(tasks, crash_env, redis_client, tmp_path):
-    """SIGKILL while finished tasks' acks wait for the fetch: every message completes; those re-run."""
-    ns = crash_env["COMPAT_TEST_NS"]
-    key = f"{ns}:acks-kill:{uuid.uuid4().hex}"
-    runs, count = key + ":runs", 300
-    first = start_worker(
-        {**crash_env, "COMPAT_TEST_KILL_WITH_WAITING_ACKS": key},
-        "tests.compat.worker_app", threads=8, queues=["crash"], log=tmp_path / "a.log",
-    )
+def _kill_then_recover(crash_env, redis_client, tmp_path, kill: str, send, finished) -> set[str]:
+    """Start a worker that SIGKILLs itself (``kill``: the worker_app switch) once three of its messages'
+    acknowledgements or writes wait; ``send()`` the messages; once it is dead, start another and wait for
+    ``finished()``. Returns what the dead worker held unsent (Redis ids or task ids, as its switch says)."""
+    key = f"{crash_env['COMPAT_TEST_NS']}:kill:{uuid.uuid4().hex}"
+    app, killing = "tests.compat.worker_app", {**crash_env, kill: key}
+    first = start_worker(killing, app, threads=8, queues=["crash"], log=tmp_path / "a.log")
     try:
-        for index in range(count):
-            tasks.note_run.apply_async((runs, index), queue="crash")
-        victim = int(wait_for(lambda: redis_client.get(key + ":killed"), 60, "the kill with acks waiting"))
-        wait_for(lambda: not _alive(victim), 30, "the worker to die")
-        unsent = {rid.decode() for rid in redis_client.lrange(key, 0, -1)}
+        send()
+        victim = int(wait_for(lambda: redis_client.get(key + ":killed"), 60, "the kill with work waiting"))
+        wait_for(lambda: not pid_alive(victim), 30, "the worker to die")
+        unsent = {item.decode() for item in redis_client.lrange(key, 0, -1)}
         assert len(unsent) >= 3
-        second = start_worker(
-            crash_env, "tests.compat.worker_app", threads=8, queues=["crash"], log=tmp_path / "b.log"
-        )
+        second = start_worker(crash_env, app, threads=8, queues=["crash"], log=tmp_path / "b.log")
         try:
-            done = lambda: {line.split()[1] for line in redis_client.lrange(runs, 0, -1) if line}  # noqa: E731
-            wait_for(lambda: len(done()) == count, 90, "every message to complete")
-            wait_for(lambda: not redis_client.hlen(f"{ns}:crash.msgs"), 30, "every message acknowledged")
+            finished()
         finally:
             stop_worker(second)
     finally:
         stop_worker(first)
-    by_rid = Counter(line.split()[0].decode() for line in redis_client.lrange(runs, 0, -1))
-    assert len({line.split()[1] for line in redis_client.lrange(runs, 0, -1)}) == count  # none lost
+    return unsent
+
+
+def _runs(redis_client, key: str) -> list[tuple[str, str]]:
+    """The ``(id, index)`` pairs the ``note_run`` tasks recorded, one per run."""
+    return [tuple(line.decode().split()) for line in redis_client.lrange(key, 0, -1)]
+
+
+def test_a_worker_killed_with_acks_waiting_loses_no_message(tasks, crash_env, redis_client, tmp_path):
+    """SIGKILL while finished tasks' acks wait for the fetch: every message completes; those re-run."""
+    ns, count = crash_env["COMPAT_TEST_NS"], 300
+    runs = f"{ns}:acks-kill:{uuid.uuid4().hex}:runs"
+
+    def send():
+        for index in range(count):
+            tasks.note_run.apply_async((runs, index), queue="crash")
+
+    def finished():
+        wait_for(lambda: len({i for _, i in _runs(redis_client, runs)}) == count, 90, "every message")
+        wait_for(lambda: not redis_client.hlen(f"{ns}:crash.msgs"), 30, "every message acknowledged")
+
+    unsent = _kill_then_recover(
+        crash_env, redis_client, tmp_path, "COMPAT_TEST_KILL_WITH_WAITING_ACKS", send, finished
+    )
+    by_rid = Counter(rid for rid, _ in _runs(redis_client, runs))
+    assert len({i for _, i in _runs(redis_client, runs)}) == count  # none lost
     # finished by the dead worker but never acknowledged: given back and run again, once
     assert {rid: by_rid[rid] for rid in unsent} == dict.fromkeys(unsent, 2)
 
@@ -146,37 +153,20 @@ def test_a_worker_killed_with_success_writes_waiting_loses_no_result(
 ):
     """SIGKILL while success writes (each with its acknowledgement) wait for the writer thread: every task
     ends SUCCESS with its result; the ones whose writes were lost ran again."""
-    key = f"{crash_env['COMPAT_TEST_NS']}:states-kill:{uuid.uuid4().hex}"
-    runs, count = key + ":runs", 300
-    first = start_worker(
-        {**crash_env, "COMPAT_TEST_KILL_WITH_WAITING_STATES": key},
-        "tests.compat.worker_app", threads=8, queues=["crash"], log=tmp_path / "a.log",
+    runs, count = f"{crash_env['COMPAT_TEST_NS']}:states-kill:{uuid.uuid4().hex}:runs", 300
+    results = []
+
+    def send():
+        results.extend(tasks.note_run_stored.apply_async((runs, i), queue="crash") for i in range(count))
+
+    def finished():
+        assert [result.get(timeout=90) for result in results] == list(range(count))  # none lost
+
+    unsent = _kill_then_recover(
+        crash_env, redis_client, tmp_path, "COMPAT_TEST_KILL_WITH_WAITING_STATES", send, finished
     )
-    try:
-        results = [tasks.note_run_stored.apply_async((runs, index), queue="crash") for index in range(count)]
-        victim = int(wait_for(lambda: redis_client.get(key + ":killed"), 60, "the kill with writes waiting"))
-        wait_for(lambda: not _alive(victim), 30, "the worker to die")
-        unsent = {task_id.decode() for task_id in redis_client.lrange(key, 0, -1)}
-        assert len(unsent) >= 3
-        second = start_worker(
-            crash_env, "tests.compat.worker_app", threads=8, queues=["crash"], log=tmp_path / "b.log"
-        )
-        try:
-            assert [result.get(timeout=90) for result in results] == list(range(count))  # none lost
-        finally:
-            stop_worker(second)
-    finally:
-        stop_worker(first)
-    by_id = Counter(line.split()[0].decode() for line in redis_client.lrange(runs, 0, -1))
+    by_id = Counter(task_id for task_id, _ in _runs(redis_client, runs))
     assert {task_id: by_id[task_id] for task_id in unsent} == dict.fromkeys(unsent, 2)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _writer_running() -> bool:

@@ -184,16 +184,6 @@ def test_a_task_success_receiver_still_runs_before_the_acknowledgement(redis_url
     assert len(acks) == 1
 
 
-@pytest.fixture
-def crash_env(worker_env, tasks):
-    return {
-        **worker_env,
-        "COMPAT_TEST_EXTRA_QUEUES": "crash",
-        "COMPAT_TEST_HEARTBEAT_TIMEOUT": "2",
-        "COMPAT_TEST_MAINTENANCE_INTERVAL": "0.5",
-    }
-
-
 def test_a_worker_killed_in_after_return_leaves_the_message_to_run_again(
     tasks, crash_env, redis_client, tmp_path
 ):

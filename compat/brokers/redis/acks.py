@@ -36,7 +36,7 @@ class PendingAcks:
 
     def __init__(self, broker: Any) -> None:
         self.broker = broker
-        self.script = broker.client.register_script(lua("acks"))
+        self.script = broker.client.register_script(lua("acks", "ack_many"))
         self.lock = threading.Lock()
         self.waiting: list[tuple[str, str]] = []  # (list name, Redis message id)
         self.awake: set[int] = set()  # id() of the consumers that will fetch or flush soon

@@ -123,7 +123,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         self.known_lanes: set[tuple[str, str]] = set()
         self.consumers_by_queue: dict[str, LaneConsumer] = {}
         self._enqueue_script = self.client.register_script(lua("enqueue"))
-        self._fetch_script = self.client.register_script(lua("fetch"))
+        self._fetch_script = self.client.register_script(lua("fetch_head", "ack_many", "fetch"))
         self.recover_script = self.client.register_script(lua("recover"))
         self.pass_script = self.client.register_script(lua("pass"))
         self._purge_script = self.client.register_script(lua("purge"))
