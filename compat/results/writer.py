@@ -20,6 +20,8 @@ import logging
 import threading
 from typing import Any
 
+import redis
+
 logger = logging.getLogger("compat.results")
 
 RETRY_SECONDS = 0.5
@@ -67,10 +69,15 @@ class StateWriter:
         failed = False
         while True:
             try:
+                # EVALSHA by hand: a pipeline given the scripts asks SCRIPT EXISTS first, a round trip
                 with self.client.pipeline(transaction=False) as pipe:
                     for script, keys, args in batch:
-                        script(keys=keys, args=args, client=pipe)
+                        pipe.evalsha(script.sha, len(keys), *keys, *args)
                     pipe.execute()
+            except redis.exceptions.NoScriptError:  # a restarted or flushed Redis: load them, send again
+                for script in {script for script, _, _ in batch}:
+                    self.client.script_load(script.script)
+                continue  # those that ran refuse a second write and find their ack done: no harm
             except Exception as exc:
                 if not failed:
                     logger.warning("could not store %d task states (%s); retrying", len(batch), exc)

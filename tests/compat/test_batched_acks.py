@@ -209,3 +209,20 @@ def test_success_writes_go_through_the_writer_only_under_load_and_a_stop_sends_t
         app.broker.close()
         for key in redis_client.scan_iter(match=ns + "*"):
             redis_client.delete(key)
+
+
+def test_the_writer_sends_a_script_redis_has_not_loaded_yet(redis_client, redis_namespace):
+    """The writer's pipeline sends EVALSHA without asking SCRIPT EXISTS first; a script Redis does not
+    know (a restarted Redis) is loaded and the batch sent again."""
+    from compat.results.writer import StateWriter
+
+    key = f"{redis_namespace}writer-noscript"
+    script = redis_client.register_script(f"-- {uuid.uuid4().hex}\nredis.call('SET', KEYS[1], ARGV[1])")
+    writer = StateWriter(redis_client)
+    try:
+        writer.submit(script, [key], ["written"])
+        wait_for(lambda: redis_client.get(key) == b"written", 10, "the write")
+    finally:
+        writer.stop()
+        redis_client.delete(key)
+    assert (writer.sent, writer.pipelines) == (1, 1)
