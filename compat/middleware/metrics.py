@@ -1,7 +1,8 @@
 """Records every finished message (task, id, state, runtime, retries, queue) for the ops dashboard.
 
-It makes no Redis call per message: events go to an in-process buffer that ``compat.metrics`` flushes
-once per ``worker_metrics_interval`` in one pipeline, together with this worker's heartbeat. It is first
+It makes no Redis call per message and builds nothing on the worker thread: the message, its outcome and
+runtime go to an in-process buffer that ``compat.metrics`` makes into events and flushes once per
+``worker_metrics_interval`` in one pipeline, together with this worker's heartbeat. It is first
 in the middleware list, so the runtime it measures is the whole time the worker spent on the message.
 Turn it off with ``worker_metrics = False`` (read when the worker boots). Each heartbeat written sends
 Celery's ``heartbeat_sent`` (sender: the recorder), as Celery's worker does with each event heartbeat.
@@ -16,7 +17,7 @@ from dramatiq.middleware import Middleware
 
 from .. import signals
 from ..exceptions import Ignore, Reject, Retry
-from ..metrics import MetricsRecorder, args_preview, lineage, recorder_for
+from ..metrics import MetricsRecorder, recorder_for
 
 
 def outcome(exception: BaseException | None) -> str:
@@ -74,20 +75,9 @@ class WorkerMetrics(Middleware):
     def _record(self, message: Any, state: str) -> None:
         started = self.started.pop(id(message), None)
         recorder = self.recorder
-        if recorder is None:
-            return
-        options = message.options
-        recorder.record(
-            {
-                "id": message.message_id,
-                "task": message.actor_name,
-                "state": state,
-                "runtime": None if started is None else round(time.perf_counter() - started, 6),
-                "retries": options.get("retries", 0),
-                "queue": message.queue_name.removesuffix(".DQ"),
-                "finished": time.time(),
-                "worker": recorder.worker_id,
-                "args": args_preview(message.args, message.kwargs),
-                **lineage(options),
-            }
-        )
+        if recorder is not None:
+            recorder.finished(
+                message,
+                state,
+                None if started is None else round(time.perf_counter() - started, 6),
+            )

@@ -70,6 +70,8 @@ class TaskState(Middleware):
     def __init__(self, app: Any = None) -> None:
         self.app = app
         self._quiet: dict[int, bool] = {}
+        self._deferred: set = set()  # the stores whose writer threads hold this worker's success writes
+        self._work_queue: Any = None  # the worker's (its unfinished_tasks: messages queued or running)
 
     def after_nack(self, broker, message):
         """A message for a task this worker does not know: store FAILURE ``NotRegistered``, as Celery does."""
@@ -78,6 +80,21 @@ class TaskState(Middleware):
             return
         meta = states.failure(message.message_id, NotRegistered(message.actor_name), traceback=None)
         self.app.backend.set_state(message.message_id, meta)
+
+    def after_worker_boot(self, broker, worker):
+        self._work_queue = getattr(worker, "work_queue", None)
+
+    def _idle(self) -> bool:
+        """Whether this worker has no message but the current one, queued or running (then a success
+        write goes at once from this thread rather than through the writer: no hand-off to wait for)."""
+        queue = self._work_queue
+        return queue is None or queue.unfinished_tasks <= 1
+
+    def after_worker_shutdown(self, broker, worker):
+        """The worker threads have stopped: send the success writes still waiting (``results/writer.py``)."""
+        for store in list(self._deferred):
+            store.stop_writer()
+        self._deferred.clear()
 
     def before_process_message(self, broker, message):
         task = is_facade_task(broker, message)
@@ -115,8 +132,11 @@ class TaskState(Middleware):
                         run.chord_join = joined
                 else:
                     ack = self.inline_ack(broker, task, message, run, store)
-                    if ack is not None:  # nothing after this hook can tell: one round trip, not two
+                    if ack is not None and self._idle():  # nothing after this hook can tell: one script
                         store.set_state_acking(task_id, meta, ack, result_json=result_json)
+                    elif ack is not None:  # and under load, sent by the writer thread with others
+                        store.set_state_acking(task_id, meta, ack, result_json=result_json, defer=True)
+                        self._deferred.add(store)
                     else:
                         store.set_state(task_id, meta, result_json=result_json)
         elif isinstance(exception, TaskTerminated):  # revoke(terminate=True): REVOKED, as in Celery

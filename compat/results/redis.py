@@ -21,6 +21,7 @@ from .. import serialization
 from ..exceptions import TimeoutError
 from .chord import ChordHeader, header_ids, member_key
 from .store import READY, encode_meta
+from .writer import StateWriter
 
 
 @cache
@@ -50,6 +51,8 @@ class RedisStore:
         self._set_state_join = self.client.register_script(_lua("write_state", "set_state_join"))
         self._claim_delivery = self.client.register_script(_lua("claim_delivery"))
         self._acking: dict[str, Any] = {}  # the state write followed by a broker's acknowledgement
+        self._writer: StateWriter | None = None
+        self._writer_lock = threading.Lock()
 
     # -- keys --------------------------------------------------------------------------------------
     def meta_key(self, task_id: str) -> str:
@@ -84,13 +87,21 @@ class RedisStore:
         return make(message, self.client) if make is not None else None
 
     def set_state_acking(
-        self, task_id: str, meta: dict[str, Any], ack: Any, *, result_json: str | None = None
+        self,
+        task_id: str,
+        meta: dict[str, Any],
+        ack: Any,
+        *,
+        result_json: str | None = None,
+        defer: bool = False,
     ) -> bool:
         """``set_state``, then the delivered message's acknowledgement in the same script call.
 
         ``ack`` is the broker's ``InlineAck`` for this store's client (``inline_ack``): the Lua to run after
         the write, its keys and arguments. The record is stored and the message acknowledged together, or
         neither is; the acknowledgement runs whether or not the write was refused (a ready state is final).
+        ``defer``: the call goes to this process's writer thread (``writer.py``) and this returns at once
+        (True: whether the write was refused is not known yet).
         """
         keys, args = self._state_write(task_id, meta, result_json, False)
         script = self._acking.get(ack.lua)
@@ -98,9 +109,29 @@ class RedisStore:
             script = self._acking[ack.lua] = self.client.register_script(
                 _lua("write_state") + ack.lua + _lua("set_state")
             )
+        if defer:
+            ack.done()  # the consumer only frees the prefetch slot; the write below acknowledges it
+            self.writer().submit(script, [*keys, *ack.keys], [*args, *ack.args])
+            return True
         written = bool(script(keys=[*keys, *ack.keys], args=[*args, *ack.args]))
         ack.done()
         return written
+
+    def writer(self) -> StateWriter:
+        """This process's writer thread of deferred acknowledging writes, started on first use."""
+        writer = self._writer
+        if writer is None:
+            with self._writer_lock:
+                if self._writer is None:
+                    self._writer = StateWriter(self.client)
+                writer = self._writer
+        return writer
+
+    def stop_writer(self) -> None:
+        """Send the deferred writes still waiting and end the writer thread (a worker's shutdown)."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.stop()
 
     def _state_write(
         self, task_id: str, meta: dict[str, Any], result_json: str | None, force: bool

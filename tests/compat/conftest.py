@@ -134,6 +134,17 @@ def tasks(worker_env):
     return importlib.import_module("tests.compat.worker_app")
 
 
+@pytest.fixture
+def crash_env(worker_env, tasks):
+    """Worker settings that find a killed worker quickly, on a ``crash`` queue only these tests consume."""
+    return {
+        **worker_env,
+        "COMPAT_TEST_EXTRA_QUEUES": "crash",
+        "COMPAT_TEST_HEARTBEAT_TIMEOUT": "2",
+        "COMPAT_TEST_MAINTENANCE_INTERVAL": "0.5",
+    }
+
+
 #: The session's worker env (``worker_env``), for ``shared_worker`` (which must not name ``worker_env``: a
 #: module may override that name, tests/compat/brokers.py).
 _SESSION: dict = {}

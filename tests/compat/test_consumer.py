@@ -27,7 +27,7 @@ def test_full_prefetch_waits_for_acks_then_fetches_a_batch(broker):
     consumer = broker.consume("q", prefetch=8)
     fetches: list[int] = []
     fetch = broker.fetch
-    broker.fetch = lambda name, count: fetches.append(count) or fetch(name, count)
+    broker.fetch = lambda name, count, acks=None: fetches.append(count) or fetch(name, count, acks)
 
     held = [next(consumer) for _ in range(8)]
     assert [m.args[0] for m in held] == list(range(8)) and fetches == [8]

@@ -16,15 +16,9 @@ from tests.helpers import wait_for
 
 
 @pytest.fixture
-def fast_env(worker_env, tasks):
-    """Worker settings that make crash detection quick, on a queue only these tests' workers consume."""
-    return {
-        **worker_env,
-        "COMPAT_TEST_EXTRA_QUEUES": "crash",
-        "COMPAT_TEST_HEARTBEAT_TIMEOUT": "2",
-        "COMPAT_TEST_MAINTENANCE_INTERVAL": "0.5",
-        "COMPAT_TEST_MAX_REDELIVERIES": "2",
-    }
+def fast_env(crash_env):
+    """``crash_env`` with two redeliveries before a message is a poison message."""
+    return {**crash_env, "COMPAT_TEST_MAX_REDELIVERIES": "2"}
 
 
 @pytest.fixture

@@ -238,6 +238,77 @@ if os.environ.get("COMPAT_TEST_CRASH_CHORD"):
     _crash_around_chord_bodies(os.environ["COMPAT_TEST_CRASH_CHORD"])
 
 
+def _kill_with_waiting_acks(key: str) -> None:
+    """``COMPAT_TEST_KILL_WITH_WAITING_ACKS=<key>``: the first worker process to hold three or more
+    acknowledgements that no call has sent yet (finished tasks, waiting for the consumer's next fetch)
+    pushes their Redis ids to ``<key>`` and SIGKILLs itself (tests/compat/test_batched_acks.py)."""
+    import multiprocessing
+    import signal
+
+    from compat.brokers.redis.acks import PendingAcks
+
+    original = PendingAcks.ack
+
+    def ack(self, list_name, rid):
+        original(self, list_name, rid)
+        with self.lock:  # held to the end: no fetch can take the waiting ones meanwhile
+            waiting = [waiting_rid for _, waiting_rid in self.waiting]
+            if len(waiting) >= 3 and multiprocessing.parent_process() is not None:
+                if app.backend.client.set(key + ":killed", os.getpid(), nx=True, ex=600):
+                    app.backend.client.rpush(key, *waiting)
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+    PendingAcks.ack = ack
+
+
+if os.environ.get("COMPAT_TEST_KILL_WITH_WAITING_ACKS"):
+    _kill_with_waiting_acks(os.environ["COMPAT_TEST_KILL_WITH_WAITING_ACKS"])
+
+
+def _kill_with_waiting_states(key: str) -> None:
+    """``COMPAT_TEST_KILL_WITH_WAITING_STATES=<key>``: the first worker process whose state writer holds
+    three or more success writes not sent yet (each with its message's acknowledgement) pushes their
+    task ids to ``<key>`` and SIGKILLs itself (tests/compat/test_batched_acks.py)."""
+    import multiprocessing
+    import signal
+
+    from compat.results.writer import StateWriter
+
+    def submit(self, script, keys, args):
+        with self.lock:  # held to the end: the writer cannot take the waiting ones meanwhile
+            self.waiting.append((script, keys, args))
+            if len(self.waiting) >= 3 and multiprocessing.parent_process() is not None:
+                if app.backend.client.set(key + ":killed", os.getpid(), nx=True, ex=600):
+                    ids = [meta_key.rsplit(":", 1)[1] for _, (meta_key, *_), _ in self.waiting]
+                    app.backend.client.rpush(key, *ids)
+                    os.kill(os.getpid(), signal.SIGKILL)
+        self.wake.set()
+
+    StateWriter.submit = submit
+
+
+if os.environ.get("COMPAT_TEST_KILL_WITH_WAITING_STATES"):
+    _kill_with_waiting_states(os.environ["COMPAT_TEST_KILL_WITH_WAITING_STATES"])
+
+
+@app.task(ignore_result=True)
+def note_run(key, index):
+    """Records ``<Redis id> <index>`` of each run (a redelivered message keeps its Redis id)."""
+    from dramatiq.middleware import CurrentMessage
+
+    rid = CurrentMessage.get_current_message().options["redis_message_id"]
+    app.backend.client.rpush(key, f"{rid} {index}")
+
+
+@app.task
+def note_run_stored(key, index):
+    """``note_run`` with its result stored: ``<task id> <index>`` per run."""
+    from dramatiq.middleware import CurrentMessage
+
+    app.backend.client.rpush(key, f"{CurrentMessage.get_current_message().message_id} {index}")
+    return index
+
+
 @app.task
 def fuzz_target(*args, **kwargs):
     """Accepts any arguments and records that it ran (by the Redis id of its message), for the

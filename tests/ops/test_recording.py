@@ -126,3 +126,35 @@ def test_an_unreachable_redis_is_reported_once_and_never_as_recovered(caplog):
         recorder.thread.join(timeout=5)
     assert caplog.text.count("could not flush task metrics") == 1
     assert "flushing again" not in caplog.text  # an idle flush that wrote nothing is no recovery
+
+
+def test_the_flush_writes_the_event_of_a_finished_message(redis_client, redis_namespace):
+    """The worker thread only buffers the message; the event the dashboard reads is made at flush time."""
+    import json
+
+    from dramatiq.message import Message
+
+    from compat.brokers.base import FieldsProxy
+
+    ns = redis_namespace.rstrip(":")
+    middleware = WorkerMetrics(None)
+    middleware.recorder = MetricsRecorder(redis_client, ns, "w3")
+    message = FieldsProxy(
+        Message(
+            queue_name="q.DQ", actor_name="t", args=(7, "x"), kwargs={"k": 1},
+            options={"retries": 2, "parent_id": "p1", "root_id": "r1", "group_id": "g1"},
+        )
+    )
+    middleware.before_process_message(None, message)
+    middleware.after_process_message(None, message, exception=ValueError("no"))
+    assert not redis_client.exists(metrics_key(ns, "recent"))  # nothing written by the worker thread
+    assert middleware.recorder.flush() == 1
+    (raw,) = redis_client.lrange(metrics_key(ns, "recent"), 0, -1)
+    event = json.loads(raw)
+    assert event["id"] == message.message_id and event["task"] == "t" and event["state"] == "FAILURE"
+    assert event["queue"] == "q" and event["retries"] == 2 and event["worker"] == "w3"
+    assert event["args"] == '[7, "x"] {"k": 1}' and 0 <= event["runtime"] < 1
+    assert (event["parent"], event["root"], event["group"]) == ("p1", "r1", "g1")
+    assert abs(event["finished"] - time.time()) < 5
+    bucket = metrics_key(ns, "b", int(event["finished"] // 10))
+    assert int(redis_client.hget(bucket, "t|n|FAILURE")) == 1

@@ -27,6 +27,7 @@ from ...exceptions import EncodeError
 from ..base import FacadeBroker, QueueInspector, check_size, encode_message
 from ..outage import tracker
 from ..producers import ProducerSlots, in_consumer_thread
+from .acks import PendingAcks
 from .consumer import LaneConsumer
 from .lanes import lane_for, lane_queue
 from .queue_order import QueueOrder
@@ -103,12 +104,14 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         self.known_lanes: set[tuple[str, str]] = set()
         self.consumers_by_queue: dict[str, LaneConsumer] = {}
         self._enqueue_script = self.client.register_script(lua("enqueue"))
-        self._fetch_script = self.client.register_script(lua("fetch"))
+        self._fetch_script = self.client.register_script(lua("fetch_head", "ack_many", "fetch"))
         self.recover_script = self.client.register_script(lua("recover"))
         self.pass_script = self.client.register_script(lua("pass"))
         self._purge_script = self.client.register_script(lua("purge"))
         self._shares_server: dict[int, bool] = {}
         self.do_ack = self._dispatch("ack")  # Dramatiq builds this closure on every attribute read
+        #: The worker threads' acknowledgements, carried by the consumers' fetches (``acks.py``).
+        self.acks = PendingAcks(self)
 
     def close(self) -> None:
         """Close the publishing connections (they reopen on the next publish)."""
@@ -116,18 +119,24 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         if self.producer_client is not self.client:
             self.producer_client.connection_pool.disconnect()
 
-    def fetch(self, list_name: str, count: int) -> list[tuple[str, bytes | None]]:
-        """Take up to ``count`` message ids off ``list_name`` into this process's ack set, with their data."""
+    def fetch(
+        self, list_name: str, count: int, acks: list[tuple[str, str]] | None = None
+    ) -> list[tuple[str, bytes | None]]:
+        """Take up to ``count`` message ids off ``list_name`` into this process's ack set, with their data,
+        after acknowledging ``acks`` (``(list name, Redis id)`` pairs, ``PendingAcks.take``)."""
         count = max(1, min(count, FETCH_BATCH_LIMIT))
-        flat = self._fetch_script(
-            keys=[
-                self.key(list_name),
-                self.key(f"{list_name}.msgs"),
-                self.acks_key(self.broker_id, list_name),
-                self.heartbeats_key,
-            ],
-            args=[count, current_millis(), self.broker_id],
-        )
+        keys = [
+            self.key(list_name),
+            self.key(f"{list_name}.msgs"),
+            self.acks_key(self.broker_id, list_name),
+            self.heartbeats_key,
+        ]
+        args: list = [count, current_millis(), self.broker_id]
+        if acks:
+            more_keys, more_args = self.acks.layout(acks)
+            keys += more_keys
+            args += more_args
+        flat = self._fetch_script(keys=keys, args=args)
         return [(rid.decode(), data) for rid, data in zip(flat[::2], flat[1::2], strict=True)]
 
     @property

@@ -48,6 +48,8 @@ class LaneConsumer(_RedisConsumer):
         #: fetch, assumed the top one.
         self.top_ready: int | None = top_step(broker)
         self.gated = False
+        self.acks = broker.acks
+        self.acks.wake(self)  # it fetches first: the worker threads' acknowledgements ride on its fetches
 
     def _refresh_lanes(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -63,11 +65,20 @@ class LaneConsumer(_RedisConsumer):
             self._release(message)
             return
         try:
-            self.broker.do_ack(self._list_of(message), message.options["redis_message_id"])
+            self.acks.ack(self._list_of(message), message.options["redis_message_id"])
         except redis.ConnectionError as e:
-            raise ConnectionClosed(e) from None
+            raise ConnectionClosed(e) from None  # Dramatiq retries it; the waiting ones stay queued
         finally:
             self._release(message)
+
+    def close(self):
+        """Send the acknowledgements still waiting; the worker threads send their own from now on."""
+        try:
+            self.acks.sleep(self)
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None  # they stay queued for the next call that gets through
+        finally:
+            super().close()
 
     def nack(self, message):
         try:
@@ -96,7 +107,8 @@ class LaneConsumer(_RedisConsumer):
         if free >= self.refill_at or (free > 0 and self.waited):
             self.waiting_for_slots = self.waited = False
             return False
-        self.slots_freed.wait(self.FULL_WAIT)
+        if not self.slots_freed.wait(self.FULL_WAIT):
+            self.acks.flush()  # no fetch soon: what waited for one goes now
         self.waiting_for_slots = False
         self.waited = True
         return True
@@ -115,6 +127,7 @@ class LaneConsumer(_RedisConsumer):
         fetched: list[tuple[str, str, bytes | None]] = []
         top = None
         self.gated = False
+        carried = False
         for lane in self.lanes:
             if len(fetched) >= wanted:
                 break
@@ -124,7 +137,17 @@ class LaneConsumer(_RedisConsumer):
                 break
             name = lane_queue(self.queue_name, lane)
             self.lane_of_list[name] = lane
-            got = self.broker.fetch(name, wanted - len(fetched))
+            if carried:
+                got = self.broker.fetch(name, wanted - len(fetched))
+            else:  # the round's first fetch carries the acknowledgements waiting for one
+                carried, acks = True, self.acks.take()
+                try:
+                    got = self.broker.fetch(name, wanted - len(fetched), acks)
+                except BaseException:
+                    self.acks.give_back(acks)
+                    raise
+                if acks:
+                    self.acks.counted(acks)
             if got and top is None:
                 top = step
             fetched.extend((name, rid, data) for rid, data in got)
@@ -207,7 +230,9 @@ class LaneConsumer(_RedisConsumer):
                     if self.gated:  # an earlier queue has work: look again soon, not on the wake list
                         time.sleep(GATED_WAIT)
                     else:
+                        self.acks.sleep(self)  # what waits goes now; the worker threads send their own
                         self._idle()
+                        self.acks.wake(self)
                     return None
         except redis.ConnectionError as e:
             tracker.failed()

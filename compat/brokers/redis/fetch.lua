@@ -1,8 +1,5 @@
 -- Like Dramatiq's fetch, but returns {id, data, id, data, ...} so that a message whose body cannot be
--- decoded can still be acknowledged (and dead-lettered) by id.
--- KEYS: the list, its .msgs hash, this worker's ack set for the list, the heartbeats.
--- ARGV: count, now (ms), broker id.
-redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
+-- decoded can still be acknowledged (and dead-lettered) by id. After fetch_head.lua and ack_many.lua.
 local ids = redis.call('LPOP', KEYS[1], ARGV[1])
 if not ids then return {} end
 redis.call('SADD', KEYS[3], unpack(ids))

@@ -116,6 +116,9 @@ class Maintenance(Middleware):
             if self._threads_died():
                 return
             try:
+                pending = getattr(broker, "acks", None)
+                if pending is not None:
+                    pending.flush()  # any acknowledgement no fetch carried (a bound, not the usual path)
                 run_maintenance(self.app, broker, state=state)
             except Exception:
                 tracker.failed()

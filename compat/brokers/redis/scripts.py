@@ -7,6 +7,7 @@ from importlib import resources
 
 
 @cache
-def lua(name: str) -> str:
-    """The source of ``<name>.lua`` in this package."""
-    return resources.files(__package__).joinpath(f"{name}.lua").read_text(encoding="utf-8")
+def lua(*names: str) -> str:
+    """The source of ``<name>.lua`` files in this package, joined in order (one script of parts)."""
+    folder = resources.files(__package__)
+    return "".join(folder.joinpath(f"{name}.lua").read_text(encoding="utf-8") for name in names)
