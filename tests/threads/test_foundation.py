@@ -135,7 +135,7 @@ def test_healthz_pings_this_projects_stores_whichever_app_is_current(client, set
     import compat.app
     from compat import Celery
 
-    monkeypatch.delenv("CELERY_RESULT_BACKEND", raising=False)  # it would win over the other app's own backend
+    monkeypatch.delenv("CELERY_RESULT_BACKEND", raising=False)  # it would win over the other app's backend
     down = f"redis://127.0.0.1:{free_port()}/0"
     other = Celery("other", broker="memory://", backend=down, set_as_current=False)
     monkeypatch.setattr(compat.app, "_current_app", other)
