@@ -48,3 +48,12 @@ def test_pika_blocking_channel_underlying_channel_takes_confirms_without_waiting
     assert "_impl" in inspect.getsource(blocking.BlockingChannel.__init__)
     assert parameters(pika.channel.Channel.confirm_delivery)[:3] == ["self", "ack_nack_callback", "callback"]
     assert parameters(pika.channel.Channel.add_on_return_callback) == ["self", "callback"]
+
+
+def test_dramatiq_worker_work_queue_counts_unfinished_messages():
+    # middleware/state.py: a success is written at once only when the worker holds no other message
+    # (``work_queue.unfinished_tasks``: queued or running), else by the writer thread.
+    from dramatiq.brokers.stub import StubBroker
+
+    worker = dramatiq.worker.Worker(StubBroker(), worker_threads=1)
+    assert worker.work_queue.unfinished_tasks == 0
