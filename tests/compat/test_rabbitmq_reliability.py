@@ -72,6 +72,44 @@ def test_sigkill_mid_task_is_redelivered_at_once_to_another_worker(worker_env, v
 
 
 
+def test_gathered_acks_never_cover_a_message_still_running(worker_env, vhost, redis_client, tmp_path):
+    """The worker acknowledges finished messages in batches (one ``multiple`` ack below the oldest message
+    still held): quick tasks finishing after a slow one started are acknowledged, the slow one is not,
+    so a SIGKILL runs the slow one again and none of the quick ones."""
+    env = rabbit_env(worker_env, vhost, COMPAT_TEST_EXTRA_QUEUES="crash", dramatiq_queue_prefetch="16")
+    key = f"{env['COMPAT_TEST_NS']}:gathered:{uuid.uuid4().hex}"
+    with app_copy(env) as tasks:
+        def worker(name: str):
+            return start_worker(env, "tests.compat.worker_app", threads=4, queues=["crash"],
+                                log=tmp_path / f"{name}.log")
+
+        victim = worker("a")
+        try:
+            slow = tasks.slow_once.apply_async((f"{key}:slow", 30.0), queue="crash")
+            pid = started(redis_client, f"{key}:slow:started")[0]
+            quick = [tasks.slow_once.apply_async((f"{key}:{i}", 0), queue="crash") for i in range(60)]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and sum(
+                redis_client.llen(f"{key}:{i}:done") > 0 for i in range(60)
+            ) < 60:
+                time.sleep(0.05)
+            time.sleep(0.5)  # the last acknowledgements leave the worker
+            os.kill(pid, signal.SIGKILL)
+            survivor = worker("b")
+            try:
+                assert slow.get(timeout=30) != pid  # redelivered: its ack was never sent
+                time.sleep(1)  # anything wrongly redelivered would run by now
+            finally:
+                stop_worker(survivor)
+        finally:
+            stop_worker(victim)
+            tasks.app.broker.close()
+    assert len(quick) == 60
+    runs = [redis_client.llen(f"{key}:{i}:started") for i in range(60)]
+    assert runs == [1] * 60, runs  # every quick task ran once: acknowledged, never redelivered
+    assert redis_client.llen(f"{key}:slow:started") == 2
+
+
 def test_poison_message_is_dead_lettered_after_its_redeliveries(worker_env, rabbit, redis_client, tmp_path):
     """A message that kills its worker each time, on a quorum queue and on a classic one at once: quorum
     queues count the deliveries (``x-delivery-count``, with ``x-delivery-limit`` behind), classic queues count

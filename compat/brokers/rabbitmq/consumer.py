@@ -18,6 +18,7 @@ dead-letter store instead of running again. Quorum queues count returns themselv
 from __future__ import annotations
 
 import heapq
+import threading
 from collections import deque
 
 import pika
@@ -53,6 +54,9 @@ class FacadeRabbitmqConsumer(_RabbitmqConsumer):
         self.known_tags: set[int] = set()
         self.deliveries: deque = deque()
         self.etas: list[tuple[int, int]] = []  # (eta ms, tag) of delayed messages the worker holds
+        self.settled: list[tuple[int, bool]] = []  # (tag, acknowledged) the worker threads finished
+        self.settling = False  # a flush of ``settled`` is scheduled on the connection
+        self.lock = threading.Lock()  # ``known_tags`` and ``settled``: worker threads and the consumer
         try:
             self.connection = pika.BlockingConnection(parameters=broker.parameters)
             self.channel = self.connection.channel()
@@ -62,6 +66,53 @@ class FacadeRabbitmqConsumer(_RabbitmqConsumer):
             tracker.failed()
             raise ConnectionClosed(e) from None
         tracker.recovered()
+
+    # -- acknowledgements, gathered ------------------------------------------------------------------
+    # Dramatiq's worker threads acknowledge each message with a callback of its own on the consumer's
+    # connection (``add_callback_threadsafe``: a lock, a write to its wake pipe, a frame and a send each).
+    # Here a worker thread records the outcome and schedules one flush while none is pending; the flush
+    # (in the consumer thread, inside its wait for deliveries) sends the rejections one by one, then one
+    # ``basic.ack`` with ``multiple`` for every acknowledged tag below the oldest still held, and the
+    # others one by one. Nothing is acknowledged before its worker thread finished with it, and a flush
+    # is scheduled at once, so an idle worker's acknowledgement is not delayed.
+    def ack(self, message):
+        self._settle(message, True)
+
+    def nack(self, message):
+        self._settle(message, False)
+
+    def _settle(self, message, acknowledged: bool) -> None:
+        with self.lock:
+            try:
+                self.known_tags.remove(message._tag)
+            except KeyError:
+                what = "ack" if acknowledged else "nack"
+                self.logger.warning("Failed to %s message: not in known tags.", what)
+                return
+            self.settled.append((message._tag, acknowledged))
+            schedule, self.settling = not self.settling, True
+        if schedule:
+            try:
+                self.connection.add_callback_threadsafe(self._flush_settled)
+            except (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError) as e:
+                raise ConnectionClosed(e) from None
+
+    def _flush_settled(self) -> None:
+        with self.lock:
+            batch, self.settled, self.settling = self.settled, [], False
+            held = min(self.known_tags, default=None)
+        acked = []
+        for tag, acknowledged in batch:
+            if acknowledged:
+                acked.append(tag)
+            else:
+                self.channel.basic_nack(tag, requeue=False)
+        below = [tag for tag in acked if held is None or tag < held]
+        if below:
+            self.channel.basic_ack(max(below), multiple=True)
+        for tag in acked:
+            if held is not None and tag > held:
+                self.channel.basic_ack(tag)
 
     def _delivered(self, channel, method, properties, body) -> None:
         self.deliveries.append((method, properties, body))
@@ -102,7 +153,8 @@ class FacadeRabbitmqConsumer(_RabbitmqConsumer):
             returns = self._returns(message, properties)
             if returns is not None and returns > self.broker.max_redeliveries:
                 return self._poison(tag, body, message, returns)
-        self.known_tags.add(tag)
+        with self.lock:
+            self.known_tags.add(tag)
         eta = message.options.get("eta")
         if isinstance(eta, (int, float)):
             heapq.heappush(self.etas, (int(eta), tag))
