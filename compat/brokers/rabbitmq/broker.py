@@ -331,8 +331,11 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         pipeline.wait_below(WINDOW)
 
     def owed(self, slot: Any) -> int:
-        """Messages sent on ``slot`` (or waiting to be sent again) that RabbitMQ has not confirmed."""
-        return len(_owed_items(slot))
+        """Messages sent on ``slot`` (or waiting to be sent again) that RabbitMQ has not confirmed (read
+        after every pipelined send: counted, not listed)."""
+        pipeline = slot.__dict__.get("pipeline")
+        owed = len(slot.__dict__.get("backlog") or ())
+        return owed + (len(pipeline.unconfirmed) + len(pipeline.refused) if pipeline is not None else 0)
 
     def unconfirmed(self) -> int:
         """Messages this process sent that RabbitMQ has not confirmed yet (a read of every slot)."""
