@@ -12,7 +12,6 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
-AMQP_SCHEMES = ("amqp", "pyamqp", "amqps")
 
 
 def scheme(url: Any) -> str:
@@ -26,8 +25,11 @@ def is_redis(url: Any) -> bool:
 
 
 def is_amqp(url: Any) -> bool:
-    """Whether the setting names RabbitMQ (one URL, or Celery's `;`-separated failover list)."""
-    return scheme(url) in AMQP_SCHEMES
+    """Whether the setting names RabbitMQ (one URL, or Celery's `;`-separated failover list): the
+    facade's own reading of a broker URL."""
+    from compat.brokers import is_rabbitmq
+
+    return is_rabbitmq(url)
 
 
 def stores_setting(value: str | None) -> str | bool | None:

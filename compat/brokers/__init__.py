@@ -30,14 +30,27 @@ FACTORIES: dict[str, str] = {
 }
 
 
+def broker_scheme(url: Any) -> str:
+    """The scheme of a broker URL setting ('' without one); a failover list (a list, or ``;``-separated
+    URLs) is one broker, its first URL's kind."""
+    if isinstance(url, (list, tuple)):
+        url = url[0] if url else ""
+    url = str(url or "")
+    return url.partition("://")[0] if "://" in url else ""
+
+
+def is_rabbitmq(url: Any) -> bool:
+    """Whether a broker URL setting selects the RabbitMQ broker."""
+    return FACTORIES.get(broker_scheme(url)) == FACTORIES["amqp"]
+
+
 def make_broker(app: Any) -> dramatiq.Broker:
     """The broker for ``app.conf.broker_url`` with the facade's middleware (Redis when none is set)."""
     dramatiq.set_encoder(serialization.MessageEncoder())
     url = app.conf.broker_url or DEFAULT_BROKER_URL
     if isinstance(url, (list, tuple)):  # Celery's list of failover brokers
         url = ";".join(url)
-    scheme = url.partition("://")[0] if "://" in url else ""
-    factory = FACTORIES.get(scheme)
+    factory = FACTORIES.get(broker_scheme(url))
     if factory is None:
         schemes = [f"{name}://" for name in FACTORIES]
         raise ImproperlyConfigured(

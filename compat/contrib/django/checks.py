@@ -17,10 +17,9 @@ from typing import Any
 
 from django.core import checks
 
+from compat.brokers import broker_scheme, is_rabbitmq
 from compat.brokers.stub import CompatStubBroker
 from compat.exceptions import ImproperlyConfigured
-
-AMQP_SCHEMES = ("amqp", "pyamqp", "amqps")
 
 
 def check_stores(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -46,13 +45,12 @@ def refusal(app: Any) -> tuple[str, ImproperlyConfigured] | None:
         stores = redis_for(app)
     except ImproperlyConfigured as exc:
         return "E002", exc
-    scheme = _broker_scheme(app.conf.broker_url)
-    if stores is not None or scheme not in AMQP_SCHEMES or app.conf.stores_url is False:
+    if stores is not None or not is_rabbitmq(app.conf.broker_url) or app.conf.stores_url is False:
         return None
     from compat.brokers.rabbitmq import refuse_without_stores
 
     try:
-        refuse_without_stores(app, f"{scheme}://")
+        refuse_without_stores(app, f"{broker_scheme(app.conf.broker_url)}://")
     except ImproperlyConfigured as exc:
         return "E001", exc
     return None
@@ -64,7 +62,7 @@ def hold_refusal(app: Any) -> None:
     found = refusal(app)
     if found is None or app._broker is not None:
         return
-    if found[0] == "E002" and _broker_scheme(app.conf.broker_url) not in AMQP_SCHEMES:
+    if found[0] == "E002" and not is_rabbitmq(app.conf.broker_url):
         return  # only an amqp:// broker asks for the stores when it is built
     from compat.middleware import facade_middleware
 
@@ -93,11 +91,6 @@ class RefusedBroker(CompatStubBroker):
         if signal == "worker_boot":
             raise self.error
         super().emit_before(signal, *args, **kwargs)
-
-
-def _broker_scheme(url: Any) -> str:
-    first = url[0] if isinstance(url, (list, tuple)) and url else url
-    return str(first or "").partition("://")[0]
 
 
 def _split_fix(text: str) -> tuple[str, str | None]:
