@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from threads.redis_server import free_port
 
-__all__ = ["free_port", "wait_for", "wait_for_http", "descendants", "alive"]
+__all__ = ["free_port", "wait_for", "wait_for_http", "descendants", "alive", "errors_in_threads"]
 
 
 def wait_for(predicate, timeout: float, what: str):
@@ -74,3 +75,24 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def errors_in_threads(work, threads: int, timeout: float = 60) -> list[BaseException]:
+    """Run ``work()`` in ``threads`` threads released together (a barrier), wait for them (at most
+    ``timeout`` s each); the exceptions they raised."""
+    start = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+
+    running = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join(timeout)
+    return errors

@@ -21,7 +21,7 @@ from dramatiq import Worker
 
 from compat import Celery
 from compat.exceptions import OperationalError
-from tests.helpers import wait_for
+from tests.helpers import errors_in_threads, wait_for
 from threads.redis_server import PrivateRedis
 
 
@@ -170,18 +170,8 @@ def test_a_pool_setting_that_means_nothing_is_an_error_when_the_app_is_finalized
 
 def first_uses(read, threads: int = 8) -> list:
     """What ``read()`` returned in ``threads`` threads that all call it at the same moment."""
-    start = threading.Barrier(threads)
-    seen = []
-
-    def first_use() -> None:
-        start.wait()
-        seen.append(read())
-
-    running = [threading.Thread(target=first_use) for _ in range(threads)]
-    for thread in running:
-        thread.start()
-    for thread in running:
-        thread.join(10)
+    seen: list = []
+    assert errors_in_threads(lambda: seen.append(read()), threads, 10) == []
     return seen
 
 

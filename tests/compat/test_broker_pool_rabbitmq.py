@@ -7,14 +7,12 @@ the server (``rabbitmqctl list_connections``) in a vhost of this module's own.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from compat import Celery
 from compat.exceptions import OperationalError
 from tests.compat.test_broker_pool import run_while_the_publishing_slot_is_held
-from tests.helpers import wait_for
+from tests.helpers import errors_in_threads, wait_for
 from tests.rabbitmq_support import closing_apps, node_and_vhost
 
 
@@ -44,23 +42,7 @@ def make_app(rabbit):
 
 
 def publish_from_threads(app: Celery, threads: int, each: int) -> list[BaseException]:
-    errors: list[BaseException] = []
-    start = threading.Barrier(threads)
-
-    def send() -> None:
-        start.wait()
-        try:
-            for _ in range(each):
-                app.send_task("pool.noop")
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-
-    workers = [threading.Thread(target=send) for _ in range(threads)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join(60)
-    return errors
+    return errors_in_threads(lambda: [app.send_task("pool.noop") for _ in range(each)], threads)
 
 
 def test_eight_publishing_threads_share_broker_pool_limit_connections(rabbit, make_app):

@@ -10,6 +10,16 @@ from compat import chord
 from tests.compat.conftest import start_worker, stop_worker
 
 
+def send_chords(tasks, body, key: str, count: int, size: int, start: int = 0) -> list:
+    """Chords ``start`` .. ``start + count - 1`` on the race queue: chord ``i`` adds ``i`` to each of
+    ``0 .. size - 1`` and calls ``body(i, key)``; their results, in order."""
+    results = []
+    for index in range(start, start + count):
+        header = [tasks.add.s(index, member).set(queue="race") for member in range(size)]
+        results.append(chord(header, body.s(index, key).set(queue="race")).apply_async())
+    return results
+
+
 def test_every_chord_body_runs_exactly_once_with_the_right_list(tasks, worker_env, redis_client, tmp_path):
     key = f"{worker_env['COMPAT_TEST_NS']}:chords:{uuid.uuid4().hex}"
     env = {**worker_env, "COMPAT_TEST_EXTRA_QUEUES": "race"}
@@ -17,11 +27,7 @@ def test_every_chord_body_runs_exactly_once_with_the_right_list(tasks, worker_en
         env, "tests.compat.worker_app", processes=2, threads=8, queues=["race"], log=tmp_path / "race.log"
     )
     try:
-        results = []
-        for index in range(200):
-            header = [tasks.add.s(index, member).set(queue="race") for member in range(20)]
-            body = tasks.chord_body.s(index, key).set(queue="race")
-            results.append(chord(header, body).apply_async())
+        results = send_chords(tasks, tasks.chord_body, key, 200, 20)
         assert [result.get(timeout=120) for result in results] == list(range(200))
         time.sleep(0.5)  # a duplicate body would have landed by now
     finally:

@@ -18,18 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from compat import chord
 from tests.compat.brokers import app_copy, rabbit_env
 from tests.compat.conftest import start_supervised, start_worker, stop_worker
-from tests.rabbitmq_support import node
-
-
-@pytest.fixture(scope="module")
-def rabbit_url(tmp_path_factory):
-    rabbit = node(tmp_path_factory.getbasetemp())
-    vhost = rabbit.add_vhost()
-    yield rabbit.url(vhost)
-    rabbit.delete_vhost(vhost)
+from tests.compat.test_chord_race import send_chords
+from tests.rabbitmq_support import rabbitmq_url  # noqa: F401 - the module's vhost (a fixture)
 
 
 def race_env(worker_env: dict, url: str, **extra: str) -> dict:
@@ -77,20 +69,16 @@ def worker_pids(supervisor: int) -> list[int]:
 
 
 def test_every_chord_body_runs_exactly_once_with_the_right_list(
-    worker_env, rabbit_url, redis_client, tmp_path
+    worker_env, rabbitmq_url, redis_client, tmp_path  # noqa: F811 - the imported fixture
 ):
     """200 chords of 20 trivial headers on 2 worker processes x 8 threads (as the Redis test does)."""
-    env = race_env(worker_env, rabbit_url)
+    env = race_env(worker_env, rabbitmq_url)
     key = f"{env['COMPAT_TEST_NS']}:chords:{uuid.uuid4().hex}"
     with app_copy(env) as tasks:
         worker = start_worker(env, "tests.compat.worker_app", processes=2, threads=8, queues=["race"],
                               log=tmp_path / "race.log")
         try:
-            results = []
-            for index in range(200):
-                header = [tasks.add.s(index, member).set(queue="race") for member in range(20)]
-                body = tasks.chord_body_seen.s(index, key).set(queue="race")
-                results.append(chord(header, body).apply_async())
+            results = send_chords(tasks, tasks.chord_body_seen, key, 200, 20)
             assert [result.get(timeout=120) for result in results] == list(range(200))
             time.sleep(0.5)  # a duplicate body would have landed by now
         finally:
@@ -99,11 +87,13 @@ def test_every_chord_body_runs_exactly_once_with_the_right_list(
     assert_each_body_sent_once(bodies(redis_client, key), 200, 20)
 
 
-def test_chords_complete_once_while_workers_are_killed(worker_env, rabbit_url, redis_client, tmp_path):
+def test_chords_complete_once_while_workers_are_killed(
+    worker_env, rabbitmq_url, redis_client, tmp_path  # noqa: F811 - the imported fixture
+):
     """150 chords of 20 on two supervised groups (1 process x 8 threads each); a worker process is
     SIGKILLed every second, 6 times, alternating between the groups: RabbitMQ hands what it held
     (running, done but not acknowledged, prefetched) to the other group at once."""
-    env = race_env(worker_env, rabbit_url)
+    env = race_env(worker_env, rabbitmq_url)
     key = f"{env['COMPAT_TEST_NS']}:chords:{uuid.uuid4().hex}"
     count, size = 150, 20
     with app_copy(env) as tasks:
@@ -111,11 +101,7 @@ def test_chords_complete_once_while_workers_are_killed(worker_env, rabbit_url, r
         groups = [start_supervised(env, log, threads=8, queue="race") for log in logs]
         try:
             assert tasks.add.apply_async((1, 1), queue="race").get(timeout=60) == 2  # a group is up
-            results = []
-            for index in range(count):
-                header = [tasks.add.s(index, member).set(queue="race") for member in range(size)]
-                body = tasks.chord_body_seen.s(index, key).set(queue="race")
-                results.append(chord(header, body).apply_async())
+            results = send_chords(tasks, tasks.chord_body_seen, key, count, size)
             kills = 0
             for round_ in range(6):
                 time.sleep(1.0)
@@ -136,20 +122,18 @@ def test_chords_complete_once_while_workers_are_killed(worker_env, rabbit_url, r
 
 @pytest.mark.parametrize("point", ["before", "after"])
 def test_a_member_redelivered_after_completing_its_chord_sends_the_body_once(
-    point, worker_env, rabbit_url, redis_client, tmp_path
+    point, worker_env, rabbitmq_url, redis_client, tmp_path  # noqa: F811 - the imported fixture
 ):
     """The header member that completes a chord dies just before (or just after) publishing the body,
     once per chord: its message comes back, runs again, and the body is sent, exactly once."""
-    env = race_env(worker_env, rabbit_url, COMPAT_TEST_CRASH_CHORD=point)
+    env = race_env(worker_env, rabbitmq_url, COMPAT_TEST_CRASH_CHORD=point)
     key = f"{env['COMPAT_TEST_NS']}:chords:{uuid.uuid4().hex}"
     count, size = 3, 4
     with app_copy(env) as tasks, open(tmp_path / "group.log", "wb") as log:
         group = start_supervised(env, log, threads=4, queue="race")
         try:
             for index in range(count):  # one at a time: each one's crash is its own
-                header = [tasks.add.s(index, member).set(queue="race") for member in range(size)]
-                body = tasks.chord_body_seen.s(index, key).set(queue="race")
-                result = chord(header, body).apply_async()
+                (result,) = send_chords(tasks, tasks.chord_body_seen, key, 1, size, start=index)
                 assert result.get(timeout=90) == index
                 # "after": another thread may run the body before the sender marks its crash
                 marker = f"{env['COMPAT_TEST_NS']}:crashed-at-body:{result.id}"

@@ -20,7 +20,7 @@ import pytest
 from compat import Celery
 from compat.brokers.rabbitmq.upkeep import Upkeep
 from compat.exceptions import ImproperlyConfigured, OperationalError
-from tests.helpers import wait_for
+from tests.helpers import errors_in_threads, wait_for
 from tests.rabbitmq_support import (
     PrivateRabbit,
     can_start_private,
@@ -90,21 +90,7 @@ def test_a_send_returns_before_its_confirm_which_is_taken_soon_after(app_on):
 def test_sends_from_many_threads_are_all_confirmed(app_on):
     app = app_on(broker_pool_limit=2)
     add = app.tasks["confirms.add"]
-    errors: list[BaseException] = []
-
-    def send() -> None:
-        try:
-            for i in range(200):
-                add.delay(i, i)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert errors_in_threads(lambda: [add.delay(i, i) for i in range(200)], 6) == []
     wait_for(lambda: app.broker.unconfirmed() == 0, 10, "every confirm")
     assert app.broker.queue_counts(QUEUE) == (1200, 0)
 
