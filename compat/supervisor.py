@@ -7,11 +7,18 @@ through the broker maintenance. SIGTERM or SIGINT is passed on to the group, whi
 gracefully (running tasks finish, prefetched ones are requeued) and is not restarted. An import error
 (exit status 2) is a configuration problem and is not retried. ``app.control.shutdown()`` signals the
 supervisor itself (its pid is in the group's ``COMPAT_SUPERVISOR_PID``), so the group stops for good.
+
+Dramatiq's master can also block for good: it waits, with signals blocked, for each new worker process
+to say it has booted, and a process killed while saying so (a poison message at the head of a queue runs
+during the boot and kills it) leaves the master waiting on a lock nobody will release. The supervisor
+therefore kills a master that has had no live worker process for ``--stuck-after`` seconds (Linux, where
+``/proc`` tells; elsewhere that master waits for an operator) and starts the group again.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import logging
 import os
 import signal
@@ -22,6 +29,10 @@ import time
 logger = logging.getLogger("compat.supervisor")
 
 IMPORT_ERROR = 2
+#: Seconds a Dramatiq master may live without a worker process before it is taken for stuck and killed:
+#: a healthy master forks its processes within a second of starting and exits within a second of
+#: losing one.
+STUCK_AFTER = 10.0
 
 
 def supervised() -> bool:
@@ -60,8 +71,59 @@ def stop_group() -> None:
         os.kill(group_master() or os.getpid(), signal.SIGTERM)
 
 
-def supervise(dramatiq_args: list[str], restart_delay: float = 1.0) -> int:
-    """Run ``python -m dramatiq <args>`` until stopped by a signal; restart it whenever it dies."""
+def live_children(pid: int) -> set[int] | None:
+    """The pids of ``pid``'s child processes that have not exited (zombies left out), or None where
+    ``/proc`` does not say (not Linux)."""
+    if not os.path.isdir(f"/proc/{pid}/task"):
+        return None
+    children: set[int] = set()
+    for listing in glob.glob(f"/proc/{pid}/task/*/children"):
+        try:
+            with open(listing) as file:
+                children.update(int(child) for child in file.read().split())
+        except OSError:  # the thread, or the process, has just gone
+            continue
+    return {child for child in children if process_state(child) not in (None, "Z")}
+
+
+def process_state(pid: int) -> str | None:
+    """A process's one-letter state from ``/proc/<pid>/stat`` (``Z`` for a zombie), None once gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rsplit(")", 1)[1].split()[0]  # the name, in parentheses, may hold spaces
+    except (OSError, IndexError):
+        return None
+
+
+def _wait_unless_stuck(child: subprocess.Popen, stuck_after: float) -> int:
+    """Wait for the group's master to exit; kill its whole session if it lives ``stuck_after`` seconds
+    with no worker process (Dramatiq's master blocked for good, see the module's docstring)."""
+    alone_since: float | None = None
+    while True:
+        try:
+            return child.wait(timeout=min(1.0, stuck_after))
+        except subprocess.TimeoutExpired:
+            pass
+        children = live_children(child.pid)
+        if children is None or children:
+            alone_since = None
+            continue
+        alone_since = alone_since or time.monotonic()
+        if time.monotonic() - alone_since >= stuck_after:
+            logger.error(
+                "worker group master %d has had no worker process for %.0f s (a process that died while it "
+                "booted leaves Dramatiq's master blocked); killing it",
+                child.pid, stuck_after,
+            )
+            try:
+                os.killpg(child.pid, signal.SIGKILL)  # its own session: the master and whatever it started
+            except ProcessLookupError:
+                pass
+            return child.wait()
+
+
+def supervise(dramatiq_args: list[str], restart_delay: float = 1.0, stuck_after: float = STUCK_AFTER) -> int:
+    """Run ``python -m dramatiq <args>`` until stopped by a signal; restart it when it dies or is stuck."""
     stopping = False
     child: subprocess.Popen | None = None
 
@@ -79,7 +141,7 @@ def supervise(dramatiq_args: list[str], restart_delay: float = 1.0) -> int:
             start_new_session=True,
             env={**os.environ, "COMPAT_SUPERVISOR_PID": str(os.getpid())},  # app.control.shutdown() stops us
         )
-        code = child.wait()
+        code = _wait_unless_stuck(child, stuck_after)
         if stopping:
             return code
         if code == IMPORT_ERROR:
@@ -94,9 +156,15 @@ def supervise(dramatiq_args: list[str], restart_delay: float = 1.0) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m compat.supervisor", description=__doc__.splitlines()[0])
     parser.add_argument("--restart-delay", type=float, default=1.0)
+    parser.add_argument(
+        "--stuck-after", type=float, default=STUCK_AFTER,
+        help="kill the group's master once it has had no worker process for this many seconds",
+    )
     options, rest = parser.parse_known_args(argv)
+    if options.stuck_after <= 0:
+        parser.error("--stuck-after must be a positive number of seconds")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [supervisor] %(levelname)s %(message)s")
-    return supervise(rest, options.restart_delay)
+    return supervise(rest, options.restart_delay, options.stuck_after)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from compat.supervisor import live_children
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,11 +55,12 @@ def start_worker(
 
 
 def start_supervised(
-    env: dict, log, processes: int = 1, threads: int = 1, queue: str = "crash"
+    env: dict, log, processes: int = 1, threads: int = 1, queue: str = "crash",
+    module: str = "tests.compat.worker_app", supervisor_args: tuple[str, ...] = ("--restart-delay", "0.5"),
 ) -> subprocess.Popen:
     """``compat.supervisor`` over a worker group (by default one 1-thread process on the ``crash`` queue),
     started again when one of its processes dies, in its own session; stop it with :func:`stop_worker`."""
-    argv = [sys.executable, "-m", "compat.supervisor", "--restart-delay", "0.5", "tests.compat.worker_app",
+    argv = [sys.executable, "-m", "compat.supervisor", *supervisor_args, module,
             "-p", str(processes), "-t", str(threads), "-Q", queue]
     return subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -65,7 +68,10 @@ def start_supervised(
 
 
 def stop_worker(proc: subprocess.Popen, timeout: float = 20) -> None:
-    """Stop a worker group gracefully (SIGTERM to its master), then SIGKILL whatever is left of the group."""
+    """Stop a worker group gracefully (SIGTERM to its master), then SIGKILL whatever is left of it: its
+    process group, and every process below it (``compat.supervisor`` starts each group in a session of
+    its own, which a kill of the supervisor's group does not reach)."""
+    below = _descendants(proc.pid)
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -77,6 +83,23 @@ def stop_worker(proc: subprocess.Popen, timeout: float = 20) -> None:
     except ProcessLookupError:
         pass
     proc.wait()
+    for pid in below:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _descendants(pid: int) -> set[int]:
+    return _descendants_of({pid})
+
+
+def _descendants_of(pids: set[int]) -> set[int]:
+    found: set[int] = set()
+    for pid in pids:
+        children = live_children(pid) or set()
+        found |= children | _descendants_of(children)
+    return found
 
 
 def assert_no_swallowed_errors(log: Path) -> None:

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 
 from compat.config import DEFAULTS
-from tests.compat.conftest import ROOT, start_worker, stop_worker
+from compat.supervisor import process_state
+from tests.compat.conftest import start_supervised, start_worker, stop_worker
 from tests.helpers import wait_for
 
 RECOVERY_BOUND = 15.0
@@ -31,14 +30,6 @@ def default_env(worker_env, tasks):
     }
 
 
-def supervised(env: dict, log, processes: int = 2) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "compat.supervisor", "tests.compat.worker_app"]
-    argv += ["-p", str(processes), "-t", "2", "-Q", "recovery"]
-    return subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-
-
 def heartbeats(redis_client, env: dict) -> set:
     """The worker processes heartbeating in the test namespace (the session's worker among them)."""
     return set(redis_client.zrange(f"{env['COMPAT_TEST_NS']}:__heartbeats__", 0, -1))
@@ -49,24 +40,13 @@ def wait_booted(redis_client, env: dict, known: set, processes: int) -> None:
     wait_for(lambda: len(heartbeats(redis_client, env) - known) >= processes, 60, "the group to boot")
 
 
-def stop_group(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 def test_sigkilled_worker_on_this_host_is_recovered_within_15_s(
     tasks, default_env, redis_client, tmp_path
 ):
     key = f"{default_env['COMPAT_TEST_NS']}:recovery:{uuid.uuid4().hex}"
     with open(tmp_path / "group.log", "wb") as log:
         known = heartbeats(redis_client, default_env)
-        group = supervised(default_env, log)
+        group = start_supervised(default_env, log, processes=2, threads=2, queue="recovery")
         try:
             wait_booted(redis_client, default_env, known, processes=2)
             result = tasks.slow_once.apply_async((key, 1.0), queue="recovery")
@@ -76,7 +56,7 @@ def test_sigkilled_worker_on_this_host_is_recovered_within_15_s(
             rerun_by = result.get(timeout=60)
             recovered_in = time.monotonic() - killed_at
         finally:
-            stop_group(group)
+            stop_worker(group, timeout=30)
     assert rerun_by != victim
     print(f"SIGKILL on this host: the task ran again and finished {recovered_in:.1f} s after the kill")
     assert recovered_in <= RECOVERY_BOUND
@@ -115,7 +95,7 @@ def test_worker_with_a_dead_thread_is_replaced(tasks, default_env, redis_client,
     key = f"{default_env['COMPAT_TEST_NS']}:thread:{uuid.uuid4().hex}"
     with open(tmp_path / "group.log", "wb") as log:
         known = heartbeats(redis_client, default_env)
-        group = supervised(default_env, log, processes=1)
+        group = start_supervised(default_env, log, threads=2, queue="recovery")
         try:
             wait_booted(redis_client, default_env, known, processes=1)
             tasks.kill_worker_thread.apply_async((key,), queue="recovery")
@@ -125,14 +105,10 @@ def test_worker_with_a_dead_thread_is_replaced(tasks, default_env, redis_client,
             results = [tasks.add.apply_async((i, i), queue="recovery") for i in range(4)]
             assert [r.get(timeout=30) for r in results] == [0, 2, 4, 6]
         finally:
-            stop_group(group)
+            stop_worker(group, timeout=30)
     text = (tmp_path / "group.log").read_text()
     assert "died; stopping this process so that it is replaced" in text
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+    return process_state(pid) not in (None, "Z")
