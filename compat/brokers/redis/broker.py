@@ -30,6 +30,7 @@ from ..producers import ProducerSlots, in_consumer_thread
 from .acks import PendingAcks
 from .consumer import LaneConsumer
 from .lanes import lane_for, lane_queue
+from .packed import PackedScript
 from .queue_order import QueueOrder
 from .scripts import lua
 
@@ -103,7 +104,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         self.stopping = False
         self.known_lanes: set[tuple[str, str]] = set()
         self.consumers_by_queue: dict[str, LaneConsumer] = {}
-        self._enqueue_script = self.client.register_script(lua("enqueue"))
+        self._enqueue_script = PackedScript(self.client.register_script(lua("enqueue")))
         self._fetch_script = self.client.register_script(lua("fetch_head", "ack_many", "fetch"))
         self.recover_script = self.client.register_script(lua("recover"))
         self.pass_script = self.client.register_script(lua("pass"))
@@ -297,7 +298,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         args.append(len(wakes))
         for base, tokens in wakes.items():
             args += [f"{base}.wake", len(tokens), *tokens]
-        self._enqueue_script(keys=[], args=args, client=client)
+        self._enqueue_script(client, args)
 
     # -- lanes -------------------------------------------------------------------------------------
     def lanes_of(self, base_queue: str) -> list[str]:

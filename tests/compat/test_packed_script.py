@@ -1,0 +1,98 @@
+"""The enqueue script's packed EVALSHA (``compat/brokers/redis/packed.py``) on a private redis-server:
+the bytes redis-py would send, and redis-py's handling back whenever the fast path meets the unusual."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from compat import Celery
+from compat.brokers.redis.packed import PackedScript
+from threads.redis_server import PrivateRedis
+
+SOURCE = "return {#ARGV, ARGV[1], ARGV[#ARGV]}"
+
+
+@pytest.fixture
+def server(tmp_path):
+    server = PrivateRedis(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(server):
+    client = redis.Redis.from_url(server.url)
+    yield client
+    client.close()
+
+
+def test_the_packed_command_is_the_one_redis_py_packs(client):
+    script = PackedScript(client.register_script(SOURCE))
+    args = ["ns", 16, 1, "default", "2f0c", b'{"a": "\xc3\xa9"}', "caf\u00e9", 0, -3]
+    connection = client.connection_pool.get_connection()
+    try:
+        expected = b"".join(connection.pack_command("EVALSHA", script.script.sha, 0, *args))
+    finally:
+        client.connection_pool.release(connection)
+    assert script.pack(args) == expected
+
+
+def test_a_call_returns_the_script_reply(client):
+    script = PackedScript(client.register_script(SOURCE))
+    script.script(keys=[], args=["load"], client=client)  # loaded, so the fast path answers
+    assert script(client, ["first", 2, b"last"]) == [3, b"first", b"last"]
+
+
+def test_an_unloaded_script_is_loaded_and_called(client):
+    """NOSCRIPT (a fresh or restarted server, SCRIPT FLUSH) goes to redis-py, which loads the script."""
+    script = PackedScript(client.register_script(SOURCE))
+    client.script_flush()
+    assert script(client, ["a", "b"]) == [2, b"a", b"b"]
+    assert client.script_exists(script.script.sha) == [True]
+
+
+def test_a_connection_the_server_closed_is_replaced(client):
+    script = PackedScript(client.register_script(SOURCE))
+    assert script(client, ["x"]) == [1, b"x", b"x"]
+    client.client_kill_filter(_type="normal", skipme=True)  # the pooled connection, closed by the server
+    assert script(client, ["y"]) == [1, b"y", b"y"]
+
+
+def test_a_server_that_is_gone_raises_redis_py_s_connection_error(server, client):
+    script = PackedScript(client.register_script(SOURCE))
+    assert script(client, ["x"]) == [1, b"x", b"x"]
+    server.stop()
+    with pytest.raises(redis.ConnectionError):
+        script(client, ["y"])
+
+
+def test_a_script_error_is_raised_as_redis_py_raises_it(client):
+    script = PackedScript(client.register_script("return redis.error_reply('refused: ' .. ARGV[1])"))
+    with pytest.raises(redis.ResponseError, match="refused: no"):
+        script(client, ["no"])
+    assert client.ping()  # the connection went back to the pool in a usable state
+
+
+def test_arguments_of_other_types_are_refused_before_anything_is_sent(client):
+    script = PackedScript(client.register_script(SOURCE))
+    for bad in (1.5, True, None):
+        with pytest.raises(TypeError, match="bytes, str or int"):
+            script(client, ["x", bad])
+
+
+def test_delay_on_a_flushed_server_still_enqueues(server, client):
+    """The facade's publish path end to end: after SCRIPT FLUSH the message is still stored and queued."""
+    app = Celery("packed", broker=server.url, backend=server.url, set_as_current=False)
+
+    @app.task
+    def add(x, y):
+        return x + y
+
+    add.delay(1, 1)
+    client.script_flush()
+    result = add.delay(2, 2)
+    queue = f"{app.conf.broker_namespace}:{app.conf.task_default_queue}"
+    assert client.llen(queue) == 2
+    stored = client.hvals(f"{queue}.msgs")
+    assert len(stored) == 2 and any(result.id.encode() in data for data in stored)
