@@ -18,13 +18,14 @@ therefore kills a master that has had no live worker process for ``--stuck-after
 from __future__ import annotations
 
 import argparse
-import glob
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+
+from .utils.procs import live_children
 
 logger = logging.getLogger("compat.supervisor")
 
@@ -69,30 +70,6 @@ def stop_group() -> None:
         os.kill(int(os.environ["COMPAT_SUPERVISOR_PID"]), signal.SIGTERM)
     else:
         os.kill(group_master() or os.getpid(), signal.SIGTERM)
-
-
-def live_children(pid: int) -> set[int] | None:
-    """The pids of ``pid``'s child processes that have not exited (zombies left out), or None where
-    ``/proc`` does not say (not Linux)."""
-    if not os.path.isdir(f"/proc/{pid}/task"):
-        return None
-    children: set[int] = set()
-    for listing in glob.glob(f"/proc/{pid}/task/*/children"):
-        try:
-            with open(listing) as file:
-                children.update(int(child) for child in file.read().split())
-        except OSError:  # the thread, or the process, has just gone
-            continue
-    return {child for child in children if process_state(child) not in (None, "Z")}
-
-
-def process_state(pid: int) -> str | None:
-    """A process's one-letter state from ``/proc/<pid>/stat`` (``Z`` for a zombie), None once gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as file:
-            return file.read().rsplit(")", 1)[1].split()[0]  # the name, in parentheses, may hold spaces
-    except (OSError, IndexError):
-        return None
 
 
 def _wait_unless_stuck(child: subprocess.Popen, stuck_after: float) -> int:

@@ -15,10 +15,8 @@ until it runs it), so it takes no slot: see ``in_consumer_thread``.
 from __future__ import annotations
 
 import os
-import queue
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -61,35 +59,81 @@ class ProducerSlots:
 
     def _reset(self) -> None:
         self.pid = os.getpid()
-        self.free: queue.LifoQueue[SimpleNamespace] = queue.LifoQueue()
-        for _ in range(self.limit):
-            self.free.put(SimpleNamespace())
+        #: The free slots. A publish pops one and appends it back (both atomic in CPython), so a publish
+        #: that finds one free takes no lock; only one that finds none waits on ``_freed``.
+        self.free: list[SimpleNamespace] = [SimpleNamespace() for _ in range(self.limit)]
+        self._freed = threading.Condition(threading.Lock())
+        self._waiting = 0
 
     @property
     def pooled(self) -> bool:
         """Whether slots (and what they carry) are kept between publishes."""
         return self.limit > 0
 
-    @contextmanager
-    def hold(self) -> Iterator[SimpleNamespace]:
-        """One slot for the duration of a publish; OperationalError when none frees up in time."""
+    def idle(self) -> list[SimpleNamespace]:
+        """The slots no publish holds now (a broker closes what they carry)."""
+        return list(self.free)
+
+    def hold(self) -> _Held:
+        """One slot for the duration of a publish (``with slots.hold() as slot``); OperationalError when
+        none frees up within ``timeout``."""
+        return _Held(self)
+
+    def take(self) -> SimpleNamespace:
         if not self.limit:
-            yield SimpleNamespace()
-            return
+            return SimpleNamespace()
         if os.getpid() != self.pid:  # a forked child: what the parent's threads held is not its own
             self._reset()
         try:
-            slot = self.free.get(timeout=self.timeout)
-        except queue.Empty:
-            raise OperationalError(
-                f"No broker connection for publishing became free within {self.timeout}s: all "
-                f"{self.limit} are in use (broker_pool_limit={self.limit}). Raise broker_pool_limit, or "
-                f"broker_pool_acquire_timeout (now {self.timeout}s) to wait longer."
-            ) from None
-        try:
-            yield slot
-        finally:
-            self.free.put(slot)
+            return self.free.pop()
+        except IndexError:
+            return self._wait()
+
+    def give(self, slot: SimpleNamespace) -> None:
+        if not self.limit:
+            return
+        self.free.append(slot)
+        if self._waiting:  # read after the append: a waiter counted later sees the slot when it looks
+            with self._freed:
+                self._freed.notify()
+
+    def _wait(self) -> SimpleNamespace:
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        with self._freed:
+            self._waiting += 1  # counted before it looks again, so a give() after the look notifies
+            try:
+                while True:
+                    try:
+                        return self.free.pop()
+                    except IndexError:
+                        pass
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        raise OperationalError(
+                            f"No broker connection for publishing became free within {self.timeout}s: all "
+                            f"{self.limit} are in use (broker_pool_limit={self.limit}). Raise "
+                            f"broker_pool_limit, or broker_pool_acquire_timeout (now {self.timeout}s) to "
+                            "wait longer."
+                        )
+                    self._freed.wait(left)
+            finally:
+                self._waiting -= 1
+
+
+class _Held:
+    """``with slots.hold() as slot``: a class, not a generator, as it runs on every publish."""
+
+    __slots__ = ("slots", "slot")
+
+    def __init__(self, slots: ProducerSlots) -> None:
+        self.slots = slots
+
+    def __enter__(self) -> SimpleNamespace:
+        self.slot = self.slots.take()
+        return self.slot
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.slots.give(self.slot)
 
 
 def in_consumer_thread() -> bool:

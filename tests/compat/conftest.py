@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from compat.supervisor import live_children
+from compat.utils.procs import live_children
 
 ROOT = Path(__file__).resolve().parents[2]
 

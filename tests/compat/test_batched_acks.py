@@ -99,14 +99,14 @@ def test_closing_the_consumer_sends_the_waiting_acks(broker):
 
 
 def _kill_then_recover(crash_env, redis_client, tmp_path, kill: str, send, finished) -> set[str]:
-    """Start a worker that SIGKILLs itself (``kill``: the worker_app switch) once three of its messages'
-    acknowledgements or writes wait; ``send()`` the messages; once it is dead, start another and wait for
-    ``finished()``. Returns what the dead worker held unsent (Redis ids or task ids, as its switch says)."""
+    """``send()`` the messages, then start a worker that SIGKILLs itself (``kill``: the worker_app switch)
+    once three of its messages' acknowledgements or writes wait; once it is dead, start another and wait
+    for ``finished()``. Returns what the dead worker held unsent (Redis ids or task ids, by its switch)."""
     key = f"{crash_env['COMPAT_TEST_NS']}:kill:{uuid.uuid4().hex}"
     app, killing = "tests.compat.worker_app", {**crash_env, kill: key}
+    send()  # a backlog first: a worker that keeps up with a slow sender is idle, and sends each ack at once
     first = start_worker(killing, app, threads=8, queues=["crash"], log=tmp_path / "a.log")
     try:
-        send()
         victim = int(wait_for(lambda: redis_client.get(key + ":killed"), 60, "the kill with work waiting"))
         wait_for(lambda: not pid_alive(victim), 30, "the worker to die")
         unsent = {item.decode() for item in redis_client.lrange(key, 0, -1)}

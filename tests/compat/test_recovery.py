@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from compat.config import DEFAULTS
-from compat.supervisor import process_state
+from compat.utils.procs import process_state
 from tests.compat.conftest import start_supervised, start_worker, stop_worker
 from tests.helpers import wait_for
 

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from compat.supervisor import live_children, main, process_state
+from compat.supervisor import main
+from compat.utils.procs import live_children, process_state
 from tests.compat.conftest import start_supervised, stop_worker
 from tests.helpers import wait_for
 

@@ -15,6 +15,7 @@ consumers read that set every few seconds or when a wake token names a new lane.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from uuid import uuid4
 
 import redis
@@ -119,6 +120,10 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         super().close()
         if self.producer_client is not self.client:
             self.producer_client.connection_pool.disconnect()
+        for slot in self.producers.idle():
+            connection = getattr(slot, "redis", None)
+            if connection is not None:
+                connection.disconnect()
 
     def fetch(
         self, list_name: str, count: int, acks: list[tuple[str, str]] | None = None
@@ -275,15 +280,18 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
             self.emit_before("enqueue", message, delay)
         if in_consumer_thread():  # a due delayed message moved by the worker: not a publish
             self._store(self.client, prepared)
-        else:
-            with self.producers.hold():
-                self._store(self.producer_client, prepared)
+        elif self.producers.pooled:
+            with self.producers.hold() as slot:  # the slot keeps its connection (``packed.py``)
+                self._store(self.producer_client, prepared, slot)
+        else:  # no pool: a connection for this publish only (``producers.py``)
+            self._store(self.producer_client, prepared)
         for (message, _), delay in prepared:
             self.emit_after("enqueue", message, delay)
         return [message for (message, _), _ in prepared]
 
-    def _store(self, client: redis.Redis, prepared: list) -> None:
-        """Store prepared messages and push their wake tokens in one script call on ``client``."""
+    def _store(self, client: redis.Redis, prepared: list, slot: Any = None) -> None:
+        """Store prepared messages and push their wake tokens in one script call on ``client`` (on the
+        connection of publishing ``slot``, when given)."""
         args: list = [self.namespace, WAKE_TOKENS_KEPT, len(prepared)]
         wakes: dict[str, list[str]] = {}
         for (message, data), _ in prepared:
@@ -298,7 +306,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         args.append(len(wakes))
         for base, tokens in wakes.items():
             args += [f"{base}.wake", len(tokens), *tokens]
-        self._enqueue_script(client, args)
+        self._enqueue_script(client, args, slot)
 
     # -- lanes -------------------------------------------------------------------------------------
     def lanes_of(self, base_queue: str) -> list[str]:

@@ -36,6 +36,7 @@ from typing import Any
 from dramatiq.middleware import Middleware
 
 from ...deadletters import bury_raw, store_for
+from ...utils.procs import exited
 from ..outage import install_filter, tracker
 from ..threadwatch import PRUNE_SECONDS, stop_if_threads_died
 
@@ -56,14 +57,16 @@ def host_identity() -> str:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this PID exists here (one we may not signal still exists)."""
+    """Whether a process with this PID runs here (one we may not signal still runs; a zombie does not:
+    a worker process whose master cannot reap it, Dramatiq's master stuck, holds its messages for
+    nothing)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not exited(pid)
 
 
 class Maintenance(Middleware):

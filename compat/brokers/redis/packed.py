@@ -4,11 +4,16 @@ Every ``delay()`` is one script call, and redis-py's ``Script.__call__`` costs a
 itself does: its retry wrapper, its observability recorder, its per-argument encoder (13 arguments for
 one message) and its command packer, about 136k of the 274k instructions of a call (callgrind, the
 difference between 0 and 2,000 calls). The hot publish path packs the command once, from the few types
-it sends (bytes, str, int), and uses redis-py only for the connection: the pool, the health check and
-the reply parser. Anything out of the ordinary goes back to the ``Script``, so that redis-py's own
+it sends (bytes, str, int), on a connection its publishing slot keeps (``brokers/producers.py``: one
+slot, one connection, so ``broker_pool_limit`` still bounds them) rather than one borrowed from
+redis-py's pool for each call (about 74k instructions more: its observability counters and a
+``select`` to check the connection is clean, which it is here: a connection that fails or is
+interrupted mid-call is closed), and uses redis-py for the rest: connecting, the health check, the
+reply parser. Anything out of the ordinary goes back to the ``Script``, so that redis-py's own
 handling applies: a connection error (its retry policy: the same re-send a failed call gets from
-redis-py), ``NOSCRIPT`` after a server restart or ``SCRIPT FLUSH`` (it loads the script and calls
-again), and a client in single-connection mode.
+redis-py) and a client in single-connection mode. ``NOSCRIPT`` (a fresh or restarted server, ``SCRIPT
+FLUSH``) loads the script on the same connection and calls again, so that a publish keeps to its
+slot's one connection.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import redis
 from redis.commands.core import Script
 from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
+#: Returned by a fast call that redis-py is to make again.
+_REDIS_PY = object()
+
 
 class PackedScript:
     """``script(keys=[], args=args, client=client)``, faster, for scripts that take no keys."""
@@ -28,21 +36,47 @@ class PackedScript:
         sha = script.sha.encode() if isinstance(script.sha, str) else script.sha
         self.head = b"$7\r\nEVALSHA\r\n$%d\r\n%s\r\n$1\r\n0\r\n" % (len(sha), sha)  # after the count
 
-    def __call__(self, client: redis.Redis, args: list) -> Any:
-        if getattr(client, "connection", None) is not None:  # single-connection client: no pool to borrow
+    def __call__(self, client: redis.Redis, args: list, slot: Any = None) -> Any:
+        """Call the script with ``args``: on ``slot``'s own connection when a publishing slot is given
+        (made on first use from ``client``'s pool settings, kept with the slot), else on one borrowed
+        from ``client``'s pool."""
+        if slot is not None:
+            connection = getattr(slot, "redis", None)
+            if connection is None:
+                pool = client.connection_pool
+                connection = slot.redis = pool.connection_class(**pool.connection_kwargs)
+            reply = self._call_on(connection, args)
+        elif getattr(client, "connection", None) is None:
+            pool = client.connection_pool
+            connection = pool.get_connection()
+            try:
+                reply = self._call_on(connection, args)
+            finally:
+                pool.release(connection)
+        else:  # a single-connection client: no pool to borrow from
+            reply = _REDIS_PY
+        if reply is _REDIS_PY:
             return self.script(keys=[], args=args, client=client)
-        pool = client.connection_pool
-        connection = pool.get_connection()
+        return reply
+
+    def _call_on(self, connection: Any, args: list) -> Any:
+        command = self.pack(args)
         try:
-            connection.send_packed_command([self.pack(args)])
-            return connection.read_response()
+            for attempt in range(2):
+                connection.send_packed_command([command])
+                try:
+                    return connection.read_response()
+                except NoScriptError:  # a fresh or restarted server, SCRIPT FLUSH: load it on this connection
+                    if attempt:
+                        break
+                    connection.send_command("SCRIPT", "LOAD", self.script.script)
+                    connection.read_response()
         except (ConnectionError, TimeoutError):
             connection.disconnect()
-        except NoScriptError:
-            pass
-        finally:
-            pool.release(connection)
-        return self.script(keys=[], args=args, client=client)
+        except BaseException:
+            connection.disconnect()  # a reply may be left unread (an interrupt, say): never reuse it
+            raise
+        return _REDIS_PY
 
     def pack(self, args: list) -> bytes:
         """``EVALSHA <sha> 0 *args`` in RESP: bytes as they are, str as UTF-8, int in decimal."""
