@@ -35,3 +35,12 @@ def tasks(worker_env):
 @pytest.fixture(scope="module")
 def worker(worker_env, tasks, tmp_path_factory):
     yield from session_worker(worker_env, "tests.compat.worker_app", tmp_path_factory)
+
+
+def test_a_worker_process_waits_for_the_confirm_of_what_its_task_publishes(tasks, worker):
+    """A worker acknowledges its message after the task returns: what the task published must be
+    confirmed by then, so the worker's sends wait for their confirms instead of pipelining them."""
+    seen = tasks.publish_child_and_count.delay().get(timeout=30)
+    assert seen["pipelines"] is False
+    assert seen["unconfirmed"] == 0
+    assert tasks.app.AsyncResult(seen["child"]).get(timeout=30) == 2

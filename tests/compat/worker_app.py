@@ -360,3 +360,13 @@ class _DiesInAfterReturnOnce(app.Task):
 @app.task(base=_DiesInAfterReturnOnce)
 def dies_in_after_return_once(key):
     return os.getpid()
+
+
+@app.task
+def publish_child_and_count():
+    """Publishes an ``add`` from inside a task and returns whether this worker process's broker pipelines
+    sends and what it still owes RabbitMQ: a worker waits for each confirm, so nothing
+    (tests/compat/test_worker_integration_rabbitmq.py)."""
+    child = add.delay(1, 1)
+    broker = app.broker
+    return {"child": child.id, "pipelines": broker.pipelines, "unconfirmed": broker.unconfirmed()}
