@@ -10,9 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import report
-from .project import scan
-
 __all__ = ["add_arguments", "main", "run"]
 
 
@@ -27,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser, paths: str = "+") -> None:
 
 def run(options: argparse.Namespace, out=None) -> int:
     """Scan, print the report, and return the exit status (0 nothing unsupported, 1 otherwise, 2 bad PATH)."""
+    from . import report  # here, not at import: every process loads compat.check for its runtime rules
+    from .project import scan
+
     out = out or sys.stdout
     found, files, errors = [], 0, []
     for given in options.paths:
