@@ -3,11 +3,14 @@ the bytes redis-py would send, and redis-py's handling back whenever the fast pa
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import redis
 
 from compat import Celery
-from compat.brokers.redis.packed import PackedScript
+from compat.brokers.redis.packed import PackedScript, close_slots
+from tests.helpers import wait_for
 from threads.redis_server import PrivateRedis
 
 SOURCE = "return {#ARGV, ARGV[1], ARGV[#ARGV]}"
@@ -18,6 +21,13 @@ def server(tmp_path):
     server = PrivateRedis(tmp_path / "redis").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def admin(server):
+    admin = redis.Redis.from_url(server.url)
+    yield admin
+    admin.close()
 
 
 @pytest.fixture
@@ -96,3 +106,20 @@ def test_delay_on_a_flushed_server_still_enqueues(server, client):
     assert client.llen(queue) == 2
     stored = client.hvals(f"{queue}.msgs")
     assert len(stored) == 2 and any(result.id.encode() in data for data in stored)
+
+
+def test_a_slot_keeps_one_connection_and_replaces_it_when_the_server_closed_it(server, client, admin):
+    script = PackedScript(client.register_script(SOURCE))
+    slot = SimpleNamespace()
+    assert script(client, ["x"], slot) == [1, b"x", b"x"]
+    kept = slot.redis
+    before = {entry["id"] for entry in admin.client_list()}
+    assert script(client, ["y"], slot) == [1, b"y", b"y"]
+    assert slot.redis is kept and {entry["id"] for entry in admin.client_list()} == before  # no new one
+    admin.client_kill_filter(_type="normal", skipme=True)  # every other client: the slot's too
+    assert script(client, ["z"], slot) == [1, b"z", b"z"]  # redis-py's retry, then the slot reconnects
+    assert script(client, ["w"], slot) == [1, b"w", b"w"]
+    connected = {entry["id"] for entry in admin.client_list()}
+    close_slots([slot])
+    wait_for(lambda: len({entry["id"] for entry in admin.client_list()}) == len(connected) - 1, 5,
+             "the slot's connection to close")

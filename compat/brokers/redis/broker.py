@@ -31,7 +31,7 @@ from ..producers import ProducerSlots, in_consumer_thread
 from .acks import PendingAcks
 from .consumer import LaneConsumer
 from .lanes import lane_for, lane_queue
-from .packed import PackedScript
+from .packed import PackedScript, close_slots
 from .queue_order import QueueOrder
 from .scripts import lua
 
@@ -120,10 +120,7 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         super().close()
         if self.producer_client is not self.client:
             self.producer_client.connection_pool.disconnect()
-        for slot in self.producers.idle():
-            connection = getattr(slot, "redis", None)
-            if connection is not None:
-                connection.disconnect()
+        close_slots(self.producers.idle())
 
     def fetch(
         self, list_name: str, count: int, acks: list[tuple[str, str]] | None = None
@@ -280,11 +277,10 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
             self.emit_before("enqueue", message, delay)
         if in_consumer_thread():  # a due delayed message moved by the worker: not a publish
             self._store(self.client, prepared)
-        elif self.producers.pooled:
-            with self.producers.hold() as slot:  # the slot keeps its connection (``packed.py``)
-                self._store(self.producer_client, prepared, slot)
-        else:  # no pool: a connection for this publish only (``producers.py``)
-            self._store(self.producer_client, prepared)
+        else:
+            with self.producers.hold() as slot:
+                # a kept slot keeps its connection (``packed.py``); with no pool, a connection per publish
+                self._store(self.producer_client, prepared, slot if self.producers.pooled else None)
         for (message, _), delay in prepared:
             self.emit_after("enqueue", message, delay)
         return [message for (message, _), _ in prepared]

@@ -26,6 +26,16 @@ from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
 #: Returned by a fast call that redis-py is to make again.
 _REDIS_PY = object()
+#: The attribute of a publishing slot that holds its connection.
+SLOT_CONNECTION = "redis"
+
+
+def close_slots(slots: list[Any]) -> None:
+    """Close the connections these publishing slots keep (they reconnect on their next call)."""
+    for slot in slots:
+        connection = getattr(slot, SLOT_CONNECTION, None)
+        if connection is not None:
+            connection.disconnect()
 
 
 class PackedScript:
@@ -41,10 +51,11 @@ class PackedScript:
         (made on first use from ``client``'s pool settings, kept with the slot), else on one borrowed
         from ``client``'s pool."""
         if slot is not None:
-            connection = getattr(slot, "redis", None)
+            connection = getattr(slot, SLOT_CONNECTION, None)
             if connection is None:
                 pool = client.connection_pool
-                connection = slot.redis = pool.connection_class(**pool.connection_kwargs)
+                connection = pool.connection_class(**pool.connection_kwargs)
+                setattr(slot, SLOT_CONNECTION, connection)
             reply = self._call_on(connection, args)
         elif getattr(client, "connection", None) is None:
             pool = client.connection_pool
