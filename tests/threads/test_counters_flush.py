@@ -4,9 +4,11 @@ recovery from a flush that died before or after its commit, the lease, and old c
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
+import redis
 from django.utils import timezone
 
 from tests.threads.support import make_user
@@ -170,3 +172,42 @@ def test_flush_uses_scan_with_a_match_not_keys(posts, redis_client):
 
 def _calls(client, command: str) -> int:
     return int(client.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+def test_a_flush_cut_off_by_a_redis_outage_does_not_hold_the_lease_after_it(posts, settings, tmp_path,
+                                                                              monkeypatch):
+    """Redis stops mid-flush and comes back with its data: the next flush runs at once, not a minute later
+    (the lease's TTL), and applies every delta once."""
+    from threads.redis_server import PrivateRedis
+    from threads.services.counters import flushing
+
+    server = PrivateRedis(tmp_path / "redis", durable=True).start()
+    try:
+        settings.THREADS_REDIS_URL = server.url
+        settings.THREADS_COUNTER_FLUSH_LEASE = 60
+        a = posts[0]
+        counters.increment(a.pk, "likes_count", 2)
+        real_apply = flushing._apply
+
+        def apply_then_outage(claims):
+            outcome = real_apply(claims)  # committed; Redis goes away before the claims are released
+            server.stop()
+            return outcome
+
+        monkeypatch.setattr(flushing, "_apply", apply_then_outage)
+        with pytest.raises(redis.ConnectionError):
+            counters.flush()
+        monkeypatch.setattr(flushing, "_apply", real_apply)
+        server.start()
+        client = redis_client.client()
+        assert client.pttl(counters._lease_key()) > 50_000  # the lease outlived the outage in Redis
+        deadline = time.monotonic() + 10
+        while (outcome := counters.flush()).get("busy") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert outcome == {"posts": 0, "claims": 0, "skipped": 1}  # not busy: the claim found applied
+        assert columns(a) == (2, 0)
+        counters.increment(a.pk, "likes_count", 1)
+        assert counters.flush() == {"posts": 1, "claims": 1}
+        assert columns(a) == (3, 0)
+    finally:
+        server.stop()

@@ -7,6 +7,7 @@ applied twice (see the package docstring).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -25,6 +26,9 @@ from threads.services import redis_client
 from .keys import FIELDS, _claims_set, _lease_key, _script, _seq_key, claim_key, post_key
 
 log = logging.getLogger("threads.services.counters")
+
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
+LEASE_DROP_RETRY = 0.2  # seconds between attempts to drop a lease that Redis could not be reached to drop
 
 UPDATE_CHUNK = 2000  # post ids per UPDATE statement
 VALUES_CHUNK = 20000  # posts per UPDATE ... FROM unnest(...) statement (PostgreSQL)
@@ -92,13 +96,42 @@ def flush(batch: int = 1000, lease: float | None = None) -> dict[str, int]:
     overlap unless one outlives it, and even then nothing is applied twice).
     """
     client = redis_client.client()
-    token = _take_lease(client, _lease_seconds(lease))
+    seconds = _lease_seconds(lease)
+    token = _take_lease(client, seconds)
     if token is None:
         return {"posts": 0, "claims": 0, "busy": 1}
+    expires = time.monotonic() + seconds
     try:
         return _flush(client, batch)
     finally:
-        _script(client, _LEASE_DROP)(keys=[_lease_key()], args=[token])
+        _drop_lease(client, _lease_key(), token, expires)
+
+
+def _drop_lease(client: redis.Redis, key: str, token: str, expires: float) -> None:
+    """Drop our lease; if Redis is unreachable, keep trying in the background until it is back.
+
+    A flush cut off by a Redis outage would otherwise leave its lease in a Redis that keeps its data,
+    and every flush after the outage would find it busy, counters frozen, until the lease expired
+    (``THREADS_COUNTER_FLUSH_LEASE``, a minute). The drop only deletes the lease if it is still ours.
+    """
+    try:
+        _script(client, _LEASE_DROP)(keys=[key], args=[token])
+    except REDIS_DOWN as exc:
+        log.warning("counters: could not drop the flush lease (%s); dropping it once Redis is back", exc)
+        threading.Thread(
+            target=_drop_when_back, args=(client, key, token, expires), name="counter-lease-drop", daemon=True
+        ).start()
+
+
+def _drop_when_back(client: redis.Redis, key: str, token: str, expires: float) -> None:
+    while time.monotonic() < expires:
+        time.sleep(LEASE_DROP_RETRY)
+        try:
+            _script(client, _LEASE_DROP)(keys=[key], args=[token])
+        except REDIS_DOWN:
+            continue
+        log.info("counters: dropped the flush lease left by a flush that Redis went away during")
+        return
 
 
 def _flush(client: redis.Redis, batch: int) -> dict[str, int]:
