@@ -180,6 +180,13 @@ def _redis_up_for(client: Any, seconds: float) -> bool:
         return False
 
 
+def _stale_heartbeats_trusted(client: Any, state: PassState | None, timeout: float) -> bool:
+    """Whether a stale heartbeat means a dead worker: not when this process or Redis itself has been
+    up for less than the heartbeat timeout (asked only when a heartbeat is stale: ``INFO`` is not free
+    for an idle worker)."""
+    return state is None or (state.connected_long_enough(timeout) and _redis_up_for(client, timeout))
+
+
 def run_maintenance(
     app: Any, broker: Any, recover: bool = True, state: PassState | None = None
 ) -> dict[str, int]:
@@ -200,8 +207,7 @@ def run_maintenance(
     stale, here = broker_pass(broker, identity, now, now - int(timeout * 1000))
     dead = {worker for worker, pid in here.items() if worker != broker.broker_id and not pid_alive(pid)}
     stale -= {broker.broker_id}
-    trusted = state is None or (state.connected_long_enough(timeout) and _redis_up_for(client, timeout))
-    if stale and trusted:
+    if stale and _stale_heartbeats_trusted(client, state, timeout):
         dead |= stale
     done = {"dead_workers": 0, "requeued": 0, "poisoned": 0, "pruned": 0}
     for worker_id in sorted(dead) if recover else ():
