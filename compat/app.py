@@ -6,7 +6,6 @@ import importlib
 import os
 import socket
 import threading
-import uuid
 import warnings
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -45,6 +44,7 @@ from .results.bound import bound_to
 from .retries import expected_exceptions
 from .routing import build_routers, route
 from .task import Task
+from .utils.ids import uuid4_str
 
 _current_app: Celery | None = None
 
@@ -227,7 +227,7 @@ class Celery:
         return route(self._routers[1], name, args, kwargs, options, task)
 
     def new_id(self) -> str:
-        return str(uuid.uuid4())
+        return uuid4_str()
 
     def close(self) -> None:
         if self._broker is not None:

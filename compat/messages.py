@@ -9,7 +9,6 @@ dicts. Also the message of a retry (same id, same canvas options, ``retries`` bu
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from dramatiq.message import Message
 
 from . import request as requests
 from .check.runtime import check_options
+from .utils.ids import uuid4_str
 
 #: Message options that map one to one from a keyword of ``build_message`` (when not None).
 _LINEAGE = ("root_id", "parent_id", "group_id", "group_index", "chord", "chain", "headers", "retries")
@@ -115,7 +115,7 @@ def build_message(
         args=tuple(args or ()),
         kwargs=dict(kwargs or {}),
         options=options,
-        message_id=task_id or str(uuid.uuid4()),
+        message_id=task_id or uuid4_str(),
     )
     return message, delay
 

@@ -123,3 +123,74 @@ def test_a_slot_keeps_one_connection_and_replaces_it_when_the_server_closed_it(s
     close_slots([slot])
     wait_for(lambda: len({entry["id"] for entry in admin.client_list()}) == len(connected) - 1, 5,
              "the slot's connection to close")
+
+
+# -- a script that answers an integer: its reply is read on the socket (the enqueue script's path) ------
+COUNT = "return #ARGV"
+
+
+def ping_calls(admin) -> int:
+    return int(admin.info("commandstats").get("cmdstat_ping", {}).get("calls", 0))
+
+
+def client_ids(admin) -> set:
+    return {entry["id"] for entry in admin.client_list()}
+
+
+def test_an_integer_reply_is_read_directly_and_the_health_check_is_pushed_back(server, admin):
+    client = redis.Redis.from_url(server.url, health_check_interval=30)
+    try:
+        script = PackedScript(client.register_script(COUNT), integer_reply=True)
+        slot = SimpleNamespace()
+        assert script(client, ["a"], slot) == 1  # connected (redis-py checks a new connection once)
+        pings = ping_calls(admin)
+        assert [script(client, ["a"] * n, slot) for n in (1, 2, 3)] == [1, 2, 3]
+        assert ping_calls(admin) == pings  # each reply counts as the connection's proof of health
+        slot.redis.next_health_check = 0  # as if 30 s had passed: the next call checks first
+        assert script(client, ["a"], slot) == 1 and ping_calls(admin) == pings + 1
+    finally:
+        close_slots([slot])
+        client.close()
+
+
+def test_an_integer_script_error_is_raised_and_the_connection_kept(client, admin):
+    source = "if ARGV[1] == 'no' then return redis.error_reply('refused: no') end return 7"
+    script = PackedScript(client.register_script(source), integer_reply=True)
+    slot = SimpleNamespace()
+    assert script(client, ["yes"], slot) == 7
+    kept = client_ids(admin)
+    with pytest.raises(redis.ResponseError, match="refused: no"):
+        script(client, ["no"], slot)
+    assert script(client, ["yes"], slot) == 7 and client_ids(admin) == kept
+    close_slots([slot])
+
+
+def test_an_integer_script_unloaded_is_loaded_on_the_same_connection(client, admin):
+    script = PackedScript(client.register_script(COUNT), integer_reply=True)
+    slot = SimpleNamespace()
+    assert script(client, ["a"], slot) == 1
+    client.script_flush()
+    kept = client_ids(admin)
+    assert script(client, ["a", "b"], slot) == 2
+    assert client.script_exists(script.script.sha) == [True] and client_ids(admin) == kept
+    close_slots([slot])
+
+
+def test_an_integer_script_survives_a_closed_connection_and_reports_a_server_gone(server, client, admin):
+    script = PackedScript(client.register_script(COUNT), integer_reply=True)
+    slot = SimpleNamespace()
+    assert script(client, ["a"], slot) == 1
+    admin.client_kill_filter(_type="normal", skipme=True)
+    assert script(client, ["a", "b"], slot) == 2  # redis-py's retry, then the slot reconnects
+    assert script(client, ["a", "b", "c"], slot) == 3
+    server.stop()
+    with pytest.raises(redis.ConnectionError):
+        script(client, ["a"], slot)
+
+
+def test_a_script_declared_integer_that_answers_otherwise_is_an_error(client):
+    script = PackedScript(client.register_script("return 'text'"), integer_reply=True)
+    slot = SimpleNamespace()
+    with pytest.raises(redis.ResponseError, match="unexpected reply"):
+        script(client, [], slot)
+    close_slots([slot])

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
-from uuid import uuid4
 
 import redis
 from dramatiq.brokers.redis import RedisBroker
@@ -25,6 +24,7 @@ from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
 from ...exceptions import EncodeError
+from ...utils.ids import uuid4_str
 from ..base import FacadeBroker, QueueInspector, check_size, encode_message
 from ..outage import tracker
 from ..producers import ProducerSlots, in_consumer_thread
@@ -105,7 +105,9 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         self.stopping = False
         self.known_lanes: set[tuple[str, str]] = set()
         self.consumers_by_queue: dict[str, LaneConsumer] = {}
-        self._enqueue_script = PackedScript(self.client.register_script(lua("enqueue")))
+        self._enqueue_script = PackedScript(
+            self.client.register_script(lua("enqueue")), integer_reply=True
+        )
         self._fetch_script = self.client.register_script(lua("fetch_head", "ack_many", "fetch"))
         self.recover_script = self.client.register_script(lua("recover"))
         self.pass_script = self.client.register_script(lua("pass"))
@@ -240,11 +242,11 @@ class CompatRedisBroker(FacadeBroker, RedisBroker):
         """
         lane = lane_for(message.options.get("priority"), self.priority_steps)
         if owned and delay is None:
-            message.options["redis_message_id"] = str(uuid4())
+            message.options["redis_message_id"] = uuid4_str()
             if lane:
                 message.options["lane"] = lane
         else:
-            delivery = {"redis_message_id": str(uuid4())}
+            delivery = {"redis_message_id": uuid4_str()}
             if lane:
                 delivery["lane"] = lane
             message = message.copy(options=delivery)
