@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import uuid
 from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Any
 
 import dramatiq
@@ -26,7 +26,8 @@ def _encode_special(obj: Any) -> Any:
         return {"__type__": "date", "__value__": obj.isoformat()}
     if isinstance(obj, time):
         return {"__type__": "time", "__value__": obj.isoformat()}
-    if isinstance(obj, Decimal):
+    decimal = sys.modules.get("decimal")  # not imported: no Decimal exists (a worker saves loading it)
+    if decimal is not None and isinstance(obj, decimal.Decimal):
         return {"__type__": "decimal", "__value__": str(obj)}
     if isinstance(obj, uuid.UUID):
         return {"__type__": "uuid", "__value__": {"hex": obj.hex}}
@@ -43,7 +44,7 @@ _DECODERS = {
     "datetime": datetime.fromisoformat,
     "date": date.fromisoformat,
     "time": time.fromisoformat,
-    "decimal": Decimal,
+    "decimal": lambda value: __import__("decimal").Decimal(value),
     "uuid": lambda value: uuid.UUID(**value),
     "bytes": lambda value: base64.b64decode(value),
 }

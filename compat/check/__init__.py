@@ -6,9 +6,12 @@ against docs/compat.md), ``report`` prints them; ``main`` is the command.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -52,6 +55,8 @@ def run(options: argparse.Namespace, out=None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse  # here: every process loads compat.check for its runtime rules
+
     parser = argparse.ArgumentParser(prog="python -m compat check", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
