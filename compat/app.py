@@ -337,7 +337,8 @@ class Celery:
         **options: Any,
     ) -> Any:
         """Send a task by name to its routed queue, whether or not it is registered here."""
-        check_passed(self, producer=producer, connection=connection, router=router, publisher=publisher)
+        if producer is not None or connection is not None or router is not None or publisher is not None:
+            check_passed(self, producer=producer, connection=connection, router=router, publisher=publisher)
         if task_type is None:
             if self.conf.task_always_eager:
                 warnings.warn(

@@ -213,7 +213,8 @@ class Task(dramatiq.Actor):
             raise ValueError("soft_time_limit must be less than or equal to time_limit")
         self.check_arguments(args, kwargs)
         app = self.app
-        check_passed(app, producer=producer, shadow=shadow)  # honoured or warned once, never dropped
+        if producer is not None or shadow is not None:
+            check_passed(app, producer=producer, shadow=shadow)  # honoured or warned once, never dropped
         if app.conf.task_always_eager:
             args, kwargs = serialization.roundtrip([list(args or ()), dict(kwargs or {})])
             with requests.denied_join():

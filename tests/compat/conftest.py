@@ -27,8 +27,10 @@ def start_worker(
     threads: int = 4,
     log: Path | None = None,
     queues: list[str] | None = None,
+    wait: bool = True,
 ) -> subprocess.Popen:
-    """Start ``python -m dramatiq module`` and wait until it heartbeats in Redis."""
+    """Start ``python -m dramatiq module`` and wait until it heartbeats in Redis (``wait=False``: do not
+    wait, for a worker meant to die at once, which may be gone before its heartbeat is seen)."""
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
     argv = [sys.executable, "-m", "dramatiq", module, "-p", str(processes), "-t", str(threads)]
     if queues:
@@ -42,6 +44,8 @@ def start_worker(
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
     )
+    if not wait:
+        return proc
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -105,7 +105,8 @@ def _kill_then_recover(crash_env, redis_client, tmp_path, kill: str, send, finis
     key = f"{crash_env['COMPAT_TEST_NS']}:kill:{uuid.uuid4().hex}"
     app, killing = "tests.compat.worker_app", {**crash_env, kill: key}
     send()  # a backlog first: a worker that keeps up with a slow sender is idle, and sends each ack at once
-    first = start_worker(killing, app, threads=8, queues=["crash"], log=tmp_path / "a.log")
+    # not waited for: with the backlog there, it may kill itself before its heartbeat is seen
+    first = start_worker(killing, app, threads=8, queues=["crash"], log=tmp_path / "a.log", wait=False)
     try:
         victim = int(wait_for(lambda: redis_client.get(key + ":killed"), 60, "the kill with work waiting"))
         wait_for(lambda: not pid_alive(victim), 30, "the worker to die")

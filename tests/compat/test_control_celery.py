@@ -93,7 +93,7 @@ def test_ping_and_unknown_destination(celery, capp, group):  # noqa: F811
 def test_active_entries_have_the_same_keys(celery, capp, group):  # noqa: F811
     entries = []
     for module in (celery, capp):
-        result = module.spin.delay(6)  # still running after three inspect rounds on a loaded machine
+        result = module.spin.delay(12)  # still running after several inspect rounds on a loaded machine
         # Under load a late reply to an earlier inspect() can land in the next one's (Celery then merges
         # two replies of one node, DuplicateNodenameWarning): ask until the running task is listed.
         found = wait_until(
@@ -102,7 +102,8 @@ def test_active_entries_have_the_same_keys(celery, capp, group):  # noqa: F811
                 for tasks in (m.app.control.inspect().active() or {}).values()
                 for t in tasks
                 if t["id"] == r.id
-            ]
+            ],
+            timeout=12,
         )
         entries.append(found[0])
         queried = wait_until(
@@ -110,10 +111,11 @@ def test_active_entries_have_the_same_keys(celery, capp, group):  # noqa: F811
                 k: v
                 for node in (m.app.control.inspect().query_task(r.id) or {}).values()
                 for k, v in node.items()
-            }
+            },
+            timeout=12,
         )
         assert queried[result.id][0] == "active" and set(queried[result.id][1]) == set(found[0])
-        result.get(timeout=20)
+        result.get(timeout=30)
     theirs, ours = entries
     assert set(ours) == set(theirs)
     assert set(ours["delivery_info"]) == set(theirs["delivery_info"])
