@@ -17,28 +17,19 @@ from __future__ import annotations
 import time
 
 from . import env, marks
-from .workloads import Ctx, pct
+from .workloads import Ctx, Patience, pct
 
 
-def wait_marks(ctx: Ctx, target: int, label: str, timeout: float = 600.0, stall: float = 60.0) -> int:
-    """Poll the workers' mark files (2 ms) until ``target`` completions; returns the count seen.
-
-    Gives up after ``timeout`` seconds, or sooner when no completion came for ``stall`` seconds (a peer
-    whose workers took nothing: its phase is reported as an error and the run goes on).
-    """
-    deadline = time.monotonic() + timeout
+def wait_marks(ctx: Ctx, target: int, label: str, timeout: float = 600.0) -> int:
+    """Poll the workers' mark files (2 ms) until ``target`` completions; returns the count seen."""
+    patience = Patience(label, target, timeout)
     last_report = 0.0
-    seen, progressed = -1, time.monotonic()
     while True:
         count = marks.read()[0]
         if count >= target:
             return count
+        patience.check(count)
         now = time.monotonic()
-        if count != seen:
-            seen, progressed = count, now
-        if now > deadline or now - progressed > stall:
-            waited = f"{timeout:.0f}s" if now > deadline else f"{now - progressed:.0f}s with no completion"
-            raise TimeoutError(f"{label}: {count}/{target} done after {waited}")
         if now - last_report > 0.5:
             ctx.workers.check_alive()
             ctx.progress(f"{label} {count}/{target}")

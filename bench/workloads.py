@@ -84,9 +84,32 @@ def reset_counters(ctx: Ctx) -> None:
     ctx.r.delete(counters.DONE, counters.FIRST, counters.LATENCY)
 
 
+class Patience:
+    """When a wait for completions gives up: after ``timeout`` seconds, or sooner once no completion came
+    for ``stall`` seconds (a peer whose workers took nothing: its phase is reported as an error and the run
+    goes on, instead of sitting out the whole timeout)."""
+
+    def __init__(self, label: str, target: int, timeout: float = 600.0, stall: float = 60.0) -> None:
+        self.label, self.target, self.timeout, self.stall = label, target, timeout, stall
+        self.started = self.progressed = time.monotonic()
+        self.seen = -1
+
+    def check(self, count: int) -> None:
+        """Raise ``TimeoutError`` if waiting for ``count`` to reach the target should stop now."""
+        now = time.monotonic()
+        if count != self.seen:
+            self.seen, self.progressed = count, now
+        if now - self.started > self.timeout:
+            raise TimeoutError(f"{self.label}: {count}/{self.target} done after {self.timeout:.0f}s")
+        if now - self.progressed > self.stall:
+            raise TimeoutError(
+                f"{self.label}: {count}/{self.target} done, none for {now - self.progressed:.0f}s"
+            )
+
+
 def wait_done(ctx: Ctx, target: int, label: str, timeout: float = 600.0) -> float:
     """Poll the completion counter (2 ms) until it reaches ``target``; returns the time it did."""
-    deadline = time.monotonic() + timeout
+    patience = Patience(label, target, timeout)
     last_report = 0.0
     while True:
         ctx.polls += 1
@@ -94,8 +117,7 @@ def wait_done(ctx: Ctx, target: int, label: str, timeout: float = 600.0) -> floa
         now = time.time()
         if count >= target:
             return now
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{label}: {count}/{target} done after {timeout:.0f}s")
+        patience.check(count)
         if now - last_report > 0.5:
             ctx.workers.check_alive()
             ctx.progress(f"{label} {count}/{target}")
