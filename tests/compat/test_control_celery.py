@@ -126,8 +126,8 @@ def test_active_entries_have_the_same_keys(celery, capp, group):  # noqa: F811
 def test_scheduled_entries_have_the_same_keys(celery, capp, group):  # noqa: F811
     entries = []
     for module in (celery, capp):
-        result = module.add.apply_async((1, 2), countdown=30)
-        entries.append(wait_until(lambda m=module, r=result: scheduled_on(m.app, r.id))[1])
+        result = module.add.apply_async((1, 2), countdown=120)  # still scheduled after a slow wait
+        entries.append(wait_until(lambda m=module, r=result: scheduled_on(m.app, r.id), timeout=30)[1])
         module.app.control.revoke(result.id)
     theirs, ours = entries
     assert set(ours) == set(theirs) == {"eta", "priority", "request"}
