@@ -46,6 +46,16 @@ def lifecycle(worker_env, tmp_path):
             rabbit.delete_vhost(vhost)
 
 
+def _queue_exists(connection: pika.BlockingConnection, name: str) -> bool:
+    channel = connection.channel()
+    try:
+        channel.queue_declare(name, passive=True)
+    except pika.exceptions.ChannelClosedByBroker:  # 404: not declared yet (the channel is closed)
+        return False
+    channel.close()
+    return True
+
+
 def test_task_rejected_for_a_body_that_is_no_message_and_for_a_malformed_one(lifecycle):
     module, proc, out, log = lifecycle
     store = store_for(module.app)
@@ -55,6 +65,9 @@ def test_task_rejected_for_a_body_that_is_no_message_and_for_a_malformed_one(lif
         "options": {}, "message_id": str(uuid.uuid4()), "message_timestamp": 0,
     }
     connection = pika.BlockingConnection(module.app.broker.parameters)
+    # worker_ready can come before its consumer declared the queue: a raw publish to a queue not there yet
+    # is dropped by RabbitMQ (unroutable), so wait until it exists
+    wait_for(lambda: _queue_exists(connection, "lifecycle"), 30, proc, log)
     channel = connection.channel()
     for body in (b"\xff not json", json.dumps(malformed).encode()):
         channel.basic_publish("", "lifecycle", body, pika.BasicProperties(delivery_mode=2))
