@@ -39,7 +39,7 @@ end
 return 0
 """
 
-REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
+REDIS_DOWN = redis_client.REDIS_DOWN
 _reads_degraded = False  # whether the last read found Redis down (logged once per outage)
 
 

@@ -7,6 +7,9 @@ import functools
 import redis
 from django.conf import settings
 
+#: What a call raises when this Redis cannot be reached (down, restarting, or too slow to answer).
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
+
 
 @functools.lru_cache(maxsize=8)
 def _client_for(url: str) -> redis.Redis:

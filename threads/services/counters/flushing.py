@@ -27,7 +27,6 @@ from .keys import FIELDS, _claims_set, _lease_key, _script, _seq_key, claim_key,
 
 log = logging.getLogger("threads.services.counters")
 
-REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
 LEASE_DROP_RETRY = 0.2  # seconds between attempts to drop a lease that Redis could not be reached to drop
 
 UPDATE_CHUNK = 2000  # post ids per UPDATE statement
@@ -100,38 +99,43 @@ def flush(batch: int = 1000, lease: float | None = None) -> dict[str, int]:
     token = _take_lease(client, seconds)
     if token is None:
         return {"posts": 0, "claims": 0, "busy": 1}
-    expires = time.monotonic() + seconds
     try:
         return _flush(client, batch)
     finally:
-        _drop_lease(client, _lease_key(), token, expires)
+        release_lease(client, token, seconds)
 
 
-def _drop_lease(client: redis.Redis, key: str, token: str, expires: float) -> None:
-    """Drop our lease; if Redis is unreachable, keep trying in the background until it is back.
+def release_lease(client: redis.Redis, token: str, seconds: float) -> None:
+    """Drop our lease (``seconds`` long, from its last renewal); if Redis is unreachable, keep trying in
+    the background until it is back or the lease has run out anyway.
 
-    A flush cut off by a Redis outage would otherwise leave its lease in a Redis that keeps its data,
-    and every flush after the outage would find it busy, counters frozen, until the lease expired
-    (``THREADS_COUNTER_FLUSH_LEASE``, a minute). The drop only deletes the lease if it is still ours.
+    A flush or recount cut off by a Redis outage would otherwise leave its lease in a Redis that keeps
+    its data, and every flush after the outage would find it busy, counters frozen, until the lease
+    expired (``THREADS_COUNTER_FLUSH_LEASE``, a minute). The drop only deletes the lease if it is ours.
     """
+    key, until = _lease_key(), time.monotonic() + seconds
+    if _dropped(client, key, token):
+        return
+    log.warning("counters: could not drop the flush lease; dropping it once Redis is back")
+    threading.Thread(
+        target=_drop_when_back, args=(client, key, token, until), name="counter-lease-drop", daemon=True
+    ).start()
+
+
+def _dropped(client: redis.Redis, key: str, token: str) -> bool:
     try:
         _script(client, _LEASE_DROP)(keys=[key], args=[token])
-    except REDIS_DOWN as exc:
-        log.warning("counters: could not drop the flush lease (%s); dropping it once Redis is back", exc)
-        threading.Thread(
-            target=_drop_when_back, args=(client, key, token, expires), name="counter-lease-drop", daemon=True
-        ).start()
+    except redis_client.REDIS_DOWN:
+        return False
+    return True
 
 
-def _drop_when_back(client: redis.Redis, key: str, token: str, expires: float) -> None:
-    while time.monotonic() < expires:
+def _drop_when_back(client: redis.Redis, key: str, token: str, until: float) -> None:
+    while time.monotonic() < until:
         time.sleep(LEASE_DROP_RETRY)
-        try:
-            _script(client, _LEASE_DROP)(keys=[key], args=[token])
-        except REDIS_DOWN:
-            continue
-        log.info("counters: dropped the flush lease left by a flush that Redis went away during")
-        return
+        if _dropped(client, key, token):
+            log.info("counters: dropped the flush lease left by a run that Redis went away during")
+            return
 
 
 def _flush(client: redis.Redis, batch: int) -> dict[str, int]:

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 
 from threads.services import redis_client
 
-from .flushing import _LEASE_DROP, _LEASE_RENEW, _chunks, _flush, _lease_seconds, _wait_for_lease
+from .flushing import _LEASE_RENEW, _chunks, _flush, _lease_seconds, _wait_for_lease, release_lease
 from .keys import FIELDS, _lease_key, _script
 from .reads import read_redis
 
@@ -50,7 +50,7 @@ def recount(post_ids: Iterable[int] | None = None, chunk: int = 500, dry_run: bo
             found += _recount_chunk(part, dry_run, Comment, Like, Post)
         return found
     finally:
-        _script(client, _LEASE_DROP)(keys=[_lease_key()], args=[token])
+        release_lease(client, token, seconds)
 
 
 def _row_count(model, field: str = "post"):
