@@ -22,8 +22,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pika
@@ -206,7 +205,7 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         if self.producers is None or in_consumer_thread() or self.state.holding():
             self._publish(prepared)
         else:
-            with self.producers.hold() as slot, self._guarded(slot), self.state.using(slot):
+            with self.producers.hold() as slot, _guard(slot), self.state.using(slot):
                 try:
                     if len(prepared) == 1 and self.pipelines:
                         self._publish_pipelined(prepared[0], slot)
@@ -261,15 +260,6 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
     def pipelines(self) -> bool:
         """Whether a single send returns before its confirm (pooled slots, not ``confirm_each``)."""
         return not self.confirm_each and self.producers is not None and self.producers.pooled
-
-    @contextmanager
-    def _guarded(self, slot: Any) -> Iterator[None]:
-        """Hold ``slot``'s guard: the confirm reader uses a slot only while nobody holds it."""
-        guard = slot.__dict__.get("guard")
-        if guard is None:
-            guard = slot.guard = threading.Lock()
-        with guard:
-            yield
 
     def _publish_pipelined(self, prepared: tuple[Message, str, bytes, Any], slot: Any) -> None:
         """Send one message on the held slot's pipeline, with what the slot still owes from a lost
@@ -357,8 +347,7 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
                 if self._reader is None:
                     self._reader = ConfirmReader(self._pipelined_slots, self._settle)
                     _flush_at_exit(self)
-        if self.owed(slot):
-            self._reader.nudge()
+        self._reader.nudge()  # something was just sent: it is owed
 
     def _settle(self, slot: Any, wait: float = 0.0) -> bool:
         """Read ``slot``'s confirms (its guard held), sending again what is owed; whether it still owes."""
@@ -464,6 +453,15 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
                 self.channel.queue_purge(name)
             except pika.exceptions.AMQPChannelError:
                 del self.channel
+
+
+def _guard(slot: Any) -> threading.Lock:
+    """``slot``'s guard, to hold while publishing on it: the confirm reader uses a slot only while nobody
+    holds it. Made on first use; the slot is held, so no other thread makes one at the same time."""
+    guard = slot.__dict__.get("guard")
+    if guard is None:
+        guard = slot.guard = threading.Lock()
+    return guard
 
 
 def _owed_items(slot: Any) -> list[Pending]:

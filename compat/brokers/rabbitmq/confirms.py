@@ -35,6 +35,8 @@ from typing import Any
 import pika
 import pika.spec
 
+from .wire import SocketWriter
+
 logger = logging.getLogger("compat.broker")
 
 #: Unconfirmed messages a connection may carry before a send waits for confirms.
@@ -49,6 +51,8 @@ RETRY_MAX = 2.0
 MAX_SENDS = 3
 #: Seconds to wait for RabbitMQ's ``Confirm.SelectOk``.
 SELECT_WAIT = 10.0
+#: Sends written to the socket (``wire``) between two reads of what arrived (confirms, heartbeats).
+READ_EVERY = 64
 
 
 @dataclass(slots=True)
@@ -74,6 +78,7 @@ class Pipeline:
     def __init__(self, connection: pika.BlockingConnection) -> None:
         self.connection = connection
         self.channel = connection.channel()
+        self.writer = SocketWriter.attach(self.channel)
         self.unconfirmed: dict[int, Pending] = {}  # delivery tag -> message, in tag order
         self.refused: list[Pending] = []  # nacked or returned: to send again
         self._returned: set[str] = set()
@@ -97,6 +102,11 @@ class Pipeline:
         self._tag += 1
         self.unconfirmed[self._tag] = pending
         pending.sends += 1
+        writer = self.writer
+        if writer is not None and writer.publish(pending.routing_key, pending.body, pending.properties):
+            if not self._tag % READ_EVERY:
+                self.read()
+            return
         self.channel.basic_publish(
             exchange="",
             routing_key=pending.routing_key,
@@ -128,8 +138,12 @@ class Pipeline:
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
         refused = isinstance(method, pika.spec.Basic.Nack)
-        if method.multiple:
-            tags = [tag for tag in self.unconfirmed if tag <= method.delivery_tag]
+        if method.multiple:  # every tag up to this one; the dict is in tag order
+            tags = []
+            for tag in self.unconfirmed:
+                if tag > method.delivery_tag:
+                    break
+                tags.append(tag)
         else:
             tags = [method.delivery_tag]
         for tag in tags:
@@ -161,7 +175,10 @@ class ConfirmReader:
         self.thread.start()
 
     def nudge(self) -> None:
-        self.woken.set()
+        # Only when not set already (a plain read): the thread clears it on waking, then reads until
+        # nothing is owed, so a send that finds it set is read by the pass running now or the next.
+        if not self.woken.is_set():
+            self.woken.set()
 
     def _run(self) -> None:
         while True:

@@ -11,8 +11,6 @@ own thread's state, as in Dramatiq.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from threading import local
 from typing import Any
 
@@ -41,12 +39,21 @@ class PublisherState:
         """Whether this thread is publishing on a slot now (a publish inside it reuses the slot)."""
         return getattr(object.__getattribute__(self, "_local"), "slot", None) is not None
 
-    @contextmanager
-    def using(self, slot: Any) -> Iterator[None]:
-        """Make ``slot`` this thread's state for the block."""
-        own = object.__getattribute__(self, "_local")
-        own.slot = slot
-        try:
-            yield
-        finally:
-            own.slot = None
+    def using(self, slot: Any) -> _Using:
+        """Make ``slot`` this thread's state for the block (``with state.using(slot):``)."""
+        return _Using(object.__getattribute__(self, "_local"), slot)
+
+
+class _Using:
+    """``state.using(slot)``: a class, not a generator, as it runs on every publish."""
+
+    __slots__ = ("own", "slot")
+
+    def __init__(self, own: local, slot: Any) -> None:
+        self.own, self.slot = own, slot
+
+    def __enter__(self) -> None:
+        self.own.slot = self.slot
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.own.slot = None
