@@ -63,6 +63,8 @@ DEPTH_FIELDS = ("ready", "delayed", "in_progress")
 #: An idle worker refreshes its entry this often (seconds), well inside ``WORKER_TTL``.
 IDLE_HEARTBEAT = 10
 BUFFER_LIMIT = 50_000
+#: Events pushed onto the recent list per round trip (``MetricsRecorder.push_recent``).
+RECENT_CHUNK = 500
 FINAL_STATES = ("SUCCESS", "FAILURE")
 DEAD_LETTER_SCAN_LIMIT = 5000
 
@@ -150,21 +152,70 @@ def lineage(options: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def event_of(message: Any, state: str, runtime: float | None, finished: float, worker: str) -> dict[str, Any]:
-    """The event of a finished ``message`` (a Dramatiq message or its proxy) as the dashboard reads it."""
+def _small(args: Any) -> bool:
+    """Whether ``args`` are a few scalars and short strings: cheap to keep until the flush."""
+    if len(args) > 8:
+        return False
+    for arg in args:
+        kind = type(arg)
+        if kind not in _SCALARS and (kind is not str or len(arg) > ARGS_PREVIEW_CHARS):
+            return False
+    return True
+
+
+def finished_record(message: Any, state: str, runtime: float | None, finished: float) -> tuple:
+    """What a buffered event keeps of a finished message: its fields, not the message.
+
+    A busy worker buffers thousands of messages between two flushes. Holding the messages themselves
+    (proxy, options, encoded body) raised a worker's resident memory by several MB that it never gave back.
+    Arguments larger than a preview are previewed now, so a 100 KB payload is not kept either.
+    """
     options = message.options
+    args, kwargs = message.args or (), message.kwargs
+    # a few small arguments are kept as they are (previewed at flush time), anything else as its preview
+    kept = args if not kwargs and _small(args) else args_preview(args, kwargs)
+    chain = options.get("chain")
+    return (  # what the counts need first (``_counted``)
+        message.actor_name, state, runtime, finished,
+        message.message_id, message.queue_name, options.get("retries", 0), kept,
+        options.get("parent_id"), options.get("root_id"), options.get("group_id"),
+        chain[:CHAIN_STEPS_KEPT] if isinstance(chain, list) else None, options.get("chord"),
+    )
+
+
+def event_of_finished(record: tuple, worker: str) -> dict[str, Any]:
+    """The event of a ``finished_record``, as the dashboard reads it."""
+    (
+        task, state, runtime, finished, message_id, queue, retries, kept, parent, root, group, chain, chord,
+    ) = record
     return {
-        "id": message.message_id,
-        "task": message.actor_name,
+        "id": message_id,
+        "task": task,
         "state": state,
         "runtime": runtime,
-        "retries": options.get("retries", 0),
-        "queue": message.queue_name.removesuffix(".DQ"),
+        "retries": retries,
+        "queue": queue.removesuffix(".DQ"),
         "finished": finished,
         "worker": worker,
-        "args": args_preview(message.args, message.kwargs),
-        **lineage(options),
+        "args": kept if type(kept) is str else args_preview(kept, None),
+        **lineage({"parent_id": parent, "root_id": root, "group_id": group, "chain": chain, "chord": chord}),
     }
+
+
+def _counted(event: dict[str, Any]) -> tuple:
+    """``(task, state, runtime, finished)`` of an event, what the counts need of it."""
+    return event["task"], event["state"], event["runtime"], event["finished"]
+
+
+def _take(buffer: deque) -> list[Any]:
+    """Everything in ``buffer``, oldest first, popped one by one (worker threads append meanwhile)."""
+    items = []
+    pop = buffer.popleft
+    while True:
+        try:
+            items.append(pop())
+        except IndexError:
+            return items
 
 
 # -- recording ---------------------------------------------------------------------------------------
@@ -187,7 +238,10 @@ class MetricsRecorder:
         #: Called after each heartbeat written (the worker sends Celery's ``heartbeat_sent``).
         self.on_heartbeat: Any = None
         self.window, self.recent = int(window), int(recent)
-        self.events: deque[dict[str, Any]] = deque(maxlen=BUFFER_LIMIT)
+        # What each finished task adds to the counts, (task, state, runtime, finished); and the full
+        # records of only the latest ``recent``, the most the recent list keeps.
+        self.counts: deque[tuple] = deque(maxlen=BUFFER_LIMIT)
+        self.latest: deque[Any] = deque(maxlen=max(1, self.recent))  # finished_record tuples, or events
         self.info: dict[str, Any] = {
             "id": worker_id,
             "host": socket.gethostname(),
@@ -206,17 +260,20 @@ class MetricsRecorder:
 
     def record(self, event: dict[str, Any]) -> None:
         """Buffer one finished task's event (thread-safe; the oldest events go first if flushes stall)."""
-        self.events.append(event)
+        self.counts.append(_counted(event))
+        self.latest.append(event)
 
     def finished(self, message: Any, state: str, runtime: float | None) -> None:
-        """Buffer one finished message, as cheaply as the worker thread can: a tuple appended.
+        """Buffer one finished message, as cheaply as the worker thread can: a tuple of its fields.
 
-        Its event (arguments preview, lineage, JSON) is built by the flush thread (``event_of``), off the
-        worker threads that would otherwise pay 5-7 us per message for it. The middleware hooks that
-        could change the message's options have all run by now (``WorkerMetrics`` is first in the list,
-        so its after-hook is the last).
+        Its event (arguments preview, lineage, JSON) is built by the flush thread (``event_of_finished``),
+        off the worker threads that would otherwise pay 5-7 us per message for it. The middleware hooks
+        that could change the message's options have all run by now (``WorkerMetrics`` is first in the
+        list, so its after-hook is the last).
         """
-        self.events.append((message, state, runtime, time.time()))
+        record = finished_record(message, state, runtime, time.time())
+        self.counts.append(record[:4])
+        self.latest.append(record)
 
     def start(self, interval: float) -> None:
         """Flush every ``interval`` seconds from a daemon thread until ``stop``."""
@@ -254,20 +311,16 @@ class MetricsRecorder:
                     )
                 self.broken = True
 
-    def drain(self) -> list[dict[str, Any]]:
-        """Take every buffered event, the ``finished`` tuples made into events."""
-        events = []
-        pop, worker = self.events.popleft, self.worker_id
-        while True:
-            try:
-                item = pop()
-            except IndexError:
-                return events
-            events.append(item if type(item) is dict else event_of(*item, worker))
+    def drain(self) -> tuple[list[tuple], list[Any]]:
+        """Take everything buffered: the counts of every finished task, and the latest records."""
+        return _take(self.counts), _take(self.latest)
 
-    def _aggregate(
-        self, events: list[dict[str, Any]]
-    ) -> tuple[dict[int, Counter], dict[int, Counter], Counter]:
+    def recent_events(self, latest: list[Any]) -> list[dict[str, Any]]:
+        """The events of the latest records, made at flush time (off the worker threads)."""
+        worker = self.worker_id
+        return [item if type(item) is dict else event_of_finished(item, worker) for item in latest]
+
+    def _aggregate(self, counted: list[tuple]) -> tuple[dict[int, Counter], dict[int, Counter], Counter]:
         """Hash increments per 10-second bucket, per 5-minute bucket and cumulative; counts done and failed.
 
         Events are first counted by tuple keys, so each field name is formatted once per flush rather
@@ -276,10 +329,9 @@ class MetricsRecorder:
         states: Counter = Counter()
         histogram: Counter = Counter()
         millis: Counter = Counter()
-        for event in events:
-            key = (int(event["finished"] // BUCKET_SECONDS), event["task"])
-            states[key, event["state"]] += 1
-            runtime = event["runtime"]
+        for task, state, runtime, finished in counted:
+            key = (int(finished // BUCKET_SECONDS), task)
+            states[key, state] += 1
             if runtime is not None:
                 histogram[key, runtime_bucket(runtime)] += 1
                 millis[key, "ms"] += round(runtime * 1000)
@@ -301,18 +353,19 @@ class MetricsRecorder:
         return buckets, coarse, totals
 
     def flush(self) -> int:
-        """Write buffered events and this worker's heartbeat in one round trip; returns how many events.
+        """Write buffered events and this worker's heartbeat in one round trip (and one more per further
+        ``RECENT_CHUNK`` events for the recent list); returns how many events.
 
         Once per 10-second bucket it also claims the queue depth sample of each queue it consumes; the
         queues it won are sampled through the broker's inspector and written in a second round trip.
         """
-        events = self.drain()
+        counted, latest = self.drain()
         ns, now = self.namespace, time.time()
         bucket_now = int(now // BUCKET_SECONDS)
         sample = self.inspector is not None and bucket_now != self.sampled_bucket
-        if not events and not self.broken and not sample and now - self.last_heartbeat < IDLE_HEARTBEAT:
+        if not counted and not self.broken and not sample and now - self.last_heartbeat < IDLE_HEARTBEAT:
             return 0  # idle: nothing to write, and the worker entry is still fresh
-        buckets, coarse, totals = self._aggregate(events)
+        buckets, coarse, totals = self._aggregate(counted)
         queues = sorted(self.queues())
         with self.client.pipeline(transaction=False) as pipe:
             tables = (("b", self.window + BUCKET_SECONDS, buckets), ("m", COARSE_TTL, coarse))
@@ -327,10 +380,7 @@ class MetricsRecorder:
                 for field, value in totals.items():
                     pipe.hincrby(key, field, value)
                 pipe.expire(key, TOTALS_TTL)
-                recent = metrics_key(ns, "recent")
-                pipe.lpush(recent, *map(_encode_event, events[-self.recent :]))
-                pipe.ltrim(recent, 0, self.recent - 1)
-                pipe.expire(recent, RECENT_TTL)
+                self._queue_recent(pipe, latest[:RECENT_CHUNK])  # the oldest first: the newest end on top
             worker_key = metrics_key(ns, "worker", self.worker_id)
             pipe.hset(
                 worker_key,
@@ -350,6 +400,7 @@ class MetricsRecorder:
                 for queue in queues:
                     pipe.set(metrics_key(ns, "qs", bucket_now, queue), self.worker_id, nx=True, ex=60)
             replies = pipe.execute()
+        self.push_recent(latest[RECENT_CHUNK:])
         self.last_heartbeat = now  # only once written: after a failure, the next flush tries again
         if self.on_heartbeat is not None:
             self.on_heartbeat()
@@ -359,7 +410,27 @@ class MetricsRecorder:
             won = [queue for queue, ok in zip(queues, claims, strict=True) if ok]
             if won:
                 self.sample_depths(won, bucket_now)
-        return len(events)
+        return len(counted)
+
+    def push_recent(self, latest: list[Any]) -> None:
+        """Push the latest records' events onto the recent list, ``RECENT_CHUNK`` per round trip.
+
+        A busy worker has thousands a flush (up to ``worker_metrics_recent``); made into events and JSON
+        all at once, they raised its resident memory by megabytes that it kept. A chunk at a time bounds
+        that; the first chunk goes in the flush's own round trip.
+        """
+        for start in range(0, len(latest), RECENT_CHUNK):
+            with self.client.pipeline(transaction=False) as pipe:
+                self._queue_recent(pipe, latest[start : start + RECENT_CHUNK])
+                pipe.execute()
+
+    def _queue_recent(self, pipe: Any, records: list[Any]) -> None:
+        if not records:
+            return
+        key = metrics_key(self.namespace, "recent")
+        pipe.lpush(key, *map(_encode_event, self.recent_events(records)))
+        pipe.ltrim(key, 0, self.recent - 1)
+        pipe.expire(key, RECENT_TTL)
 
     def sample_depths(self, queues: list[str], bucket: int) -> None:
         """Write the depths of ``queues`` into this bucket's and this 5-minute bucket's sample hashes."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import time
 
 import pytest
 
 from compat import Celery
 from compat.exceptions import Ignore, Retry
-from compat.metrics import RUNTIME_BUCKETS, MetricsRecorder, metrics_key, runtime_bucket
+from compat.metrics import RECENT_CHUNK, RUNTIME_BUCKETS, MetricsRecorder, metrics_key, runtime_bucket
 from compat.middleware.metrics import WorkerMetrics, outcome
 from compat.monitoring import _quantile
 
@@ -68,10 +70,45 @@ def test_idle_flush_only_refreshes_the_heartbeat(redis_client, redis_namespace):
 
 
 def test_buffer_is_capped():
-    recorder = MetricsRecorder(None, "ns", "w")
-    for _ in range(recorder.events.maxlen + 10):
+    recorder = MetricsRecorder(None, "ns", "w", recent=100)
+    for _ in range(recorder.counts.maxlen + 10):
         recorder.record(event())
-    assert len(recorder.events) == recorder.events.maxlen
+    assert len(recorder.counts) == recorder.counts.maxlen
+    assert len(recorder.latest) == 100  # full records: only as many as the recent list keeps
+
+
+def test_a_busy_flush_pushes_the_recent_list_in_chunks_newest_on_top(redis_client, redis_namespace):
+    ns = redis_namespace.rstrip(":")
+    client = CountingClient(redis_client)
+    recorder = MetricsRecorder(client, ns, "w1", recent=1000)
+    for index in range(1200):
+        recorder.record({**event(), "id": f"t{index}"})
+    assert recorder.flush() == 1200
+    # the counts and the oldest chunk in one round trip, then one per further chunk
+    assert client.pipelines == 1 + math.ceil((1000 - RECENT_CHUNK) / RECENT_CHUNK)
+    ids = [json.loads(raw)["id"] for raw in redis_client.lrange(metrics_key(ns, "recent"), 0, -1)]
+    assert ids == [f"t{index}" for index in range(1199, 199, -1)]
+    bucket = metrics_key(ns, "b", int(time.time() // 10))
+    assert int(redis_client.hget(bucket, "t|n|SUCCESS")) == 1200
+
+
+def test_a_buffered_record_keeps_neither_the_message_nor_a_large_argument():
+    from dramatiq.message import Message
+
+    from compat.brokers.base import FieldsProxy
+
+    big = "x" * 100_000
+    recorder = MetricsRecorder(None, "ns", "w")
+    message = FieldsProxy(Message(queue_name="q", actor_name="t", args=(big, 1), kwargs={}, options={}))
+    recorder.finished(message, "SUCCESS", 0.01)
+    small = FieldsProxy(Message(queue_name="q", actor_name="t", args=(7, "y"), kwargs={}, options={}))
+    recorder.finished(small, "SUCCESS", 0.01)
+    (record, small_record) = recorder.latest
+    assert not any(field is message or field is big or field is message.args for field in record)
+    preview = next(field for field in record if isinstance(field, str) and field.startswith('["x'))
+    assert len(preview) <= 200
+    (event_big, event_small) = recorder.recent_events(list(recorder.latest))
+    assert event_big["args"] == preview and event_small["args"] == '[7, "y"]'
 
 
 def test_histogram_and_percentiles():
@@ -130,8 +167,6 @@ def test_an_unreachable_redis_is_reported_once_and_never_as_recovered(caplog):
 
 def test_the_flush_writes_the_event_of_a_finished_message(redis_client, redis_namespace):
     """The worker thread only buffers the message; the event the dashboard reads is made at flush time."""
-    import json
-
     from dramatiq.message import Message
 
     from compat.brokers.base import FieldsProxy
