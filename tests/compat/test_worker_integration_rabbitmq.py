@@ -4,6 +4,8 @@ own, results in the session's Redis, a real worker process (issue 19)."""
 # ruff: noqa: F401, F403, F811  (the suite's tests are collected here a second time, on these fixtures)
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.compat.brokers import app_copy, rabbit_env
@@ -44,3 +46,46 @@ def test_a_worker_process_waits_for_the_confirm_of_what_its_task_publishes(tasks
     assert seen["pipelines"] is False
     assert seen["unconfirmed"] == 0
     assert tasks.app.AsyncResult(seen["child"]).get(timeout=30) == 2
+
+
+def _socket_reads(rabbit, vhost: str) -> dict[str, int]:
+    """RabbitMQ's count of socket reads per connection of ``vhost`` (``rabbitmqctl list_connections``)."""
+    rows = rabbit.ctl("list_connections", "name", "vhost", "recv_cnt", "--no-table-headers", "--quiet")
+    reads = {}
+    for line in rows.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[1] == vhost:
+            reads[parts[0]] = int(parts[2])
+    return reads
+
+
+def _consumed_queues(rabbit, vhost: str) -> list[str]:
+    """The queues of ``vhost`` that have a consumer, without delay and dead-letter queues."""
+    rows = rabbit.ctl("list_queues", "-p", vhost, "name", "consumers", "--no-table-headers", "--quiet")
+    queues = []
+    for line in rows.splitlines():
+        name, _, consumers = line.partition("\t")
+        if consumers.strip().isdigit() and int(consumers) > 0 and not name.endswith((".DQ", ".XQ")):
+            queues.append(name)
+    return queues
+
+
+def test_an_idle_worker_makes_no_broker_calls_but_heartbeats_and_the_depth_sample(
+    tasks, worker, worker_env, tmp_path_factory
+):
+    """RabbitMQ pushes deliveries, so an idle worker (and an idle producer) polls nothing: its connections
+    carry AMQP heartbeats (`broker_heartbeat` 120 s: a frame every 60 s) and, once per 10 s bucket, the
+    dashboard's depth sample (a passive declare of each consumed queue and its delay queue, on one
+    connection). Over 8 idle seconds RabbitMQ reads at most one frame per other connection."""
+    rabbit = node(tmp_path_factory.getbasetemp())
+    vhost = worker_env["COMPAT_TEST_BROKER"].rsplit("/", 1)[1]
+    assert tasks.add.delay(2, 3).get(timeout=30) == 5  # the worker consumes: its connections are up
+    time.sleep(2)  # its acknowledgement and the producer's confirm are behind us
+    before = _socket_reads(rabbit, vhost)
+    time.sleep(8)
+    after = _socket_reads(rabbit, vhost)
+    assert len(before) >= 2, f"expected the worker's and the producer's connections in {vhost}: {before}"
+    grown = sorted((after.get(name, count) - count for name, count in before.items()), reverse=True)
+    sample_reads = 2 * 2 * len(_consumed_queues(rabbit, vhost))  # two buckets may start in 8 s
+    assert grown[0] <= sample_reads, f"the busiest connection read {grown[0]} times: more than a sample"
+    assert all(reads <= 1 for reads in grown[1:]), f"idle connections read more than a heartbeat: {grown}"
