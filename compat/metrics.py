@@ -1,10 +1,11 @@
 """Task metrics in Redis: a cheap, bounded recorder in each worker process, and readers for dashboards.
 
-Recording costs no Redis call per message, and the worker thread only appends a tuple. Each worker
-process buffers finished messages in memory (a bounded deque) and a background thread makes them into
-events and flushes them every ``worker_metrics_interval`` seconds in one pipelined round trip (and once
-more at the worker's shutdown). The keys live in the stores' Redis (``compat.stores``: the result
-backend's), under ``broker_namespace``, and each is capped or expires:
+Recording costs no Redis call per message, and the worker thread only appends tuples of the message's
+fields. Each worker process buffers them in memory (bounded deques: the counts of every finished task,
+the full records of the latest ``worker_metrics_recent``) and a background thread makes them into events
+and flushes them every ``worker_metrics_interval`` seconds in one pipelined round trip (one more per 500
+further recent events; and once more at the worker's shutdown). The keys live in the stores' Redis
+(``compat.stores``: the result backend's), under ``broker_namespace``, and each is capped or expires:
 
 * ``<ns>:metrics:b:<bucket>``: a hash per 10-second bucket, expiring after ``worker_metrics_window``;
   fields ``<task>|n|<STATE>`` (count), ``<task>|h|<i>`` (runtime histogram bucket ``i`` of
@@ -15,6 +16,9 @@ backend's), under ``broker_namespace``, and each is capped or expires:
   ``<queue>|ready``, ``|delayed``, ``|in_progress``) per 10-second and 5-minute bucket. One worker
   process per queue and bucket takes the sample (``SET NX`` in its flush pipeline decides which),
   through the broker's queue inspector (``compat.brokers``), so the cost is per bucket, not per task.
+  On a broker that pushes (``QueueInspector.idle_depths_known``: RabbitMQ without its management API),
+  a worker with no message in hand claims nothing and writes zeros for its queues without a broker call,
+  so an idle worker makes none; a busy worker's sample wins over them.
 * ``<ns>:metrics:totals``: the same fields, cumulative (Prometheus counters); refreshed 30-day TTL.
 * ``<ns>:metrics:recent``: the latest ``worker_metrics_recent`` tasks as JSON (``LTRIM``), newest first;
   each event carries its lineage (parent, root, group, the chain still to run) and a preview of its
@@ -251,6 +255,9 @@ class MetricsRecorder:
         self.done = 0
         self.failed = 0
         self.queues: Any = lambda: []
+        #: Whether this process has a message in hand (set by the middleware): an idle one, on a broker that
+        #: pushes (``QueueInspector.idle_depths_known``), writes its depth sample without a broker call.
+        self.busy: Any = lambda: True
         #: The broker's queue inspector (``compat.brokers``), when it has one: depth samples for charts.
         self.inspector: Any = None
         self.sampled_bucket = 0
@@ -363,6 +370,7 @@ class MetricsRecorder:
         ns, now = self.namespace, time.time()
         bucket_now = int(now // BUCKET_SECONDS)
         sample = self.inspector is not None and bucket_now != self.sampled_bucket
+        idle_sample = sample and not counted and self.inspector.idle_depths_known and not self.busy()
         if not counted and not self.broken and not sample and now - self.last_heartbeat < IDLE_HEARTBEAT:
             return 0  # idle: nothing to write, and the worker entry is still fresh
         buckets, coarse, totals = self._aggregate(counted)
@@ -396,7 +404,9 @@ class MetricsRecorder:
             index = metrics_key(ns, "workers")
             pipe.zadd(index, {self.worker_id: now})
             pipe.zremrangebyscore(index, "-inf", now - SEEN_TTL)
-            if sample:
+            if idle_sample:
+                self._queue_idle_depths(pipe, queues, bucket_now)
+            elif sample:
                 for queue in queues:
                     pipe.set(metrics_key(ns, "qs", bucket_now, queue), self.worker_id, nx=True, ex=60)
             replies = pipe.execute()
@@ -404,7 +414,9 @@ class MetricsRecorder:
         self.last_heartbeat = now  # only once written: after a failure, the next flush tries again
         if self.on_heartbeat is not None:
             self.on_heartbeat()
-        if sample:
+        if idle_sample:
+            self.sampled_bucket = bucket_now
+        elif sample:
             self.sampled_bucket = bucket_now
             claims = replies[len(replies) - len(queues) :]
             won = [queue for queue, ok in zip(queues, claims, strict=True) if ok]
@@ -431,6 +443,25 @@ class MetricsRecorder:
         pipe.lpush(key, *map(_encode_event, self.recent_events(records)))
         pipe.ltrim(key, 0, self.recent - 1)
         pipe.expire(key, RECENT_TTL)
+
+    def _queue_idle_depths(self, pipe: Any, queues: list[str], bucket: int) -> None:
+        """Zero depths of an idle worker's queues, known without the broker (``idle_depths_known``).
+
+        An idle worker claims no sample: a busy one claims and samples through the broker, and its sample
+        wins (``HSET`` over these ``HSETNX`` in the 10-second bucket). In the 5-minute bucket, where the
+        latest sample stands for the point, the zeros are a sample like any other.
+        """
+        if not queues:
+            return
+        ns = self.namespace
+        zeros = {f"{queue}|{name}": 0 for queue in queues for name in DEPTH_FIELDS}
+        fine = metrics_key(ns, "q", bucket)
+        for field in zeros:
+            pipe.hsetnx(fine, field, 0)
+        pipe.expire(fine, self.window + BUCKET_SECONDS)
+        coarse = metrics_key(ns, "qm", bucket * BUCKET_SECONDS // COARSE_SECONDS)
+        pipe.hset(coarse, mapping=zeros)
+        pipe.expire(coarse, COARSE_TTL)
 
     def sample_depths(self, queues: list[str], bucket: int) -> None:
         """Write the depths of ``queues`` into this bucket's and this 5-minute bucket's sample hashes."""

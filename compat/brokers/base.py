@@ -133,6 +133,11 @@ class QueueDepth:
 class QueueInspector:
     """Reads queue depths from a broker, for dashboards and metrics; never on a message's path."""
 
+    #: Whether the depths this inspector reads are all 0 for the queues of a worker that consumes them and
+    #: holds nothing: the broker pushes what is ready to a consumer with room, so there is nothing to read.
+    #: Such a worker's depth sample is then written without asking the broker.
+    idle_depths_known: bool = False
+
     def depths(self, queues: Iterable[str], dead: Mapping[str, int] | None = None) -> list[QueueDepth]:
         """One ``QueueDepth`` per queue name, in order.
 

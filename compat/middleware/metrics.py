@@ -1,7 +1,7 @@
 """Records every finished message (task, id, state, runtime, retries, queue) for the ops dashboard.
 
-It makes no Redis call per message and builds nothing on the worker thread: the message, its outcome and
-runtime go to an in-process buffer that ``compat.metrics`` makes into events and flushes once per
+It makes no Redis call per message and builds little on the worker thread: the message's fields, its
+outcome and runtime go to an in-process buffer that ``compat.metrics`` makes into events and flushes once per
 ``worker_metrics_interval`` in one pipeline, together with this worker's heartbeat. It is first
 in the middleware list, so the runtime it measures is the whole time the worker spent on the message.
 Turn it off with ``worker_metrics = False`` (read when the worker boots). Each heartbeat written sends
@@ -54,8 +54,21 @@ class WorkerMetrics(Middleware):
             return
         recorder.on_heartbeat = lambda: signals.heartbeat_sent.send(sender=recorder)
         recorder.queues = lambda: {name.removesuffix(".DQ") for name in list(worker.consumers)}
+        recorder.busy = lambda: not self._holds_nothing(worker)
         recorder.start(float(conf.worker_metrics_interval))
         self.recorder = recorder
+
+    def _holds_nothing(self, worker: Any) -> bool:
+        """Whether this process has no message in hand (none running, none waiting for a thread, none held
+        until due) and every consumer is connected: then a broker that pushes has nothing ready for it."""
+        if self.started or worker.work_queue.unfinished_tasks:
+            return False
+        for thread in list(worker.consumers.values()):
+            consumer = thread.consumer
+            channel = getattr(consumer, "channel", None)
+            if consumer is None or thread.delay_queue.qsize() or not getattr(channel, "is_open", False):
+                return False
+        return True
 
     def before_worker_shutdown(self, broker, worker):
         recorder, self.recorder = self.recorder, None

@@ -59,33 +59,18 @@ def _socket_reads(rabbit, vhost: str) -> dict[str, int]:
     return reads
 
 
-def _consumed_queues(rabbit, vhost: str) -> list[str]:
-    """The queues of ``vhost`` that have a consumer, without delay and dead-letter queues."""
-    rows = rabbit.ctl("list_queues", "-p", vhost, "name", "consumers", "--no-table-headers", "--quiet")
-    queues = []
-    for line in rows.splitlines():
-        name, _, consumers = line.partition("\t")
-        if consumers.strip().isdigit() and int(consumers) > 0 and not name.endswith((".DQ", ".XQ")):
-            queues.append(name)
-    return queues
-
-
-def test_an_idle_worker_makes_no_broker_calls_but_heartbeats_and_the_depth_sample(
-    tasks, worker, worker_env, tmp_path_factory
-):
+def test_an_idle_worker_makes_no_broker_calls_but_heartbeats(tasks, worker, worker_env, tmp_path_factory):
     """RabbitMQ pushes deliveries, so an idle worker (and an idle producer) polls nothing: its connections
-    carry AMQP heartbeats (`broker_heartbeat` 120 s: a frame every 60 s) and, once per 10 s bucket, the
-    dashboard's depth sample (a passive declare of each consumed queue and its delay queue, on one
-    connection). Over 8 idle seconds RabbitMQ reads at most one frame per other connection."""
+    carry AMQP heartbeats only (`broker_heartbeat` 120 s: a frame every 60 s). The dashboard's depth sample
+    of an idle worker is written without asking RabbitMQ (its queues have nothing ready). Over 8 idle
+    seconds RabbitMQ reads at most one frame per connection; a polling consumer is read many times."""
     rabbit = node(tmp_path_factory.getbasetemp())
     vhost = worker_env["COMPAT_TEST_BROKER"].rsplit("/", 1)[1]
     assert tasks.add.delay(2, 3).get(timeout=30) == 5  # the worker consumes: its connections are up
     time.sleep(2)  # its acknowledgement and the producer's confirm are behind us
     before = _socket_reads(rabbit, vhost)
-    time.sleep(8)
+    time.sleep(11)  # a 10-second bucket starts in it: the worker's depth sample
     after = _socket_reads(rabbit, vhost)
     assert len(before) >= 2, f"expected the worker's and the producer's connections in {vhost}: {before}"
-    grown = sorted((after.get(name, count) - count for name, count in before.items()), reverse=True)
-    sample_reads = 2 * 2 * len(_consumed_queues(rabbit, vhost))  # two buckets may start in 8 s
-    assert grown[0] <= sample_reads, f"the busiest connection read {grown[0]} times: more than a sample"
-    assert all(reads <= 1 for reads in grown[1:]), f"idle connections read more than a heartbeat: {grown}"
+    grown = {name: after.get(name, count) - count for name, count in before.items()}
+    assert all(reads <= 1 for reads in grown.values()), f"connections read more than a heartbeat: {grown}"

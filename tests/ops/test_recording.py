@@ -193,3 +193,63 @@ def test_the_flush_writes_the_event_of_a_finished_message(redis_client, redis_na
     assert abs(event["finished"] - time.time()) < 5
     bucket = metrics_key(ns, "b", int(event["finished"] // 10))
     assert int(redis_client.hget(bucket, "t|n|FAILURE")) == 1
+
+
+class CountingInspector:
+    """A broker's depth reader that counts its reads (a push broker's: idle depths are known to be 0)."""
+
+    idle_depths_known = True
+
+    def __init__(self):
+        self.reads = 0
+
+    def depths(self, queues):
+        from compat.brokers.base import QueueDepth
+
+        self.reads += 1
+        return [QueueDepth(name=name, ready=4) for name in queues]
+
+
+def _away_from_a_bucket_edge() -> None:
+    """Sleep while a 10-second bucket is about to end, so a test's flushes and reads share one."""
+    while not 0.5 < time.time() % 10 < 8:
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    "busy, finished, reads",
+    [(False, 0, 0), (True, 0, 1), (False, 3, 1)],
+    ids=["idle: zeros, no broker read", "a message in hand: sampled", "tasks finished: sampled"],
+)
+def test_an_idle_worker_on_a_push_broker_samples_depths_without_the_broker(
+    redis_client, redis_namespace, busy, finished, reads
+):
+    ns = redis_namespace.rstrip(":")
+    recorder = MetricsRecorder(redis_client, ns, "w9")
+    recorder.inspector = inspector = CountingInspector()
+    recorder.queues = lambda: ["q"]
+    recorder.busy = lambda: busy
+    for _ in range(finished):
+        recorder.record(event())
+    _away_from_a_bucket_edge()
+    recorder.flush()
+    bucket = int(time.time() // 10)
+    sample = redis_client.hgetall(metrics_key(ns, "q", bucket))
+    assert inspector.reads == reads
+    assert sample[b"q|ready"] == (b"4" if reads else b"0")
+    assert bool(redis_client.exists(metrics_key(ns, "qs", bucket, "q"))) == bool(reads)  # claimed or not
+    recorder.flush()  # the same bucket: sampled once
+    assert inspector.reads == reads
+
+
+def test_an_idle_workers_zeros_never_overwrite_a_busy_workers_sample(redis_client, redis_namespace):
+    ns = redis_namespace.rstrip(":")
+    busy, idle = MetricsRecorder(redis_client, ns, "busy"), MetricsRecorder(redis_client, ns, "idle")
+    _away_from_a_bucket_edge()
+    for recorder, in_hand in ((busy, True), (idle, False)):
+        recorder.inspector, recorder.queues, recorder.busy = CountingInspector(), lambda: ["q"], (
+            lambda in_hand=in_hand: in_hand
+        )
+        recorder.flush()
+    sample = redis_client.hgetall(metrics_key(ns, "q", int(time.time() // 10)))
+    assert sample[b"q|ready"] == b"4" and idle.inspector.reads == 0

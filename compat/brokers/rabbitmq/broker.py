@@ -198,10 +198,10 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         prepared = [self._prepare(message, delay) for message, delay in items]
         if not prepared:
             return []
-        for message, _, _, _ in prepared:
-            self.declare_queue(q_name(message.queue_name))
-        for (message, *_), (_, delay) in zip(prepared, items, strict=False):
-            self.emit_before("enqueue", message, delay)
+        for entry in prepared:
+            self.declare_queue(q_name(entry[0].queue_name))
+        for entry, (_, delay) in zip(prepared, items, strict=True):
+            self.emit_before("enqueue", entry[0], delay)
         if self.producers is None or in_consumer_thread() or self.state.holding():
             self._publish(prepared)
         else:
@@ -214,9 +214,9 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
                 finally:
                     if not self.producers.pooled:  # Celery's "no pool": a connection per publish
                         del self.connection
-        for (message, *_), (_, delay) in zip(prepared, items, strict=False):
-            self.emit_after("enqueue", message, delay)
-        return [message for message, *_ in prepared]
+        for entry, (_, delay) in zip(prepared, items, strict=True):
+            self.emit_after("enqueue", entry[0], delay)
+        return [entry[0] for entry in prepared]
 
     def _publish(self, prepared: list[tuple[Message, str, bytes, Any]]) -> None:
         """Publish on this thread's connection (or the slot it holds), reconnecting when it broke."""
@@ -267,11 +267,13 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         later (the caller got the error); what earlier sends owe stays for the next connection."""
         _, routing_key, body, properties = prepared
         pending = Pending(routing_key, body, properties)
-        backlog = self._backlog()
+        backlog = slot.__dict__.get("backlog")  # the held slot's own (``self.state`` is the slot now)
+        if backlog is None:
+            backlog = slot.backlog = []
         backlog.append(pending)
         for attempt in range(PUBLISH_ATTEMPTS):
             try:
-                self._send_backlog(backlog)
+                self._send_backlog(backlog, slot.__dict__.get("pipeline"))
                 break
             except (pika.exceptions.AMQPError, ConnectionClosed) as exc:
                 del self.connection  # what the pipeline owed goes back to the backlog
@@ -299,9 +301,11 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
             self.channels.add(pipeline.channel)
         return pipeline
 
-    def _send_backlog(self, backlog: list[Pending]) -> None:
-        """Send the backlog on the pipeline and again what RabbitMQ refused, then keep within the window."""
-        pipeline = self.pipeline
+    def _send_backlog(self, backlog: list[Pending], pipeline: Pipeline | None = None) -> None:
+        """Send the backlog on the pipeline (``pipeline``, the held slot's, when it is known and open; else
+        ``self.pipeline``) and again what RabbitMQ refused, then keep within the window."""
+        if pipeline is None or not pipeline.is_open:
+            pipeline = self.pipeline
         while True:
             while backlog:
                 self._ensure_queue(q_name(backlog[0].routing_key))

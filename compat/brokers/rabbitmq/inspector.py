@@ -30,6 +30,9 @@ class RabbitmqQueueInspector(QueueInspector):
     def __init__(self, broker: Any, management_url: str | None = None) -> None:
         self.broker = broker
         self.management_url = management_url or getattr(broker, "management_url", None)
+        # Passive declares read ready counts only, which RabbitMQ keeps at 0 while a consumer has room; the
+        # management API also counts what other workers hold, which an idle worker cannot know.
+        self.idle_depths_known = not self.management_url
 
     def depths(self, queues: Iterable[str], dead: Mapping[str, int] | None = None) -> list[QueueDepth]:
         dead = dead or {}
