@@ -317,3 +317,20 @@ def module_copy(name: str, env: dict[str, str], dependents: tuple[str, ...] = ()
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def queued_ids(url: str, queue: str) -> list[str]:
+    """The message ids in ``queue``, read off with basic_get (and acknowledged)."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        ids = []
+        while True:
+            method, properties, _ = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                return ids
+            ids.append(properties.message_id)
+    finally:
+        connection.close()

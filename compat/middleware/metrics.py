@@ -59,16 +59,12 @@ class WorkerMetrics(Middleware):
         self.recorder = recorder
 
     def _holds_nothing(self, worker: Any) -> bool:
-        """Whether this process has no message in hand (none running, none waiting for a thread, none held
-        until due) and every consumer is connected: then a broker that pushes has nothing ready for it."""
+        """Whether this process has no message in hand: none running or waiting for a thread, and every
+        consumer says it is ``idle`` (connected, holding no delivery; only consumers of a broker that
+        pushes say so)."""
         if self.started or worker.work_queue.unfinished_tasks:
             return False
-        for thread in list(worker.consumers.values()):
-            consumer = thread.consumer
-            channel = getattr(consumer, "channel", None)
-            if consumer is None or thread.delay_queue.qsize() or not getattr(channel, "is_open", False):
-                return False
-        return True
+        return all(getattr(thread.consumer, "idle", False) for thread in list(worker.consumers.values()))
 
     def before_worker_shutdown(self, broker, worker):
         recorder, self.recorder = self.recorder, None

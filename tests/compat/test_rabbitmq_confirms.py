@@ -14,7 +14,6 @@ import sys
 import textwrap
 import threading
 
-import pika
 import pytest
 
 from compat import Celery
@@ -26,6 +25,7 @@ from tests.rabbitmq_support import (
     can_start_private,
     closing_apps,
     node_and_vhost,
+    queued_ids,
 )
 
 QUEUE = "confirms"
@@ -53,21 +53,6 @@ def app_on(rabbit):
 
 def confirm_readers() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == "compat-confirms"]
-
-
-def queued_ids(url: str, queue: str) -> list[str]:
-    """The message ids in ``queue``, read off with basic_get (and acknowledged)."""
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        channel = connection.channel()
-        ids = []
-        while True:
-            method, properties, _ = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                return ids
-            ids.append(properties.message_id)
-    finally:
-        connection.close()
 
 
 def test_a_send_returns_before_its_confirm_which_is_taken_soon_after(app_on):

@@ -17,7 +17,7 @@ from compat import Celery
 from compat.brokers.rabbitmq.confirms import READ_EVERY, Pipeline
 from compat.brokers.rabbitmq.wire import ENCODED_PROPERTIES, SocketWriter, content_frames, method_frame
 from tests.helpers import wait_for
-from tests.rabbitmq_support import closing_apps, node_and_vhost
+from tests.rabbitmq_support import closing_apps, node_and_vhost, queued_ids
 
 QUEUE = "wire"
 APP_QUEUE = "wire-app"  # declared by the app, with its own arguments
@@ -188,15 +188,32 @@ def test_delay_writes_to_the_socket_and_every_message_is_confirmed_once(rabbit):
         assert sorted(queued_ids(found.url(vhost), APP_QUEUE)) == sorted([*ids, big])
 
 
-def queued_ids(url: str, queue: str) -> list[str]:
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        channel = connection.channel()
-        ids = []
-        while True:
-            method, properties, _ = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                return ids
-            ids.append(properties.message_id)
-    finally:
-        connection.close()
+
+def test_a_task_id_longer_than_an_amqp_short_string_is_refused_and_nothing_is_owed(rabbit):
+    found, vhost = rabbit
+    with closing_apps(
+        lambda **settings: Celery(
+            "wire", broker=found.url(vhost), set_as_current=False, stores_url=False,
+            task_default_queue=APP_QUEUE, **settings,
+        )
+    ) as make:
+        app = make()
+        add = app.task(name="wire.add")(lambda x, y: x + y)
+        with pytest.raises(ValueError, match="at most 255 bytes"):
+            add.apply_async((1, 2), task_id="x" * 300)
+        assert app.broker.unconfirmed() == 0
+        sent = add.delay(1, 2).id
+        assert app.broker.flush_confirms(timeout=20) == 0
+        assert queued_ids(found.url(vhost), APP_QUEUE) == [sent]
+
+
+def test_a_message_that_cannot_be_framed_leaves_nothing_owed_on_the_pipeline(connection):
+    from compat.brokers.rabbitmq.confirms import Pending
+
+    pipeline = Pipeline(connection)
+    too_long = pika.BasicProperties(delivery_mode=2, message_id="y" * 300)
+    with pytest.raises(ValueError):
+        pipeline.send(Pending(QUEUE, b"body", too_long))
+    assert pipeline.unconfirmed == {}
+    pipeline.send(Pending(QUEUE, b"body", pika.BasicProperties(delivery_mode=2, message_id="ok")))
+    wait_for(lambda: pipeline.read(0.05) or not pipeline.unconfirmed, 10, "the confirm of the next send")

@@ -45,6 +45,8 @@ DEFAULT_MAX_PRIORITY = 10
 #: Attempts per publish when the connection breaks (the first reconnects a connection the server closed).
 PUBLISH_ATTEMPTS = 3
 QUEUE_TYPES = ("classic", "quorum")
+#: The longest task id a message can carry (its AMQP ``message_id`` is a short string).
+MAX_ID_BYTES = 255
 
 logger = logging.getLogger("compat.broker")
 
@@ -175,6 +177,11 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
             raise EncodeError(f"{message.actor_name}: message cannot be encoded as JSON: {exc}") from exc
         if self.max_message_bytes:
             check_size(message.actor_name, len(body), self.max_message_bytes)
+        if len(message.message_id.encode()) > MAX_ID_BYTES:
+            raise ValueError(
+                f"{message.actor_name}: a task id of {len(message.message_id.encode())} bytes; RabbitMQ "
+                f"message ids are AMQP short strings of at most {MAX_ID_BYTES} bytes. Nothing was sent."
+            )
         properties = pika.BasicProperties(
             delivery_mode=2, priority=self._priority(message), message_id=message.message_id
         )

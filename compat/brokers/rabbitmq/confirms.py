@@ -98,22 +98,33 @@ class Pipeline:
         return self.channel.is_open
 
     def send(self, pending: Pending) -> None:
-        """Publish ``pending``; it is counted unconfirmed first, so a send that breaks is sent again."""
+        """Publish ``pending``; it is counted unconfirmed first, so a send that breaks is sent again (one
+        that cannot be framed is not counted and raises)."""
         self._tag += 1
-        self.unconfirmed[self._tag] = pending
+        tag = self._tag
+        self.unconfirmed[tag] = pending
         pending.sends += 1
-        writer = self.writer
-        if writer is not None and writer.publish(pending.routing_key, pending.body, pending.properties):
-            if not self._tag % READ_EVERY:
-                self.read()
-            return
-        self.channel.basic_publish(
-            exchange="",
-            routing_key=pending.routing_key,
-            body=pending.body,
-            properties=pending.properties,
-            mandatory=True,
-        )
+        try:
+            writer = self.writer
+            if writer is not None and writer.publish(pending.routing_key, pending.body, pending.properties):
+                if not tag % READ_EVERY:
+                    self.read()
+                return
+            self.channel.basic_publish(
+                exchange="",
+                routing_key=pending.routing_key,
+                body=pending.body,
+                properties=pending.properties,
+                mandatory=True,
+            )
+        except (pika.exceptions.AMQPError, OSError):
+            raise  # the connection broke: the message stays owed and goes again on the next one
+        except Exception:
+            # It could not be framed (both encoders frame before they write): RabbitMQ saw nothing, so
+            # the tag is not used and nothing is owed.
+            del self.unconfirmed[tag]
+            self._tag -= 1
+            raise
 
     def read(self, wait: float = 0.0) -> None:
         """Take the confirms that have arrived (waiting up to ``wait`` seconds for more)."""

@@ -67,6 +67,12 @@ class FacadeRabbitmqConsumer(_RabbitmqConsumer):
             raise ConnectionClosed(e) from None
         tracker.recovered()
 
+    @property
+    def idle(self) -> bool:
+        """Connected and holding no delivery (none prefetched, running or held until due): RabbitMQ has
+        nothing ready on this queue then, as it pushes what is ready to a consumer with room."""
+        return self.channel.is_open and not self.known_tags
+
     # -- acknowledgements, gathered ------------------------------------------------------------------
     # Dramatiq's worker threads acknowledge each message with a callback of its own on the consumer's
     # connection (``add_callback_threadsafe``: a lock, a write to its wake pipe, a frame and a send each).
