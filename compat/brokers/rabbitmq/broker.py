@@ -6,6 +6,8 @@ What it adds to Dramatiq's:
   is kept until it comes, and sent again if it does not); in a worker, in a consumer thread and with
   ``broker_transport_options={"confirm_publish": True}`` a send returns once RabbitMQ has the message;
   a batch (a group, a chord header) is one AMQP transaction, committed in one round trip, all or nothing;
+* a producer's pipelined send packs its frames and writes them to the socket itself (``wire``), where
+  pika would spend more CPU on it than the facade does;
 * a message's Celery ``priority`` is its AMQP priority (higher is more urgent, Celery's order on RabbitMQ)
   on queues declared with ``x-max-priority`` (``task_queue_max_priority``, 10 when unset);
 * ``task_default_queue_type = "quorum"`` declares quorum queues with a delivery limit, so a message that
