@@ -14,8 +14,9 @@ interleave). A short write hands the rest to pika's buffer and flushes it, as pi
 Anything else returns False and the caller publishes through pika. Heartbeats and confirms are read
 when the caller runs the I/O loop (``Pipeline`` does every ``READ_EVERY`` sends).
 
-This reads pika internals (the transport's socket and buffer count); ``tests/compat/test_rabbitmq_wire.py``
-compares the bytes with pika's own marshalling and fails if a pika release changes what it relies on.
+This reads pika internals (the transport's socket and buffer count). Where a pika release lacks one,
+``attach`` gives no writer and pika publishes everything, as before; ``tests/compat/test_rabbitmq_wire.py``
+compares the bytes with pika's own marshalling and fails if the installed pika gives no writer.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ import struct
 from typing import Any
 
 import pika
-from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
+
+try:
+    from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
+except ImportError:  # a pika release that moved it: no writer, pika publishes
+    _AsyncPlaintextTransport = None
 
 FRAME_METHOD, FRAME_HEADER, FRAME_BODY = 1, 2, 3
 FRAME_END = b"\xce"
@@ -38,8 +43,11 @@ _FRAME_HEAD = struct.Struct(">BHI")  # frame type, channel, payload size
 _CONTENT_HEAD = struct.Struct(">HHQH")  # class id, weight, body size, property flags
 _PUBLISH_HEAD = struct.Struct(">HHH")  # class id, method id, ticket
 
-#: the message properties ``SocketWriter`` encodes; a message with any other set goes through pika
+#: the message properties ``SocketWriter`` encodes: all that the broker's ``_prepare`` sets (tested)
 ENCODED_PROPERTIES = ("delivery_mode", "priority", "message_id")
+#: what ``SocketWriter`` reads of pika's transport and connection (pika 1.3-1.4)
+_TRANSPORT_NEEDS = ("_sock", "_state", "_STATE_ACTIVE", "_tx_buffered_byte_count", "write")
+_CONNECTION_NEEDS = ("_body_max_length", "bytes_sent", "frames_sent")
 
 
 def _short_string(value: str) -> bytes:
@@ -98,11 +106,18 @@ class SocketWriter:
 
     @classmethod
     def attach(cls, channel: Any) -> SocketWriter | None:
-        """A writer for ``channel``, or None where pika must write (TLS, another transport)."""
-        transport = getattr(channel.connection._impl, "_transport", None)
-        if type(transport) is not _AsyncPlaintextTransport:
+        """A writer for ``channel``, or None where pika must write: TLS, another transport, or a pika
+        release without the internals this reads (then every publish is pika's own, as before)."""
+        impl = channel.connection._impl
+        transport = getattr(impl, "_transport", None)
+        if _AsyncPlaintextTransport is None or type(transport) is not _AsyncPlaintextTransport:
             return None
-        return cls(channel)
+        needed = (
+            all(hasattr(transport, name) for name in _TRANSPORT_NEEDS)
+            and all(hasattr(impl, name) for name in _CONNECTION_NEEDS)
+            and hasattr(channel.connection, "_flush_output")
+        )
+        return cls(channel) if needed else None
 
     def publish(self, routing_key: str, body: bytes, properties: pika.BasicProperties) -> bool:
         """Write the message's frames; False (nothing written) when pika must publish it instead.
