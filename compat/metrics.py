@@ -141,16 +141,12 @@ def _step(sig: Any) -> dict[str, Any]:
     return {"id": options.get("task_id"), "task": sig.get("task"), "type": sig.get("subtask_type")}
 
 
-def lineage(options: dict[str, Any]) -> dict[str, Any]:
-    """An event's canvas fields: parent, root, group, and the chain steps / chord body still to come."""
-    found: dict[str, Any] = {}
-    for field, option in (("parent", "parent_id"), ("root", "root_id"), ("group", "group_id")):
-        if options.get(option):
-            found[field] = options[option]
-    chain = options.get("chain")
+def lineage(parent: Any, root: Any, group: Any, chain: Any, chord: Any) -> dict[str, Any]:
+    """An event's canvas fields from a message's options: parent, root, group, and the chain steps /
+    chord body still to come."""
+    found = {field: value for field, value in (("parent", parent), ("root", root), ("group", group)) if value}
     if isinstance(chain, list) and chain:
         found["chain"] = [_step(step) for step in chain[:CHAIN_STEPS_KEPT]]
-    chord = options.get("chord")
     if isinstance(chord, dict) and isinstance(chord.get("body"), dict):
         found["chord"] = _step(chord["body"])
     return found
@@ -202,7 +198,7 @@ def event_of_finished(record: tuple, worker: str) -> dict[str, Any]:
         "finished": finished,
         "worker": worker,
         "args": kept if type(kept) is str else args_preview(kept, None),
-        **lineage({"parent_id": parent, "root_id": root, "group_id": group, "chain": chain, "chord": chord}),
+        **lineage(parent, root, group, chain, chord),
     }
 
 

@@ -14,7 +14,7 @@ import pika.spec
 import pytest
 
 from compat import Celery
-from compat.brokers.rabbitmq.confirms import READ_EVERY, Pipeline
+from compat.brokers.rabbitmq.confirms import READ_EVERY, Pending, Pipeline
 from compat.brokers.rabbitmq.wire import ENCODED_PROPERTIES, SocketWriter, content_frames, method_frame
 from tests.helpers import wait_for
 from tests.rabbitmq_support import closing_apps, node_and_vhost, queued_ids
@@ -169,47 +169,42 @@ def test_it_does_not_write_while_pika_holds_output_or_for_a_body_larger_than_a_f
     assert [_get(connection, reader)[2] for _ in range(2)] == [b"first", b"second"]
 
 
-def test_delay_writes_to_the_socket_and_every_message_is_confirmed_once(rabbit):
+@pytest.fixture
+def app_and_add(rabbit):
+    """An app on the module's vhost (no stores) sending ``wire.add`` to ``APP_QUEUE``; emptied after."""
     found, vhost = rabbit
     with closing_apps(
-        lambda **settings: Celery(
+        lambda: Celery(
             "wire", broker=found.url(vhost), set_as_current=False, stores_url=False,
-            task_default_queue=APP_QUEUE, **settings,
+            task_default_queue=APP_QUEUE,
         )
     ) as make:
         app = make()
-        add = app.task(name="wire.add")(lambda x, y: x + y)
-        count = 3 * READ_EVERY + 5
-        ids = [add.delay(n, n).id for n in range(count)]
-        big = add.delay("z" * 200_000, "").id  # larger than a frame: pika writes it
-        pipelines = [slot.__dict__.get("pipeline") for slot in app.broker._pipelined_slots()]
-        assert any(isinstance(p, Pipeline) and p.writer is not None for p in pipelines)
-        assert app.broker.flush_confirms(timeout=20) == 0
-        assert sorted(queued_ids(found.url(vhost), APP_QUEUE)) == sorted([*ids, big])
+        yield app, app.task(name="wire.add")(lambda x, y: x + y)
 
 
+def test_delay_writes_to_the_socket_and_every_message_is_confirmed_once(app_and_add):
+    app, add = app_and_add
+    count = 3 * READ_EVERY + 5
+    ids = [add.delay(n, n).id for n in range(count)]
+    big = add.delay("z" * 200_000, "").id  # larger than a frame: pika writes it
+    pipelines = [slot.__dict__.get("pipeline") for slot in app.broker._pipelined_slots()]
+    assert any(isinstance(p, Pipeline) and p.writer is not None for p in pipelines)
+    assert app.broker.flush_confirms(timeout=20) == 0
+    assert sorted(queued_ids(app.conf.broker_url, APP_QUEUE)) == sorted([*ids, big])
 
-def test_a_task_id_longer_than_an_amqp_short_string_is_refused_and_nothing_is_owed(rabbit):
-    found, vhost = rabbit
-    with closing_apps(
-        lambda **settings: Celery(
-            "wire", broker=found.url(vhost), set_as_current=False, stores_url=False,
-            task_default_queue=APP_QUEUE, **settings,
-        )
-    ) as make:
-        app = make()
-        add = app.task(name="wire.add")(lambda x, y: x + y)
-        with pytest.raises(ValueError, match="at most 255 bytes"):
-            add.apply_async((1, 2), task_id="x" * 300)
-        assert app.broker.unconfirmed() == 0
-        sent = add.delay(1, 2).id
-        assert app.broker.flush_confirms(timeout=20) == 0
-        assert queued_ids(found.url(vhost), APP_QUEUE) == [sent]
+
+def test_a_task_id_longer_than_an_amqp_short_string_is_refused_and_nothing_is_owed(app_and_add):
+    app, add = app_and_add
+    with pytest.raises(ValueError, match="at most 255 bytes"):
+        add.apply_async((1, 2), task_id="x" * 300)
+    assert app.broker.unconfirmed() == 0
+    sent = add.delay(1, 2).id
+    assert app.broker.flush_confirms(timeout=20) == 0
+    assert queued_ids(app.conf.broker_url, APP_QUEUE) == [sent]
 
 
 def test_a_message_that_cannot_be_framed_leaves_nothing_owed_on_the_pipeline(connection):
-    from compat.brokers.rabbitmq.confirms import Pending
-
     pipeline = Pipeline(connection)
     too_long = pika.BasicProperties(delivery_mode=2, message_id="y" * 300)
     with pytest.raises(ValueError):

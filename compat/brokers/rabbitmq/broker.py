@@ -179,9 +179,10 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
             raise EncodeError(f"{message.actor_name}: message cannot be encoded as JSON: {exc}") from exc
         if self.max_message_bytes:
             check_size(message.actor_name, len(body), self.max_message_bytes)
-        if len(message.message_id.encode()) > MAX_ID_BYTES:
+        id_bytes = len(message.message_id.encode())
+        if id_bytes > MAX_ID_BYTES:
             raise ValueError(
-                f"{message.actor_name}: a task id of {len(message.message_id.encode())} bytes; RabbitMQ "
+                f"{message.actor_name}: a task id of {id_bytes} bytes; RabbitMQ "
                 f"message ids are AMQP short strings of at most {MAX_ID_BYTES} bytes. Nothing was sent."
             )
         properties = pika.BasicProperties(
