@@ -11,7 +11,14 @@ import pytest
 
 from compat import Celery
 from compat.exceptions import Ignore, Retry
-from compat.metrics import RECENT_CHUNK, RUNTIME_BUCKETS, MetricsRecorder, metrics_key, runtime_bucket
+from compat.metrics import (
+    FLUSH_AT,
+    RECENT_CHUNK,
+    RUNTIME_BUCKETS,
+    MetricsRecorder,
+    metrics_key,
+    runtime_bucket,
+)
 from compat.middleware.metrics import WorkerMetrics, outcome
 from compat.monitoring import _quantile
 
@@ -90,6 +97,50 @@ def test_a_busy_flush_pushes_the_recent_list_in_chunks_newest_on_top(redis_clien
     assert ids == [f"t{index}" for index in range(1199, 199, -1)]
     bucket = metrics_key(ns, "b", int(time.time() // 10))
     assert int(redis_client.hget(bucket, "t|n|SUCCESS")) == 1200
+
+
+def test_a_busy_worker_flushes_once_its_buffer_is_full_not_only_each_interval(redis_client, redis_namespace):
+    """What a worker holds between flushes is bounded by FLUSH_AT at any rate, not by rate x interval."""
+    ns = redis_namespace.rstrip(":")
+    recorder = MetricsRecorder(redis_client, ns, "w1", recent=10_000)
+    recorder.start(60.0)  # the interval alone would not flush within this test
+    try:
+        for index in range(FLUSH_AT - 1):
+            recorder.record({**event(), "id": f"t{index}"})
+        time.sleep(0.3)
+        assert not redis_client.exists(metrics_key(ns, "recent"))  # not full yet: nothing written
+        recorder.record({**event(), "id": "last"})
+        deadline = time.monotonic() + 5
+        while redis_client.llen(metrics_key(ns, "recent")) < FLUSH_AT and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert redis_client.llen(metrics_key(ns, "recent")) == FLUSH_AT
+        assert not recorder.counts and not recorder.latest
+    finally:
+        recorder.stop()
+
+
+def test_a_full_buffer_does_not_make_a_failing_flush_retry_at_once():
+    """During an outage a busy worker retries once an interval, not on every task that fills its buffer."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from tests.helpers import free_port
+
+    client = CountingClient(redis.Redis(port=free_port(), retry=Retry(NoBackoff(), 0)))
+    recorder = MetricsRecorder(client, "ns", "w")
+    recorder.start(0.2)
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 1.0:  # a busy worker: the buffer is full again at every task
+            for _ in range(FLUSH_AT):
+                recorder.record(event())
+            time.sleep(0.001)
+    finally:
+        recorder.stopping.set()
+        recorder.wake.set()
+        recorder.thread.join(timeout=5)
+    assert 2 <= client.pipelines <= 7  # the first attempt on a full buffer, then about one per 0.2 s
 
 
 def test_a_buffered_record_keeps_neither_the_message_nor_a_large_argument():
