@@ -70,6 +70,29 @@ def worker_args(
     return args
 
 
+def runner_args(
+    supervise: bool, *, stuck_after: float | None = None, restart_delay: float | None = None
+) -> list[str]:
+    """The interpreter arguments that start the worker group: under ``compat.supervisor`` with its
+    options, or the plain ``dramatiq`` command (which has neither, so giving them is an error)."""
+    given = {"--stuck-after": stuck_after, "--restart-delay": restart_delay}
+    given = {flag: value for flag, value in given.items() if value is not None}
+    if not supervise:
+        if given:
+            kind = "an option" if len(given) == 1 else "options"
+            flags = ", ".join(given)
+            raise CommandError(f"{flags}: {kind} of the supervisor, which --no-supervise leaves out")
+        return ["-m", "dramatiq"]
+    if stuck_after is not None and stuck_after <= 0:
+        raise CommandError("--stuck-after must be a positive number of seconds")
+    if restart_delay is not None and restart_delay < 0:
+        raise CommandError("--restart-delay must be zero or more seconds")
+    args = ["-m", "compat.supervisor"]
+    for flag, value in given.items():
+        args += [flag, str(value)]
+    return args
+
+
 class Command(BaseCommand):
     help = "Run Dramatiq worker processes for every task and routed queue of the project."
 
@@ -88,8 +111,22 @@ class Command(BaseCommand):
         parser.add_argument("--log-file")
         parser.add_argument("--worker-shutdown-timeout", type=int, help="milliseconds to let tasks finish")
         parser.add_argument("--no-supervise", action="store_true", help="do not restart the group if it dies")
+        parser.add_argument(
+            "--stuck-after", type=float,
+            help="seconds the group's master may have no worker process before the supervisor restarts it "
+            "(default 10)",
+        )
+        parser.add_argument(
+            "--restart-delay", type=float,
+            help="seconds the supervisor waits before restarting the group (default 1)",
+        )
 
     def handle(self, *args, **options):
+        runner = runner_args(  # checked first: a bad option starts nothing
+            not options["no_supervise"],
+            stuck_after=options["stuck_after"],
+            restart_delay=options["restart_delay"],
+        )
         queues = options["queues"]
         if options["exclude_queues"]:
             if queues:
@@ -104,7 +141,6 @@ class Command(BaseCommand):
             shutdown_timeout=options["worker_shutdown_timeout"],
             path=os.getcwd(),
         )
-        runner = ["-m", "dramatiq"] if options["no_supervise"] else ["-m", "compat.supervisor"]
         argv = [sys.executable, *runner, *dramatiq_args]
         self.stdout.write(f"Starting workers: {' '.join(argv[1:])}")
         self.stdout.flush()
