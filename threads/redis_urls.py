@@ -1,8 +1,9 @@
 """Which Redis each part of Threads uses, from the settings' URLs (read by the settings and the launcher).
 
 The facade keeps its stores in the result backend's Redis, else in ``CELERY_STORES_URL``'s, else in the
-broker's (``compat.stores``); the app's own keys and Django's cache go to ``THREADS_REDIS_URL``, else to
-that same Redis. An ``amqp://`` broker is never one, so with RabbitMQ some other setting must name a Redis.
+broker's (``compat.stores.stores_url``, asked here, not repeated); the app's own keys and Django's cache go
+to ``THREADS_REDIS_URL``, else to that same Redis. An ``amqp://`` broker is never one, so with RabbitMQ
+some other setting must name a Redis.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-REDIS_SCHEMES = ("redis", "rediss", "unix")
-
 
 def scheme(url: Any) -> str:
     """The scheme of a URL setting ('' for anything that is not a URL: None, False, 'django-db')."""
@@ -20,8 +19,10 @@ def scheme(url: Any) -> str:
 
 
 def is_redis(url: Any) -> bool:
-    """Whether the setting names a Redis."""
-    return scheme(url) in REDIS_SCHEMES
+    """Whether the setting names a Redis (the facade's reading, ``compat.stores``)."""
+    from compat.stores import is_redis_url
+
+    return is_redis_url(url)
 
 
 def is_amqp(url: Any) -> bool:
@@ -50,9 +51,15 @@ def app_redis_url(explicit: str | None, backend: str, stores: str | bool | None,
                 f"THREADS_REDIS_URL must be a redis://, rediss:// or unix:// URL, not {scheme(explicit)}://"
             )
         return explicit
-    for url in (backend, stores, broker):
-        if is_redis(url):
-            return url
+    from compat.exceptions import ImproperlyConfigured as FacadeImproperlyConfigured
+    from compat.stores import stores_url
+
+    try:
+        url = stores_url(backend, stores, broker)
+    except FacadeImproperlyConfigured as error:  # CELERY_STORES_URL is not a Redis
+        raise ImproperlyConfigured(f"CELERY_STORES_URL: {error}") from None
+    if url is not None:
+        return url
     named = ", ".join(f"{name} ({_kind(url)})" for name, url in (
         ("CELERY_RESULT_BACKEND", backend), ("CELERY_STORES_URL", stores), ("CELERY_BROKER_URL", broker)))
     raise ImproperlyConfigured(

@@ -388,3 +388,16 @@ def test_with_redis_uses_a_configured_redis(redis_url):
     proc = subprocess.run([sys.executable, str(ROOT / "bin/with-redis"), "--", sys.executable, "-c", script],
                           env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "private Redis" not in proc.stderr
+
+
+def test_the_apps_redis_follows_the_facades_rule_and_a_bad_stores_url_is_named():
+    """Threads asks the facade's rule (``compat.stores.stores_url``), so the two never pick differently;
+    a CELERY_STORES_URL that is no Redis is refused as the facade refuses it, naming the setting."""
+    from compat.stores import stores_url
+
+    cases = [("redis://r:1/0", "redis://s:1/0", AMQP), ("django-db", "redis://s:1/0", "redis://b:1/0"),
+             ("django-db", False, "redis://b:1/0"), ("django-db", None, "redis://b:1/0")]
+    for backend, stores, broker in cases:
+        assert app_redis_url(None, backend, stores, broker) == stores_url(backend, stores, broker)
+    with pytest.raises(ImproperlyConfigured, match=r"^CELERY_STORES_URL: stores_url must be a redis://"):
+        app_redis_url(None, "django-db", "amqp://elsewhere", "redis://b:1/0")
