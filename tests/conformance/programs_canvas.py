@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conformance.harness import Raised, exc, normalize, program
+from tests.conformance.harness import Raised, differs, exc, normalize, program
 
 T = 10
 
@@ -114,6 +114,32 @@ def empty_and_single_chains(ns):
 @program("canvas", expect=16)
 def invert_operator(ns):
     return ~(ns.add.s(4, 4) | ns.add.s(8))
+
+
+_STORED_FIRST = ("a worker stores a step's outcome before it sends the chain's next step or its link "
+                 "callbacks (Celery sends them first), so a continuation starts with its parent's state "
+                 "stored; the stored children list only what the task body sent (docs/compat.md, Canvas)")
+
+
+@differs(_STORED_FIRST, compat=lambda celery, mode: {"returned": []})
+@program("canvas", modes=("worker",), expect=[True])
+def chain_step_children_include_the_next_step(ns):
+    """Celery's worker sends a chain's next step before it stores the step's result ("callback tasks must
+    be applied before the result is stored, so that result.children is populated")."""
+    r = ns.chain(ns.add.s(1, 1), ns.add.s(1)).apply_async()
+    r.get(timeout=T)
+    first = ns.AsyncResult(r.parent.id)
+    return [child.id == r.id for child in first.children or ()]
+
+
+@differs(_STORED_FIRST, compat=lambda celery, mode: {"returned": []})
+@program("canvas", modes=("worker",), expect=["AsyncResult"])
+def link_callback_is_a_child(ns):
+    key = ns.key()
+    r = ns.add.apply_async((1, 2), link=ns.remember.s(key))
+    r.get(timeout=T)
+    ns.records(key)
+    return [type(child).__name__ for child in ns.AsyncResult(r.id).children or ()]
 
 
 # -- request ids through canvases --------------------------------------------------------------------
