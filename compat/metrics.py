@@ -240,6 +240,10 @@ class MetricsRecorder:
     ) -> None:
         self.client, self.namespace, self.worker_id = client, namespace, worker_id
         self.last_heartbeat = 0.0
+        #: The least time between two heartbeats (the flush interval once started): a flush that a full
+        #: buffer brings forward writes the events but not the worker entry.
+        self.heartbeat_every = 0.0
+        self.beat_owed = False  # such a flush counted tasks the worker entry does not show yet
         #: Called after each heartbeat written (the worker sends Celery's ``heartbeat_sent``).
         self.on_heartbeat: Any = None
         self.window, self.recent = int(window), int(recent)
@@ -295,6 +299,7 @@ class MetricsRecorder:
         """Flush every ``interval`` seconds from a daemon thread until ``stop``."""
         self.stopping.clear()
         self.wake.clear()
+        self.heartbeat_every = interval
         self.thread = threading.Thread(target=self._run, args=(interval,), name="compat-metrics", daemon=True)
         self.thread.start()
 
@@ -305,6 +310,7 @@ class MetricsRecorder:
         if self.thread is not None:
             self.thread.join(timeout=5)
         try:
+            self.heartbeat_every = 0.0  # the last flush writes the entry too: its final totals
             self.flush()
             # Kept (as stopped) for SEEN_TTL, so the dashboard can tell a clean stop from a death.
             self.client.hset(metrics_key(self.namespace, "worker", self.worker_id), "stopped", time.time())
@@ -389,8 +395,10 @@ class MetricsRecorder:
         bucket_now = int(now // BUCKET_SECONDS)
         sample = self.inspector is not None and bucket_now != self.sampled_bucket
         idle_sample = sample and not counted and self.inspector.idle_depths_known and not self.busy()
-        if not counted and not self.broken and not sample and now - self.last_heartbeat < IDLE_HEARTBEAT:
+        fresh = now - self.last_heartbeat < IDLE_HEARTBEAT and not self.beat_owed
+        if not counted and not self.broken and not sample and fresh:
             return 0  # idle: nothing to write, and the worker entry is still fresh
+        beat = self.broken or now - self.last_heartbeat >= self.heartbeat_every
         buckets, coarse, totals = self._aggregate(counted)
         queues = sorted(self.queues())
         with self.client.pipeline(transaction=False) as pipe:
@@ -407,21 +415,8 @@ class MetricsRecorder:
                     pipe.hincrby(key, field, value)
                 pipe.expire(key, TOTALS_TTL)
                 self._queue_recent(pipe, latest[:RECENT_CHUNK])  # the oldest first: the newest end on top
-            worker_key = metrics_key(ns, "worker", self.worker_id)
-            pipe.hset(
-                worker_key,
-                mapping={
-                    **self.info,
-                    "queues": json.dumps(queues),
-                    "heartbeat": now,
-                    "done": self.done,
-                    "failed": self.failed,
-                },
-            )
-            pipe.expire(worker_key, SEEN_TTL)
-            index = metrics_key(ns, "workers")
-            pipe.zadd(index, {self.worker_id: now})
-            pipe.zremrangebyscore(index, "-inf", now - SEEN_TTL)
+            if beat:
+                self._queue_heartbeat(pipe, queues, now)
             if idle_sample:
                 self._queue_idle_depths(pipe, queues, bucket_now)
             elif sample:
@@ -429,9 +424,11 @@ class MetricsRecorder:
                     pipe.set(metrics_key(ns, "qs", bucket_now, queue), self.worker_id, nx=True, ex=60)
             replies = pipe.execute()
         self.push_recent(latest[RECENT_CHUNK:])
-        self.last_heartbeat = now  # only once written: after a failure, the next flush tries again
-        if self.on_heartbeat is not None:
-            self.on_heartbeat()
+        self.beat_owed = not beat
+        if beat:
+            self.last_heartbeat = now  # only once written: after a failure, the next flush tries again
+            if self.on_heartbeat is not None:
+                self.on_heartbeat()
         if idle_sample:
             self.sampled_bucket = bucket_now
         elif sample:
@@ -441,6 +438,16 @@ class MetricsRecorder:
             if won:
                 self.sample_depths(won, bucket_now)
         return len(counted)
+
+    def _queue_heartbeat(self, pipe: Any, queues: list[str], now: float) -> None:
+        """This worker's entry (its heartbeat, queues and totals) and its place in the index."""
+        worker_key = metrics_key(self.namespace, "worker", self.worker_id)
+        info = {**self.info, "queues": json.dumps(queues), "heartbeat": now, "done": self.done}
+        pipe.hset(worker_key, mapping={**info, "failed": self.failed})
+        pipe.expire(worker_key, SEEN_TTL)
+        index = metrics_key(self.namespace, "workers")
+        pipe.zadd(index, {self.worker_id: now})
+        pipe.zremrangebyscore(index, "-inf", now - SEEN_TTL)
 
     def push_recent(self, latest: list[Any]) -> None:
         """Push the latest records' events onto the recent list, ``RECENT_CHUNK`` per round trip.

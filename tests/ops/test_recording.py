@@ -21,6 +21,7 @@ from compat.metrics import (
 )
 from compat.middleware.metrics import WorkerMetrics, outcome
 from compat.monitoring import _quantile
+from tests.helpers import wait_for
 
 
 def event(task="t", state="SUCCESS", runtime=0.02, finished=None):
@@ -117,6 +118,31 @@ def test_a_busy_worker_flushes_once_its_buffer_is_full_not_only_each_interval(re
         assert not recorder.counts and not recorder.latest
     finally:
         recorder.stop()
+
+
+def test_a_flush_brought_forward_writes_the_events_but_keeps_the_heartbeats_cadence(
+    redis_client, redis_namespace
+):
+    """The worker entry and ``heartbeat_sent`` stay once an interval however busy the worker: a flush that a
+    full buffer brings forward writes only the events."""
+    ns = redis_namespace.rstrip(":")
+    recorder = MetricsRecorder(redis_client, ns, "w1", recent=10_000)
+    beats = []
+    recorder.on_heartbeat = lambda: beats.append(time.time())
+    recorder.start(60.0)
+    try:
+        for round_ in (1, 2):
+            for index in range(FLUSH_AT):
+                recorder.record({**event(), "id": f"r{round_}-{index}"})
+            wanted = round_ * FLUSH_AT
+            wait_for(lambda: redis_client.llen(metrics_key(ns, "recent")) == wanted, 5, "a flush")  # noqa: B023
+        first = float(redis_client.hget(metrics_key(ns, "worker", "w1"), "heartbeat"))
+        assert len(beats) == 1 and first == pytest.approx(beats[0], abs=1)
+        assert int(redis_client.hget(metrics_key(ns, "totals"), "t|n|SUCCESS")) == 2 * FLUSH_AT
+    finally:
+        recorder.stop()
+    assert len(beats) == 2  # the stop's flush writes the entry it owed (its totals), and marks it stopped
+    assert redis_client.hget(metrics_key(ns, "worker", "w1"), "done") == str(2 * FLUSH_AT).encode()
 
 
 def test_a_full_buffer_does_not_make_a_failing_flush_retry_at_once():
