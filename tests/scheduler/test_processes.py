@@ -82,10 +82,12 @@ def wait_for(predicate, timeout: float, step: float = 0.05):
 
 
 def snapshot(client, cluster) -> dict:
-    """Claimed runs (scheduled ms -> task id) and enqueued messages (id -> message) in Redis."""
-    claims = {}
-    for key in client.scan_iter(match=f"{cluster.prefix}:run:tick:*", count=1000):
-        claims[int(key.decode().rsplit(":", 1)[1])] = client.get(key).decode()
+    """Claimed runs (scheduled ms -> task id) and enqueued messages (id -> message) in Redis.
+
+    The daemons keep firing meanwhile, so the messages are read first: a daemon claims a run before it
+    enqueues it, so every message read then has its claim when the claims are read. Only the newest
+    claim may lack its message (enqueued just after), and ``check_exactly_once`` leaves that one out.
+    """
     stored, listed = {}, []  # by the broker's redis_message_id, which Dramatiq lists in the queue
     for key in client.scan_iter(match=f"{cluster.namespace}:*.msgs", count=1000):
         queue = key.decode()[: -len(".msgs")]
@@ -93,6 +95,9 @@ def snapshot(client, cluster) -> dict:
             stored[redis_id.decode()] = json.loads(data)
         listed += [m.decode() for m in client.lrange(queue, 0, -1)]
     messages = {m["message_id"]: m for m in stored.values()}
+    claims = {}
+    for key in client.scan_iter(match=f"{cluster.prefix}:run:tick:*", count=1000):
+        claims[int(key.decode().rsplit(":", 1)[1])] = client.get(key).decode()
     return {"claims": claims, "messages": messages, "stored": stored, "listed": listed}
 
 
@@ -101,6 +106,8 @@ def check_exactly_once(state: dict, cluster) -> list[int]:
     claims, messages, stored, listed = state["claims"], state["messages"], state["stored"], state["listed"]
     ticks = sorted(claims)
     assert ticks, "no tick was enqueued"
+    if claims[ticks[-1]] not in messages:  # the newest run, claimed after the messages were read
+        del claims[ticks.pop()]
     assert ticks == list(range(ticks[0], ticks[-1] + 1000, 1000)), "a tick was lost"
     assert len(listed) == len(set(listed)) == len(stored) == len(ticks), "a tick was enqueued twice"
     assert set(listed) == set(stored)
