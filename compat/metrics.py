@@ -310,7 +310,6 @@ class MetricsRecorder:
         if self.thread is not None:
             self.thread.join(timeout=5)
         try:
-            self.heartbeat_every = 0.0  # the last flush writes the entry too: its final totals
             self.flush()
             # Kept (as stopped) for SEEN_TTL, so the dashboard can tell a clean stop from a death.
             self.client.hset(metrics_key(self.namespace, "worker", self.worker_id), "stopped", time.time())
@@ -398,7 +397,8 @@ class MetricsRecorder:
         fresh = now - self.last_heartbeat < IDLE_HEARTBEAT and not self.beat_owed
         if not counted and not self.broken and not sample and fresh:
             return 0  # idle: nothing to write, and the worker entry is still fresh
-        beat = self.broken or now - self.last_heartbeat >= self.heartbeat_every
+        # a stop's flush writes the entry too (its final totals), however recent the last heartbeat
+        beat = self.broken or self.stopping.is_set() or now - self.last_heartbeat >= self.heartbeat_every
         buckets, coarse, totals = self._aggregate(counted)
         queues = sorted(self.queues())
         with self.client.pipeline(transaction=False) as pipe:
@@ -442,8 +442,8 @@ class MetricsRecorder:
     def _queue_heartbeat(self, pipe: Any, queues: list[str], now: float) -> None:
         """This worker's entry (its heartbeat, queues and totals) and its place in the index."""
         worker_key = metrics_key(self.namespace, "worker", self.worker_id)
-        info = {**self.info, "queues": json.dumps(queues), "heartbeat": now, "done": self.done}
-        pipe.hset(worker_key, mapping={**info, "failed": self.failed})
+        entry = {"queues": json.dumps(queues), "heartbeat": now, "done": self.done, "failed": self.failed}
+        pipe.hset(worker_key, mapping={**self.info, **entry})
         pipe.expire(worker_key, SEEN_TTL)
         index = metrics_key(self.namespace, "workers")
         pipe.zadd(index, {self.worker_id: now})
