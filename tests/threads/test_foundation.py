@@ -390,14 +390,24 @@ def test_with_redis_uses_a_configured_redis(redis_url):
     assert proc.returncode == 0 and "private Redis" not in proc.stderr
 
 
-def test_the_apps_redis_follows_the_facades_rule_and_a_bad_stores_url_is_named():
-    """Threads asks the facade's rule (``compat.stores.stores_url``), so the two never pick differently;
-    a CELERY_STORES_URL that is no Redis is refused as the facade refuses it, naming the setting."""
-    from compat.stores import stores_url
+def test_the_apps_redis_is_the_one_a_real_facade_app_keeps_its_stores_in(monkeypatch):
+    """For the same settings, Threads' own keys land in the Redis that ``compat.stores.redis_for`` gives a
+    real app's dead letters and metrics; a CELERY_STORES_URL that is no Redis is refused, naming it."""
+    from compat import Celery
+    from compat.stores import redis_for
 
-    cases = [("redis://r:1/0", "redis://s:1/0", AMQP), ("django-db", "redis://s:1/0", "redis://b:1/0"),
-             ("django-db", False, "redis://b:1/0"), ("django-db", None, "redis://b:1/0")]
+    def where(url_or_client):
+        client = redis.Redis.from_url(url_or_client) if isinstance(url_or_client, str) else url_or_client
+        kwargs = client.connection_pool.connection_kwargs
+        return kwargs.get("host"), kwargs.get("port"), kwargs.get("db")
+
+    for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):  # the suite's own, which would win
+        monkeypatch.delenv(name, raising=False)
+    memory = "cache+memory://"  # a result backend that is no Redis (django-db's would need its app)
+    cases = [("redis://r:1/3", "redis://s:2/0", AMQP), (memory, "redis://s:2/4", "redis://b:3/0"),
+             (memory, False, "redis://b:3/5"), (memory, None, "redis://b:3/6")]
     for backend, stores, broker in cases:
-        assert app_redis_url(None, backend, stores, broker) == stores_url(backend, stores, broker)
+        app = Celery("where", broker=broker, backend=backend, set_as_current=False, stores_url=stores or None)
+        assert where(app_redis_url(None, backend, stores, broker)) == where(redis_for(app)), (backend, stores)
     with pytest.raises(ImproperlyConfigured, match=r"^CELERY_STORES_URL: stores_url must be a redis://"):
         app_redis_url(None, "django-db", "amqp://elsewhere", "redis://b:1/0")
