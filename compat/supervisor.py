@@ -140,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     options, rest = parser.parse_known_args(argv)
     if options.stuck_after <= 0:
         parser.error("--stuck-after must be a positive number of seconds")
+    if options.restart_delay < 0:
+        parser.error("--restart-delay must be zero or more seconds")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [supervisor] %(levelname)s %(message)s")
     return supervise(rest, options.restart_delay, options.stuck_after)
 

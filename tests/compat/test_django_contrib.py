@@ -114,8 +114,9 @@ def test_command_requeues_what_it_can_and_names_the_rest_in_one_line_each(app, d
 
 
 def test_rundramatiq_passes_the_supervisors_options_and_refuses_them_without_it(monkeypatch):
-    """``--stuck-after`` and ``--restart-delay`` reach ``compat.supervisor``; with ``--no-supervise`` (the
-    plain ``dramatiq`` command has neither) or out of range they are refused before anything starts."""
+    """``--stuck-after`` and ``--restart-delay`` reach ``compat.supervisor`` (which checks their range,
+    ``test_supervisor.py``); with ``--no-supervise`` (the plain ``dramatiq`` command has neither) they are
+    refused before anything starts."""
     started = []
     monkeypatch.setattr(os, "execv", lambda path, argv: started.append(argv))
     call_command("rundramatiq", "-p", "1", "-t", "2", "--stuck-after", "4.5", "--restart-delay", "0.2",
@@ -123,13 +124,8 @@ def test_rundramatiq_passes_the_supervisors_options_and_refuses_them_without_it(
     (argv,) = started
     assert argv[1:7] == ["-m", "compat.supervisor", "--stuck-after", "4.5", "--restart-delay", "0.2"]
     assert argv[7] == "compat.contrib.django.worker"
-    for bad, message in [
-        (["--no-supervise", "--stuck-after", "5"], "--stuck-after: an option of the supervisor, which"),
-        (["--stuck-after", "0"], "--stuck-after must be a positive number"),
-        (["--restart-delay", "-1"], "--restart-delay must be zero or more"),
-    ]:
-        with pytest.raises(CommandError, match=message):
-            call_command("rundramatiq", *bad, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="--stuck-after: an option of the supervisor, which"):
+        call_command("rundramatiq", "--no-supervise", "--stuck-after", "5", stdout=io.StringIO())
     assert len(started) == 1  # nothing else was started
     call_command("rundramatiq", "-p", "1", "--no-supervise", stdout=io.StringIO())
     assert started[-1][1:4] == ["-m", "dramatiq", "compat.contrib.django.worker"]

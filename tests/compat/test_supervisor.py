@@ -53,11 +53,16 @@ def test_live_children_lists_running_children_only():
         quitter.wait()
 
 
-def test_stuck_after_must_be_positive(capsys):
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--stuck-after", "0"], "--stuck-after must be a positive number of seconds"),
+     (["--restart-delay", "-1"], "--restart-delay must be zero or more seconds")],
+)
+def test_out_of_range_options_are_refused_before_the_group_starts(capsys, args, message):
     with pytest.raises(SystemExit) as raised:
-        main(["--stuck-after", "0", "tests.compat.worker_app"])
+        main([*args, "tests.compat.worker_app"])
     assert raised.value.code == 2
-    assert "--stuck-after must be a positive number of seconds" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 def _alive(pid: int) -> bool:

@@ -74,7 +74,8 @@ def runner_args(
     supervise: bool, *, stuck_after: float | None = None, restart_delay: float | None = None
 ) -> list[str]:
     """The interpreter arguments that start the worker group: under ``compat.supervisor`` with its
-    options, or the plain ``dramatiq`` command (which has neither, so giving them is an error)."""
+    options (which it checks itself, before it starts the group), or the plain ``dramatiq`` command
+    (which has neither, so giving them is an error)."""
     given = {"--stuck-after": stuck_after, "--restart-delay": restart_delay}
     given = {flag: value for flag, value in given.items() if value is not None}
     if not supervise:
@@ -83,10 +84,6 @@ def runner_args(
             flags = ", ".join(given)
             raise CommandError(f"{flags}: {kind} of the supervisor, which --no-supervise leaves out")
         return ["-m", "dramatiq"]
-    if stuck_after is not None and stuck_after <= 0:
-        raise CommandError("--stuck-after must be a positive number of seconds")
-    if restart_delay is not None and restart_delay < 0:
-        raise CommandError("--restart-delay must be zero or more seconds")
     args = ["-m", "compat.supervisor"]
     for flag, value in given.items():
         args += [flag, str(value)]
@@ -122,7 +119,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        runner = runner_args(  # checked first: a bad option starts nothing
+        runner = runner_args(  # checked first: --no-supervise with the supervisor's options starts nothing
             not options["no_supervise"],
             stuck_after=options["stuck_after"],
             restart_delay=options["restart_delay"],
