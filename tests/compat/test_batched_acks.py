@@ -187,8 +187,11 @@ def test_success_writes_go_through_the_writer_only_under_load_and_a_stop_sends_t
         result_namespace=ns + "-res", task_default_queue="q", worker_metrics=False,
     )
 
+    ran = []
+
     @app.task
     def double(x):
+        ran.append(x)
         return 2 * x
 
     app.broker.emit_after("process_boot")
@@ -200,6 +203,9 @@ def test_success_writes_go_through_the_writer_only_under_load_and_a_stop_sends_t
         results = [double.delay(i) for i in range(200)]
         wait_for(lambda: app.backend._writer is not None, 10, "a write handed to the writer")
         assert _writer_running()
+        # A stop requeues what the worker holds but has not started; stop once every task has run, so
+        # what is left is only the writes (and their acknowledgements) the writer may still hold.
+        wait_for(lambda: len(ran) == 201, 20, "every task run")
     finally:
         worker.stop()
     try:
