@@ -320,19 +320,20 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
             while backlog:
                 self._ensure_queue(q_name(backlog[0].routing_key))
                 pipeline.send(backlog.pop(0))  # counted unconfirmed before it goes: a failed send is kept
-            refused = pipeline.take_refused()
-            if not refused:
+            if not pipeline.settle_refused(lambda pending: self._refused(pending, backlog)):
                 break
-            for pending in refused:
-                self.queues_pending.add(q_name(pending.routing_key))  # returned: declare it again
-                if pending.sends >= MAX_SENDS:
-                    logger.error(
-                        "RabbitMQ refused message %s for %r %d times; it is not sent again",
-                        pending.message_id, pending.routing_key, pending.sends,
-                    )
-                else:
-                    backlog.append(pending)
         pipeline.wait_below(WINDOW)
+
+    def _refused(self, pending: Pending, backlog: list[Pending]) -> None:
+        """A message RabbitMQ nacked or returned: back in ``backlog``, or reported once sent too often."""
+        self.queues_pending.add(q_name(pending.routing_key))  # returned: declare it again
+        if pending.sends >= MAX_SENDS:
+            logger.error(
+                "RabbitMQ refused message %s for %r %d times; it is not sent again",
+                pending.message_id, pending.routing_key, pending.sends,
+            )
+        else:
+            backlog.append(pending)
 
     def owed(self, slot: Any) -> int:
         """Messages sent on ``slot`` (or waiting to be sent again) that RabbitMQ has not confirmed (read

@@ -135,9 +135,16 @@ class Pipeline:
         while len(self.unconfirmed) > limit:
             self.read(0.05)
 
-    def take_refused(self) -> list[Pending]:
-        refused, self.refused = self.refused, []
-        return refused
+    def settle_refused(self, handle: Callable[[Pending], None]) -> bool:
+        """Hand each refused message to ``handle`` (sent again or reported), then drop it; whether there
+        was any. A message stays counted until handled, so a reader of the count never sees 0 while a
+        refusal is still unreported."""
+        settled = False
+        while self.refused:
+            handle(self.refused[0])
+            del self.refused[0]
+            settled = True
+        return settled
 
     def take_all(self) -> list[Pending]:
         """Everything not confirmed, in send order (the connection is gone: all of it goes again)."""
