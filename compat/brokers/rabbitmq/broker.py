@@ -305,7 +305,7 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         pipeline = getattr(self.state, "pipeline", None)
         if pipeline is None or not pipeline.is_open:
             if pipeline is not None:
-                self._backlog()[:0] = pipeline.take_all()
+                pipeline.hand_back(self._backlog())
                 self.channels.discard(pipeline.channel)
             pipeline = self.state.pipeline = Pipeline(self.connection)
             self.channels.add(pipeline.channel)
@@ -319,7 +319,10 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         while True:
             while backlog:
                 self._ensure_queue(q_name(backlog[0].routing_key))
-                pipeline.send(backlog.pop(0))  # counted unconfirmed before it goes: a failed send is kept
+                try:
+                    pipeline.send(backlog[0])  # counted unconfirmed before it goes: a failed send is kept
+                finally:
+                    del backlog[0]  # after the send counted it, so the count never reads low
             if not pipeline.settle_refused(lambda pending: self._refused(pending, backlog)):
                 break
         pipeline.wait_below(WINDOW)
@@ -433,7 +436,7 @@ class CompatRabbitmqBroker(FacadeBroker, RabbitmqBroker):
         if pipeline is not None:  # what it owed is sent again on the next connection
             del self.state.pipeline
             self.channels.discard(pipeline.channel)
-            self._backlog()[:0] = pipeline.take_all()
+            pipeline.hand_back(self._backlog())
         RabbitmqBroker.connection.fdel(self)
 
     # -- queues, for control and dashboards --------------------------------------------------------

@@ -146,12 +146,12 @@ class Pipeline:
             settled = True
         return settled
 
-    def take_all(self) -> list[Pending]:
-        """Everything not confirmed, in send order (the connection is gone: all of it goes again)."""
-        left = [*self.unconfirmed.values(), *self.refused]
+    def hand_back(self, backlog: list[Pending]) -> None:
+        """Put everything not confirmed at the front of ``backlog``, in send order (the connection is gone:
+        all of it goes again). Added there before it is dropped here, so the count never reads low."""
+        backlog[:0] = [*self.unconfirmed.values(), *self.refused]
         self.unconfirmed.clear()
         self.refused = []
-        return left
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
