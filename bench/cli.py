@@ -231,7 +231,7 @@ def render(
     text = [
         f"# bench ({mode}, {repeats} repeat(s), {elapsed:.0f}s) on {info['cpu']} x{info['cores']}, "
         f"broker: {broker}; Python {info['python']}, {peers}, redis-py {info['redis']}; "
-        f"load avg at start {info['load_avg'][0]:.2f}",
+        f"load avg at start {info['load_avg'][0]:.2f}; the project's bytecode compiled before the run",
         "# medians (min-max over repeats); '-' = the stack cannot run that workload as configured",
         "",
         report.table(summary, metrics),
@@ -272,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     if args.broker == "rabbitmq":
         info["rabbitmq"] = rabbitmq.version()
+    if not env.compile_bytecode():
+        sys.stderr.write("[bench] warning: some project sources did not compile (see above)\n")
     try:
         run.start_redis()
         for repeat in range(repeats):
