@@ -3,7 +3,8 @@
 One script call per state write (``write_state.lua``); a chord header member's write also counts it in the
 chord's barrier in that same call (``set_state_join.lua``), and a worker's write may acknowledge the
 message in that same call when the broker shares this Redis (``set_state_acking``). Ready states are
-published on ``<namespace>:done:<id>``; revocations are a sorted set plus a broadcast channel.
+published on ``<namespace>:done:<id>`` (the record itself, up to 64 KiB; its status beyond); revocations
+are a sorted set plus a broadcast channel.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any
 import redis
 
 from .. import serialization
-from ..exceptions import TimeoutError
+from ..exceptions import DecodeError, TimeoutError
 from .chord import ChordHeader, header_ids, member_key
 from .store import READY, encode_meta
+from .subscriptions import Subscriptions
 from .writer import StateWriter
 
 
@@ -50,6 +52,7 @@ class RedisStore:
         self._barrier = self.client.register_script(_lua("barrier"))
         self._set_state_join = self.client.register_script(_lua("write_state", "set_state_join"))
         self._claim_delivery = self.client.register_script(_lua("claim_delivery"))
+        self._subscriptions = Subscriptions(self.client)
         self._acking: dict[str, Any] = {}  # the state write followed by a broker's acknowledgement
         self._writer: StateWriter | None = None
         self._writer_lock = threading.Lock()
@@ -165,26 +168,55 @@ class RedisStore:
     def wait(
         self, task_ids: list[str], timeout: float | None = None, interval: float = 1.0
     ) -> list[dict[str, Any]]:
-        """Block until every task is ready; wake on the completion message, re-check every ``interval``."""
+        """Block until every task is ready; wake on the completion message, re-check every ``interval``.
+
+        A completion message carries the ready record itself (``write_state.lua``), which is taken as
+        read; one that carries only a status (a record over 64 KiB, or a worker of an earlier release)
+        has the record read back.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
-        metas = self.get_many(task_ids)
-        if all(meta and meta["status"] in READY for meta in metas):
-            return metas  # type: ignore[return-value]
-        pubsub = self.client.pubsub()
-        try:
-            channels = [self.done_channel(task_id) for task_id in task_ids]
-            pubsub.subscribe(*channels)
-            _await_subscriptions(pubsub, len(set(channels)), deadline)
+        ready = self._ready(task_ids, {})
+        if len(ready) == len(set(task_ids)):
+            return [ready[task_id] for task_id in task_ids]
+        by_channel = {self.done_channel(task_id): task_id for task_id in task_ids}
+        with self._subscriptions.subscribed(list(by_channel), deadline) as pubsub:
+            unread = [task_id for task_id in by_channel.values() if task_id not in ready]
             while True:
-                metas = self.get_many(task_ids)
-                if all(meta and meta["status"] in READY for meta in metas):
-                    return metas  # type: ignore[return-value]
+                self._ready(unread, ready)
+                if len(ready) == len(by_channel):
+                    return [ready[task_id] for task_id in task_ids]
                 wait_for = interval if deadline is None else min(interval, deadline - time.monotonic())
                 if wait_for <= 0:
                     raise TimeoutError("The operation timed out.")
-                pubsub.get_message(ignore_subscribe_messages=True, timeout=wait_for)
-        finally:
-            pubsub.close()
+                message = pubsub.get_message(ignore_subscribe_messages=True, timeout=wait_for)
+                unread = self._take_published(message, by_channel, ready)
+
+    def _ready(self, task_ids: list[str], ready: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Read ``task_ids``' records into ``ready``, those in a ready state."""
+        for task_id, meta in zip(task_ids, self.get_many(task_ids), strict=True):
+            if meta and meta["status"] in READY:
+                ready[task_id] = meta
+        return ready
+
+    def _take_published(
+        self, message: dict[str, Any] | None, by_channel: dict[str, str], ready: dict[str, dict[str, Any]]
+    ) -> list[str]:
+        """Take a completion message's record into ``ready``; returns the ids still to read back (every
+        one not ready when no message came: the ``interval`` re-check)."""
+        if message is None:
+            return [task_id for task_id in by_channel.values() if task_id not in ready]
+        task_id = by_channel.get(_text(message["channel"]))
+        if task_id is None:
+            return []  # a late message on a channel an earlier wait of this thread listened on
+        data = _text(message["data"])
+        try:
+            meta = serialization.loads(data) if data.startswith("{") else None
+        except DecodeError:
+            meta = None  # not a record after all: the stored one is read instead
+        if isinstance(meta, dict) and meta.get("status") in READY:
+            ready[task_id] = meta
+            return []
+        return [task_id]
 
     # -- groups and chords -------------------------------------------------------------------------
     def _group_key(self, group_id: str) -> str:
@@ -286,15 +318,6 @@ class RedisStore:
                 time.sleep(1.0)
 
 
-def _await_subscriptions(pubsub: Any, count: int, deadline: float | None) -> None:
-    """Read subscribe confirmations so a completion published after this point cannot be missed."""
-    confirmed = 0
-    while confirmed < count:
-        remaining = 5.0 if deadline is None else max(0.0, deadline - time.monotonic())
-        message = pubsub.get_message(timeout=remaining)
-        if message is None:
-            if deadline is not None and time.monotonic() >= deadline:
-                return
-            continue
-        if message["type"] == "subscribe":
-            confirmed = max(confirmed, int(message["data"]))
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+

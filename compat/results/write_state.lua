@@ -1,6 +1,8 @@
 -- Writes a state record unless the stored one is ready ('force' overrides), and publishes ready states.
 -- The start of both state scripts: set_state.lua ends it, set_state_join.lua goes on to the chord barrier.
 -- KEYS: meta, done channel. ARGV: record, ttl ms, 'force' or '', '1' when ready, status.
+-- The message is the record itself up to 64 KiB, so a waiter need not read it back (one round trip
+-- less per wake); a larger one publishes the status alone, well inside Redis's pub/sub output limits.
 local written = 1
 if ARGV[3] ~= 'force' then
   local current = redis.call('GET', KEYS[1])
@@ -17,5 +19,11 @@ if written == 1 then
   else
     redis.call('SET', KEYS[1], ARGV[1])
   end
-  if ARGV[4] == '1' then redis.call('PUBLISH', KEYS[2], ARGV[5]) end
+  if ARGV[4] == '1' then
+    if #ARGV[1] <= 65536 then
+      redis.call('PUBLISH', KEYS[2], ARGV[1])
+    else
+      redis.call('PUBLISH', KEYS[2], ARGV[5])
+    end
+  end
 end

@@ -115,3 +115,64 @@ def test_joined_write_reads_an_unexpected_group_record_the_slow_way(redis_client
     store.save_group(group_id, [[group_id, None], [[[12345, None], None]]])
     member_ids, metas = store.set_state_joining("12345", meta("SUCCESS", 7), {"id": group_id, "size": 1})
     assert member_ids == [12345] and metas[0]["result"] == 7
+
+
+def _published(redis_client, store, task_id, write):
+    """The payload of the completion message ``write()`` publishes for ``task_id``."""
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(store.done_channel(task_id))
+    assert pubsub.get_message(timeout=2) is None  # the subscribe confirmation, skipped
+    write()
+    message = pubsub.get_message(timeout=2)
+    pubsub.close()
+    return message["data"]
+
+
+def test_a_completion_carries_a_small_record_and_only_the_status_of_a_large_one(
+    redis_client, redis_namespace
+):
+    from compat import serialization
+
+    store = RedisStore(client=redis_client, namespace=redis_namespace.rstrip(":"), expires=60)
+    small, large = str(uuid.uuid4()), str(uuid.uuid4())
+    data = _published(redis_client, store, small, lambda: store.set_state(small, meta("SUCCESS", "done")))
+    assert serialization.loads(data) == store.get_meta(small)  # the record as stored
+    big = "x" * 70_000  # over 64 KiB: Redis would buffer every waiter a copy of it
+    data = _published(redis_client, store, large, lambda: store.set_state(large, meta("SUCCESS", big)))
+    assert data == b"SUCCESS"
+    assert store.wait([large], timeout=5)[0]["result"] == big  # read back instead
+
+
+def test_wait_takes_a_published_record_as_read_and_reads_back_anything_else(redis_client, redis_namespace):
+    import threading
+    import time
+
+    from compat import serialization
+
+    store = RedisStore(client=redis_client, namespace=redis_namespace.rstrip(":"), expires=60)
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    store.set_state(ids[0], meta("STARTED"))
+
+    def finish():
+        for _ in range(500):  # until wait() has subscribed to every channel (a message before is lost)
+            counts = redis_client.pubsub_numsub(*(store.done_channel(task_id) for task_id in ids))
+            if all(count for _, count in counts):
+                break
+            time.sleep(0.01)
+        # a record published but (not yet) readable: taken from the message, no read-back
+        redis_client.publish(store.done_channel(ids[0]), serialization.dumps(meta("SUCCESS", "from message")))
+        # a status-only message (an earlier release's worker): the record is read back
+        redis_client.set(store.meta_key(ids[1]), serialization.dumps(meta("SUCCESS", "stored")))
+        redis_client.publish(store.done_channel(ids[1]), "SUCCESS")
+        # garbage that looks like JSON, and a record that is not ready: neither is believed
+        redis_client.publish(store.done_channel(ids[2]), "{not json")
+        redis_client.publish(store.done_channel(ids[2]), serialization.dumps(meta("STARTED")))
+        store.set_state(ids[2], meta("FAILURE", "real"))
+        store.set_state(ids[3], meta("SUCCESS", 3))
+
+    timer = threading.Thread(target=finish)
+    timer.start()
+    metas = store.wait([*ids, ids[3]], timeout=10)
+    timer.join()
+    assert [m["result"] for m in metas] == ["from message", "stored", "real", 3, 3]
+    assert store.get_meta(ids[0])["status"] == "STARTED"  # nothing was read back for it
