@@ -89,9 +89,8 @@ def test_gathered_acks_never_cover_a_message_still_running(worker_env, vhost, re
             pid = started(redis_client, f"{key}:slow:started")[0]
             quick = [tasks.slow_once.apply_async((f"{key}:{i}", 0), queue="crash") for i in range(60)]
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and sum(
-                redis_client.llen(f"{key}:{i}:done") > 0 for i in range(60)
-            ) < 60:
+            while (done := sum(redis_client.llen(f"{key}:{i}:done") > 0 for i in range(60))) < 60:
+                assert time.monotonic() < deadline, f"only {done} of the 60 quick tasks finished in 30 s"
                 time.sleep(0.05)
             time.sleep(0.5)  # the last acknowledgements leave the worker
             os.kill(pid, signal.SIGKILL)
