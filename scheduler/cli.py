@@ -21,6 +21,7 @@ import redis
 from compat import signals
 from compat.config import DATABASE_SCHEDULERS
 from compat.exceptions import ImproperlyConfigured
+from compat.stores import is_redis_url, redis_for
 
 from .daemon import Daemon
 from .sources import DEFAULT_GRACE, Entry, ScheduleError, actor_entries, app_actors, beat_entries, merge
@@ -77,9 +78,7 @@ def build_daemon(
     when that is Redis, else of its result backend (an ``amqp://`` broker keeps no Redis)."""
     url = redis_url or getattr(app.conf, "broker_url", None)
     client = None
-    if url and not str(url).startswith(("redis://", "rediss://", "unix://")) and not redis_url:
-        from compat.stores import redis_for
-
+    if url and not is_redis_url(url) and not redis_url:
         client = redis_for(app)
         if client is None:
             raise ScheduleError(

@@ -21,6 +21,7 @@ from typing import Any
 from .. import serialization
 from ..config import load_object
 from ..exceptions import ImproperlyConfigured, TimeoutError
+from ..stores import REDIS_SCHEMES
 
 READY = ("SUCCESS", "FAILURE", "REVOKED")
 
@@ -103,7 +104,7 @@ def store_from_url(url: str | None, *, namespace: str, expires: float | None, ap
         from .memory import MemoryStore
 
         return MemoryStore()
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(REDIS_SCHEMES):
         from .redis import RedisStore
 
         return RedisStore(url, namespace=namespace, expires=expires)
