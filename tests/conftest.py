@@ -27,6 +27,14 @@ def redis_url(tmp_path_factory):
         yield server.url
 
 
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory):
+    """A redis-server of this test module's own, for tests that count its clients or connections, take it
+    away, or need databases nobody else writes."""
+    with PrivateRedis(tmp_path_factory.mktemp("private-redis")) as server:
+        yield server
+
+
 @pytest.fixture
 def redis_client(redis_url):
     """A redis-py client on `redis_url`."""

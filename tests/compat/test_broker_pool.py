@@ -22,27 +22,20 @@ from dramatiq import Worker
 from compat import Celery
 from compat.exceptions import OperationalError
 from tests.helpers import errors_in_threads, wait_for
-from threads.redis_server import PrivateRedis
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with PrivateRedis(tmp_path_factory.mktemp("pool-redis")) as private:
-        yield private
 
 
 @pytest.fixture
-def admin(server):
-    client = redis.Redis.from_url(server.url)
+def admin(private_redis):
+    client = redis.Redis.from_url(private_redis.url)
     yield client
     client.execute_command("CLIENT", "UNPAUSE")
     client.close()
 
 
-def make_app(server, **settings) -> Celery:
+def make_app(private_redis, **settings) -> Celery:
     ns = f"pool:{uuid.uuid4().hex[:8]}"
     return Celery(
-        "pool", broker=server.url, set_as_current=False, broker_namespace=ns, task_default_queue="q",
+        "pool", broker=private_redis.url, set_as_current=False, broker_namespace=ns, task_default_queue="q",
         **settings,
     )
 
@@ -81,9 +74,9 @@ def queued(admin, app: Celery) -> int:
 
 
 @pytest.mark.parametrize("limit", [None, 3], ids=["default-10", "limit-3"])
-def test_publishers_share_at_most_broker_pool_limit_connections(server, admin, limit):
+def test_publishers_share_at_most_broker_pool_limit_connections(private_redis, admin, limit):
     settings = {} if limit is None else {"broker_pool_limit": limit}
-    app = make_app(server, **settings)
+    app = make_app(private_redis, **settings)
     expected = limit or 10
     _ = app.broker
     before = clients(admin)
@@ -102,8 +95,8 @@ def test_publishers_share_at_most_broker_pool_limit_connections(server, admin, l
     app.close()
 
 
-def test_a_publisher_waits_at_most_broker_pool_acquire_timeout(server, admin):
-    app = make_app(server, broker_pool_limit=1, broker_pool_acquire_timeout=0.2)
+def test_a_publisher_waits_at_most_broker_pool_acquire_timeout(private_redis, admin):
+    app = make_app(private_redis, broker_pool_limit=1, broker_pool_acquire_timeout=0.2)
     _ = app.broker
     before = clients(admin)
     threads, errors = publishers(app, 1)
@@ -121,10 +114,10 @@ def test_a_publisher_waits_at_most_broker_pool_acquire_timeout(server, admin):
 
 
 @pytest.mark.parametrize("limit", [None, 0])
-def test_no_pool_connects_per_publish_without_a_limit(server, admin, limit):
+def test_no_pool_connects_per_publish_without_a_limit(private_redis, admin, limit):
     """Celery's ``broker_pool_limit = None`` (or 0): no pool; every publish opens a connection, closed
     after it."""
-    app = make_app(server, broker_pool_limit=limit)
+    app = make_app(private_redis, broker_pool_limit=limit)
     _ = app.broker
     before = clients(admin)
     threads, errors = publishers(app, 12)
@@ -141,13 +134,13 @@ def test_no_pool_connects_per_publish_without_a_limit(server, admin, limit):
     app.close()
 
 
-def test_consumers_are_not_limited_by_the_publishers_pool(server, admin):
+def test_consumers_are_not_limited_by_the_publishers_pool(private_redis, admin):
     """With the only publishing connection taken, a worker in the same process still fetches, runs and
     acknowledges its tasks, and moves a due countdown task to its queue (not a publish, as in Celery)."""
     ns = f"pool:{uuid.uuid4().hex[:8]}"
     app = Celery(
-        "pool", broker=server.url, backend=server.url, set_as_current=False, broker_namespace=ns,
-        result_namespace=ns + "-res", task_default_queue="q", broker_pool_limit=1,
+        "pool", broker=private_redis.url, backend=private_redis.url, set_as_current=False,
+        broker_namespace=ns, result_namespace=ns + "-res", task_default_queue="q", broker_pool_limit=1,
         broker_pool_acquire_timeout=30,
     )
 
@@ -160,10 +153,10 @@ def test_consumers_are_not_limited_by_the_publishers_pool(server, admin):
     "settings",
     [{"broker_pool_limit": -1}, {"broker_pool_limit": "10"}, {"broker_pool_acquire_timeout": "soon"}],
 )
-def test_a_pool_setting_that_means_nothing_is_an_error_when_the_app_is_finalized(server, settings):
+def test_a_pool_setting_that_means_nothing_is_an_error_when_the_app_is_finalized(private_redis, settings):
     from compat.exceptions import ImproperlyConfigured
 
-    app = make_app(server, **settings)
+    app = make_app(private_redis, **settings)
     with pytest.raises(ImproperlyConfigured, match=next(iter(settings))):
         _ = app.broker
 
@@ -175,15 +168,15 @@ def first_uses(read, threads: int = 8) -> list:
     return seen
 
 
-def test_threads_that_first_send_at_once_share_one_broker_and_its_pool(server):
+def test_threads_that_first_send_at_once_share_one_broker_and_its_pool(private_redis):
     """The broker is made once per app: threads racing to first use it must not each make their own (each
     would have its own publishing pool, and the limit would not hold per process)."""
-    app = make_app(server, broker_pool_limit=2)
+    app = make_app(private_redis, broker_pool_limit=2)
     seen = first_uses(lambda: app.broker)
     assert len(seen) == 8 and len({id(broker) for broker in seen}) == 1
 
 
-def test_threads_that_first_read_results_at_once_share_one_store(server, monkeypatch):
+def test_threads_that_first_read_results_at_once_share_one_store(private_redis, monkeypatch):
     """The result store is made once per app too (each racing thread would otherwise keep its own pool);
     its making is slowed down here, as a store whose first connection takes a while is."""
     import compat.app
@@ -195,7 +188,7 @@ def test_threads_that_first_read_results_at_once_share_one_store(server, monkeyp
         return made(*args, **kwargs)
 
     monkeypatch.setattr(compat.app, "store_from_url", slowly)
-    app = make_app(server)
+    app = make_app(private_redis)
     seen = first_uses(lambda: app.backend)
     assert len(seen) == 8 and len({id(store) for store in seen}) == 1
 

@@ -18,16 +18,14 @@ import pytest
 import redis
 
 from tests.compat.conftest import ROOT, assert_no_swallowed_errors, start_worker, stop_worker
-from threads.redis_server import PrivateRedis
 
 SEP = "\x06\x16"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A private redis-server: the Celery broker (db 1) and compat's (db 2)."""
-    with PrivateRedis(tmp_path_factory.mktemp("cutover-redis")) as private:
-        yield private.url.rsplit("/", 1)[0]
+def server(private_redis):
+    """The module's private redis-server, without a database: the Celery broker (db 1) and compat's (db 2)."""
+    return private_redis.url.rsplit("/", 1)[0]
 
 
 @pytest.fixture(scope="module")

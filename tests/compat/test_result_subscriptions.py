@@ -14,18 +14,11 @@ import redis
 
 from compat.exceptions import TimeoutError
 from compat.results.redis import RedisStore
-from threads.redis_server import PrivateRedis
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with PrivateRedis(tmp_path_factory.mktemp("subscriptions-redis")) as redis_server:
-        yield redis_server
 
 
 @pytest.fixture
-def store(server):
-    client = redis.Redis.from_url(server.url)
+def store(private_redis):
+    client = redis.Redis.from_url(private_redis.url)
     yield RedisStore(client=client, namespace=f"subs-{uuid.uuid4().hex[:8]}", expires=60)
     client.close()
 
