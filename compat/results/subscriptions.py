@@ -35,9 +35,8 @@ class Subscriptions:
         """This thread's pub/sub, subscribed to ``channels`` (confirmed, unless ``deadline`` came first)."""
         try:
             pubsub = self._subscribe(self._pubsub(), channels, deadline)
-        except redis.exceptions.ConnectionError:
-            self._drop()  # closed by Redis while idle: once more, on a new connection
-            pubsub = self._subscribe(self._pubsub(), channels, deadline)
+        except redis.exceptions.ConnectionError:  # closed by Redis while idle (and dropped by now)
+            pubsub = self._subscribe(self._pubsub(), channels, deadline)  # once more, on a new connection
         try:
             yield pubsub
         except BaseException:

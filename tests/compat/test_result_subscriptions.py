@@ -61,10 +61,11 @@ def test_many_waits_on_one_thread_share_one_connection(store):
     assert [wait_for_one(store, i) for i in range(20)] == list(range(20))
     # the finishing threads' commands come from the client's pool; the waits opened nothing
     assert connections_received(store) - before <= 2
-    # and nothing stays subscribed between waits
-    assert store.client.pubsub_numsub(*(store.done_channel(str(i)) for i in range(3))) == [
-        (store.done_channel(str(i)).encode(), 0) for i in range(3)
-    ]
+    # and nothing stays subscribed between waits (the unsubscribe is sent, not awaited: give it a moment)
+    deadline = time.monotonic() + 2
+    while store.client.pubsub_channels() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.client.pubsub_channels() == []  # this module's own Redis: no one else's channels
 
 
 def test_a_wait_after_redis_closed_the_kept_connection_opens_another(store):
