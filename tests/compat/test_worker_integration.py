@@ -254,3 +254,30 @@ def test_pickle_serializer_is_refused_at_declaration(tasks):
 
     with pytest.raises(ImproperlyConfigured, match="only 'json'"):
         tasks.app.task(serializer="pickle", name="tests.pickled")(lambda: None)
+
+
+def test_a_workers_completion_message_carries_its_record_or_only_the_status_when_large(tasks):
+    """What ``get()`` wakes on: a worker process's ready-state write publishes the record itself (read
+    as is, no read-back) up to 64 KiB, and only the status above that."""
+    from compat import serialization
+
+    backend = tasks.app.backend
+    pubsub = backend.client.pubsub(ignore_subscribe_messages=True)
+    try:
+        small, large = str(uuid.uuid4()), str(uuid.uuid4())
+        pubsub.subscribe(backend.done_channel(small), backend.done_channel(large))
+        assert pubsub.get_message(timeout=5) is None and pubsub.get_message(timeout=5) is None  # confirmed
+        tasks.add.apply_async((2, 3), task_id=small)
+        tasks.add.apply_async(("x" * 70_000, "y"), task_id=large)
+        published = {}
+        deadline = time.monotonic() + 20
+        while len(published) < 2 and time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=1)
+            if message:
+                published[message["channel"].decode().rsplit(":", 1)[1]] = message["data"]
+    finally:
+        pubsub.close()
+    assert serialization.loads(published[small]) == backend.get_meta(small)
+    assert serialization.loads(published[small])["result"] == 5
+    assert published[large] == b"SUCCESS"
+    assert tasks.app.AsyncResult(large).get(timeout=10) == "x" * 70_000 + "y"
